@@ -1,0 +1,1 @@
+"""The numerical core: network, data, metrics, parallel trials and the result store (no UI)."""

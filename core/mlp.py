@@ -1,0 +1,271 @@
+"""The lecture's multi-layer perceptron in plain NumPy (chapters 3.3-3.8, 4.5, 5.3.1).
+
+Notation differs from the lecture in one way: samples are rows. The lecture writes
+``z = W x + b`` with ``W`` of shape ``(n_out, n_in)``; here ``Z = A @ W + b`` with ``W`` of shape
+``(n_in, n_out)``, so a whole batch is one matrix product and the backward pass of chapter 4.5.4
+reads ``dW = A.T @ delta``.
+
+Deliberately left out: momentum, AdaGrad, RMSProp, Adam (chapter 5.2), dropout and batch
+normalisation. The studies vary plain gradient descent only, as the lecture's chapters 3-4 do.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # 0.5 * (1 + tanh(z / 2)) is the logistic function without exp overflow for large |z|.
+    out = np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def _relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(z, 0, out=out)
+
+
+def _tanh(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.tanh(z, out=out)
+
+
+def _softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+# name -> (activation, its derivative written in terms of the activation's output a = f(z))
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (_sigmoid, lambda a: a * (1 - a)),
+    "tanh": (_tanh, lambda a: 1 - a * a),
+    "relu": (_relu, lambda a: (a > 0).astype(a.dtype)),
+}
+
+OUTPUTS: dict[str, Callable] = {"sigmoid": _sigmoid, "softmax": _softmax}
+
+
+def _ce_value(z: np.ndarray, Y: np.ndarray, output: str) -> float:
+    """Mean negative log-likelihood (lecture Eq. 2 and 3.8), computed from the logits for stability."""
+    if output == "sigmoid":
+        # -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z
+        per_unit = np.logaddexp(0, z) - Y * z
+        return float(per_unit.sum() / len(z))
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-(Y * log_p).sum() / len(z))
+
+
+def _ce_delta(a: np.ndarray, Y: np.ndarray, output: str) -> np.ndarray:
+    # With the matching output (sigmoid or softmax) the output's derivative cancels (lecture 3.4.5, 3.8.1).
+    return a - Y
+
+
+def _mse_value(z: np.ndarray, Y: np.ndarray, output: str) -> float:
+    """J = 1/(2m) sum_i ||a_i - y_i||^2, the lecture's MSE with the 1/2 factor (3.4.1)."""
+    diff = OUTPUTS[output](z) - Y
+    return float(0.5 * np.einsum("ij,ij->", diff, diff) / len(z))
+
+
+def _mse_delta(a: np.ndarray, Y: np.ndarray, output: str) -> np.ndarray:
+    g = a - Y
+    if output == "sigmoid":
+        return g * a * (1 - a)
+    # softmax Jacobian applied to g: a * (g - <g, a>)
+    return a * (g - np.einsum("ij,ij->i", g, a)[:, None])
+
+
+# name -> (value from the output logits, delta = m * dJ/dz at the output layer)
+LOSSES: dict[str, tuple[Callable, Callable]] = {
+    "ce": (_ce_value, _ce_delta),
+    "mse": (_mse_value, _mse_delta),
+}
+
+
+@dataclass
+class History:
+    """What ``MLP.fit`` returns: one row per (epoch, split), epoch 0 being the untrained network.
+
+    ``seconds`` is cumulative training time, without the time spent evaluating the splits, so
+    that curves against wall-clock time compare optimisation schemes and not evaluation cost.
+    ``cost`` is the data cost J0 without the L2 penalty, so runs with different ``l2`` compare.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    status: str = "ok"  # "ok" or "diverged"
+
+
+class MLP:
+    """Fully connected network ``sizes = [n_in, *hidden, n_out]`` trained by plain gradient descent.
+
+    With no hidden layer this is the lecture's generalised perceptron (``output="sigmoid"``, one
+    output unit) or softmax regression. Weights are drawn from N(0, init_sigma^2), biases start at 0.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output="softmax", loss="ce", init_sigma=0.05,
+                 seed=0, dtype=np.float32):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must be [n_in, *hidden, n_out] with positive entries, got {sizes}")
+        for name, value, table in (("activation", activation, ACTIVATIONS), ("output", output, OUTPUTS),
+                                   ("loss", loss, LOSSES)):
+            if value not in table:
+                raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(table)}")
+        if not init_sigma >= 0:
+            raise ValueError(f"init_sigma must be >= 0, got {init_sigma}")
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError("a softmax output needs at least 2 units; use output='sigmoid' for one unit")
+        self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
+        self.seed, self.dtype = seed, np.dtype(dtype)
+        rng = np.random.default_rng([seed, 0])
+        self.weights = [(rng.standard_normal((n_in, n_out)) * init_sigma).astype(self.dtype)
+                        for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.biases = [np.zeros(n_out, dtype=self.dtype) for n_out in sizes[1:]]
+
+    # -- forward -----------------------------------------------------------------------------
+    def _hidden(self, X: np.ndarray) -> list[np.ndarray]:
+        """Activations of the input and every hidden layer: ``[X, A1, ..., A_{L-1}]``."""
+        f = ACTIVATIONS[self.activation][0]
+        acts = [X]
+        for W, b in zip(self.weights[:-1], self.biases[:-1]):
+            z = acts[-1] @ W
+            z += b
+            acts.append(f(z, out=z))
+        return acts
+
+    def _logits(self, A: np.ndarray) -> np.ndarray:
+        z = A @ self.weights[-1]
+        z += self.biases[-1]
+        return z
+
+    def forward(self, X: np.ndarray) -> list[np.ndarray]:
+        """X : (n_samples, n_in) -> activations of every layer, input first, output last."""
+        acts = self._hidden(np.asarray(X, dtype=self.dtype))
+        z = self._logits(acts[-1])
+        acts.append(OUTPUTS[self.output](z, out=z))
+        return acts
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """X : (n_samples, n_in) -> output activations (n_samples, n_out)."""
+        return self.forward(X)[-1]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """X : (n_samples, n_in) -> predicted class index (n_samples,)."""
+        return self._classes_from_logits(self._logits(self._hidden(np.asarray(X, dtype=self.dtype))[-1]))
+
+    def _classes_from_logits(self, z: np.ndarray) -> np.ndarray:
+        if z.shape[1] == 1:  # one sigmoid unit: class 1 where a >= 0.5, i.e. z >= 0
+            return (z[:, 0] >= 0).astype(np.int64)
+        return z.argmax(axis=1)
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """Class indices y : (n_samples,) -> targets (n_samples, n_out): a 0/1 column or one-hot rows."""
+        y = np.asarray(y)
+        if self.sizes[-1] == 1:
+            return y.reshape(-1, 1).astype(self.dtype)
+        Y = np.zeros((len(y), self.sizes[-1]), dtype=self.dtype)
+        Y[np.arange(len(y)), y] = 1
+        return Y
+
+    # -- cost and gradients ------------------------------------------------------------------
+    def _penalty(self) -> float:
+        return 0.5 * sum(float(np.einsum("ij,ij->", W, W)) for W in self.weights)
+
+    def cost(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> float:
+        """J(X, Y) + l2/2 * sum ||W||^2 (lecture 5.3.1; biases are not penalised). Y : (n, n_out)."""
+        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype))[-1])
+        value = LOSSES[self.loss][0](z, np.asarray(Y, dtype=self.dtype), self.output)
+        return value + l2 * self._penalty() if l2 else value
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Data cost and error rate of class indices y : (n_samples,), from one forward pass."""
+        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype))[-1])
+        cost = LOSSES[self.loss][0](z, self.targets(y), self.output)
+        return cost, float(np.mean(self._classes_from_logits(z) != y))
+
+    def _backward(self, acts: list[np.ndarray], delta: np.ndarray):
+        """Yield ``(layer, dW, db)`` from the output layer down (lecture 4.5.3, matrix form).
+
+        ``delta`` is the error signal at the output, already scaled as the caller wants its
+        gradients. The next layer's delta is computed before yielding, so the caller may update
+        ``weights[layer]`` in place as soon as it receives it.
+        """
+        deriv = ACTIVATIONS[self.activation][1]
+        for layer in range(len(self.weights) - 1, -1, -1):
+            dW = acts[layer].T @ delta
+            db = delta.sum(axis=0)
+            if layer:  # the input layer needs no error signal
+                delta = delta @ self.weights[layer].T
+                delta *= deriv(acts[layer])
+            yield layer, dW, db
+
+    def gradients(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Gradient of ``cost(X, Y, l2)``: one (dW, db) pair per layer, input side first."""
+        acts = self.forward(X)
+        delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(acts[0])
+        grads = [None] * len(self.weights)
+        for layer, dW, db in self._backward(acts, delta):
+            grads[layer] = (dW + l2 * self.weights[layer], db)
+        return grads
+
+    # -- training ----------------------------------------------------------------------------
+    def _step(self, xb: np.ndarray, yb: np.ndarray, learning_rate: float, l2: float) -> None:
+        acts = self._hidden(xb)
+        z = self._logits(acts[-1])
+        acts.append(OUTPUTS[self.output](z, out=z))
+        delta = LOSSES[self.loss][1](acts[-1], yb, self.output)
+        delta *= learning_rate / len(xb)  # scale once: the backward pass then yields the update itself
+        shrink = 1 - learning_rate * l2
+        for layer, dW, db in self._backward(acts, delta):
+            if l2:
+                self.weights[layer] *= shrink
+            self.weights[layer] -= dW
+            self.biases[layer] -= db
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
+            l2: float = 0.0, eval_sets: dict | None = None, on_epoch: Callable | None = None) -> History:
+        """Plain gradient descent; returns the per-epoch history.
+
+        X : (n_samples, n_in), y : (n_samples,) class indices. ``batch_size`` 1 is SGD, ``>= n_samples``
+        is batch GD, anything between is mini-batch GD; samples are reshuffled every epoch.
+        ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``) to ``(X, y)`` evaluated
+        after every epoch. A non-finite cost or weight stops training with status ``"diverged"``.
+        ``on_epoch(epoch, rows)`` is called after each evaluated epoch (for progress).
+        """
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        Y = self.targets(y)
+        n = len(X)
+        batch_size = max(1, min(int(batch_size), n))
+        eval_sets = eval_sets or {}
+        rng = np.random.default_rng([self.seed, 1])
+        history = History()
+        seconds, updates = 0.0, 0
+        with np.errstate(all="ignore"):  # overflow is expected when a run diverges; it is detected below
+            for epoch in range(epochs + 1):
+                if epoch:
+                    start = time.perf_counter()
+                    order = rng.permutation(n)
+                    for lo in range(0, n, batch_size):
+                        idx = order[lo:lo + batch_size]
+                        self._step(X[idx], Y[idx], learning_rate, l2)
+                    seconds += time.perf_counter() - start
+                    updates += -(-n // batch_size)
+                rows = [dict(epoch=epoch, split=name, cost=cost, error=error, seconds=seconds, updates=updates)
+                        for name, (Xs, ys) in eval_sets.items() for cost, error in [self.evaluate(Xs, ys)]]
+                if not self._finite(rows):
+                    history.status = "diverged"
+                    break
+                history.rows.extend(rows)
+                if on_epoch:
+                    on_epoch(epoch, rows)
+        return history
+
+    def _finite(self, rows: list[dict]) -> bool:
+        return (all(np.isfinite(r["cost"]) for r in rows)
+                and all(np.isfinite(W.sum()) for W in self.weights))

@@ -1,0 +1,102 @@
+"""Headless CLI: run any study from the command line with the same parameter schema as the pages.
+
+    python -m studies list
+    python -m studies params learning_rate
+    python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
+
+Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from core.data import DataError
+from studies import STUDIES
+from studies.schema import ParamError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m studies", description="Run the lecture's MLP studies.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the studies")
+    show = sub.add_parser("params", help="a study's parameters: defaults, limits and help")
+    show.add_argument("study", choices=sorted(STUDIES))
+    run = sub.add_parser("run", help="run a study and write its CSV files")
+    run.add_argument("study", choices=sorted(STUDIES))
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a parameter (repeatable); see 'params STUDY'")
+    run.add_argument("--n-jobs", type=int, default=-1, help="parallel trials (-1: all cores)")
+    run.add_argument("--out", type=Path, help="write the tidy results CSV here")
+    run.add_argument("--summary-out", type=Path, help="write the one-row-per-trial summary CSV here")
+    return parser
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    raw = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParamError(f"--set {pair!r}: expected NAME=VALUE, e.g. --set epochs=20")
+        raw[name.strip()] = value
+    return raw
+
+
+def _progress_printer(study, started: float):
+    def report(result, done: int, total: int) -> None:
+        label = ", ".join(f"{k}={result.payload.get(k, result.trial.params.get(k))}" for k in study.LABEL_KEYS
+                          if k in result.trial.params or k in result.payload)
+        detail = result.message or study.trial_detail(result)
+        print(f"[{done}/{total}] {label}: {result.status}{' - ' + detail if detail else ''} "
+              f"({result.seconds:.2f} s, {time.perf_counter() - started:.1f} s elapsed)", file=sys.stderr)
+    return report
+
+
+def _check_writable(path: Path | None) -> None:
+    if path is not None and not path.parent.resolve().is_dir():
+        raise OSError(f"folder {path.parent} does not exist; create it or choose another --out path")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name, study in STUDIES.items():
+            print(f"{name:15s} {study.TITLE} ({study.FIGURES}): {study.SUMMARY}")
+        return 0
+    study = STUDIES[args.study]
+    if args.command == "params":
+        for p in study.SCHEMA:
+            print(f"{p.name}={p.to_text(p.default)}\n    {p.help}\n    allowed: {p.allowed()}")
+        return 0
+    try:
+        values = study.SCHEMA.parse(_parse_sets(args.set))
+        for path in (args.out, args.summary_out):
+            _check_writable(path)
+    except ParamError as exc:
+        return _fail(2, f"{exc}. See: python -m studies params {args.study}")
+    except OSError as exc:
+        return _fail(1, str(exc))
+    try:
+        result = study.run(values, n_jobs=args.n_jobs, progress=_progress_printer(study, time.perf_counter()))
+    except DataError as exc:
+        return _fail(1, str(exc))
+    except ValueError as exc:  # a combination of values the schema alone cannot judge
+        return _fail(2, str(exc))
+    for path, frame in ((args.out, result.tidy), (args.summary_out, result.summary)):
+        if path is not None:
+            frame.to_csv(path, index=False)
+            print(f"wrote {len(frame)} rows to {path}", file=sys.stderr)
+    for line in study.takeaway(result):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

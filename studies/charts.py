@@ -1,0 +1,62 @@
+"""Altair chart builders shared by the training studies: pure functions DataFrame -> chart.
+
+Every chart has tooltips, a legend that highlights a setting when clicked, and marks trials that
+diverged or failed (dashed lines, crosses) instead of dropping them.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+STATUS_DASH = alt.Scale(domain=["ok", "diverged", "failed"], range=[[1, 0], [6, 3], [2, 2]])
+SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
+
+
+def _legend_pick(field: str):
+    return alt.selection_point(fields=[field], bind="legend", name=f"pick_{field}")
+
+
+def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", split: str = "val",
+           title: str | None = None, log_x: bool = False) -> alt.Chart:
+    """Learning curves of one split: ``y`` (cost or error) against epochs, updates or seconds, one
+    line per trial, coloured by the swept parameter ``color``."""
+    data = tidy[(tidy["split"] == split) & tidy[y].notna()]
+    if log_x:
+        data = data[data[x] > 0]
+    pick = _legend_pick(color)
+    y_title = f"{SPLIT_LABELS[split]} {'error rate' if y == 'error' else 'cost'}"
+    return (
+        alt.Chart(data, title=title or f"{y_title} against {x}")
+        .mark_line(point=alt.OverlayMarkDef(size=12))
+        .encode(
+            x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
+            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="%") if y == "error" else alt.Undefined),
+            color=alt.Color(f"{color}:O", title=color, scale=alt.Scale(scheme="viridis")),
+            detail="trial:N",
+            strokeDash=alt.StrokeDash("status:N", scale=STATUS_DASH, title="status"),
+            opacity=alt.condition(pick, alt.value(0.9), alt.value(0.08)),
+            tooltip=[color, "repeat:Q", "trial:Q", "status:N", x, alt.Tooltip(f"{y}:Q", format=".4f")],
+        )
+        .add_params(pick)
+        .properties(width=360, height=240)
+    )
+
+
+def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log_x: bool = True,
+                  title: str | None = None) -> alt.Chart:
+    """One point per trial (crosses for diverged or failed ones) and the mean over repeats."""
+    data = summary.copy()
+    data["marker"] = data["status"].map({"ok": "circle"}).fillna("cross")
+    x_enc = alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
+    y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format="%"))
+    pick = _legend_pick("status")
+    points = alt.Chart(data).mark_point(filled=True, size=60).encode(
+        x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
+                                                                       range=["#1f77b4", "#d62728", "#7f7f7f"])),
+        shape=alt.Shape("marker:N", legend=None),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        tooltip=[x, "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%"), "message:N"],
+    ).add_params(pick)
+    mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
+        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[x, alt.Tooltip(f"mean({y}):Q", format=".2%", title="mean")])
+    return (points + mean).properties(title=title or f"{y.replace('_', ' ')} against {x}", width=360, height=240)

@@ -1,0 +1,56 @@
+"""The parameters every training study shares, with the lecture's words as help text.
+
+Names are the same in every study, on the command line (``--set name=value``), in the page forms
+and in share links. Defaults are chosen to finish in seconds on the embedded ``digits`` data.
+"""
+from __future__ import annotations
+
+from core.data import DATASETS, NORMALISATIONS
+from core.mlp import ACTIVATIONS, LOSSES, OUTPUTS
+from studies.schema import Param
+
+DATA = [
+    Param("dataset", "choice", "digits", "digits is scikit-learn's 8x8 'MNIST light' (embedded); fashion-mnist "
+          "and mnist are read from IDX files on disk.", "data", choices=DATASETS),
+    Param("classes", "ints", (), "Empty for all classes, or two class indices for a binary task "
+          "(e.g. 1,7 on digits; 0,1 is T-shirt vs trouser on fashion-mnist).", "data",
+          low=0, high=9, max_len=2, lengths=(0, 2)),
+    Param("normalisation", "choice", "rescale", "Lecture 3.2.2: rescale maps pixels to [0,1] (min-max "
+          "rescaling), minmax to [-1,1] (min-max normalisation), z to zero mean and unit variance; "
+          "statistics from the training split only.", "data", choices=NORMALISATIONS),
+    Param("val_fraction", "float", 0.2, "Share of the training data held out for validation (lecture 3.6.2, "
+          "Table 3).", "data", low=0.05, high=0.5),
+    Param("max_train", "int", 0, "Cap on training samples for quick runs (0 = all).", "data", low=0, high=1_000_000),
+]
+
+MODEL = [
+    Param("hidden", "ints", (30,), "Hidden layer sizes, e.g. 30 or 100,50; empty for none (the generalised "
+          "perceptron or softmax regression).", "model", low=1, high=2000, max_len=4),
+    Param("activation", "choice", "sigmoid", "Activation of the hidden layers (lecture 4.2).", "model",
+          choices=tuple(ACTIVATIONS)),
+    Param("output", "choice", "softmax", "softmax: one unit per class (lecture 3.8); sigmoid: one unit for a "
+          "pair of classes, else one unit per class.", "model", choices=tuple(OUTPUTS)),
+    Param("loss", "choice", "ce", "ce: cross-entropy, the mean negative log-likelihood (3.4.4); mse: "
+          "1/(2m) * sum of squared errors (3.4.1).", "model", choices=tuple(LOSSES)),
+    Param("init_sigma", "float", 0.05, "Weights start from N(0, sigma^2), biases at 0; sigma 0 keeps all hidden "
+          "units identical (lecture Fig. 121).", "model", low=0.0, high=10.0),
+]
+
+OPTIMISATION = [
+    Param("learning_rate", "float", 0.5, "Step size alpha of gradient descent (lecture 3.4.2).", "optimisation",
+          low=1e-6, high=100.0),
+    Param("batch_size", "batch", 32, "Samples per update: 1 is SGD, 'full' is batch GD, anything between is "
+          "mini-batch GD (lecture 3.7).", "optimisation", low=1, high=100_000),
+    Param("epochs", "int", 30, "Passes over the training data.", "optimisation", low=1, high=500),
+    Param("l2", "float", 0.0, "L2 weight penalty lambda (lecture 5.3.1): adds lambda/2 * ||W||^2 to the cost.",
+          "optimisation", low=0.0, high=10.0),
+]
+
+STUDY = [
+    Param("repeats", "int", 3, "Trials per setting, each with its own initialisation and shuffling.", "study",
+          low=1, high=20),
+    Param("seed", "int", 0, "Study seed: fixes the data split, and with it every trial's seed.", "study",
+          low=0, high=2**31 - 1),
+]
+
+TRAINING = DATA + MODEL + OPTIMISATION + STUDY

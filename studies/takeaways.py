@@ -1,0 +1,32 @@
+"""The lecture's lesson in two lines, computed from a study's summary table."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def _fmt(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error") -> list[str]:
+    """Best swept value by mean ``metric`` over its repeats that finished ``ok``; then the worst
+    value, and every value with diverged or failed repeats."""
+    ok = summary[summary["status"] == "ok"]
+    lines = []
+    if len(ok):
+        means = ok.groupby(swept)[metric].mean().sort_values()
+        best, worst = means.index[0], means.index[-1]
+        what = metric.replace("final_", "").replace("_", " ").replace("val ", "validation ")
+        lines.append(f"Best {label} {_fmt(best)}: {means.iloc[0]:.1%} mean {what} "
+                     f"over {int((ok[swept] == best).sum())} repeat(s).")
+        worst_line = f"Worst: {_fmt(worst)} at {means.iloc[-1]:.1%}." if worst != best else ""
+    else:
+        lines.append(f"No {label} finished: every trial diverged or failed.")
+        worst_line = ""
+    troubles = []
+    for status in ("diverged", "failed"):
+        counts = summary.groupby(swept)["status"].agg(lambda s, st=status: int((s == st).sum()))
+        totals = summary.groupby(swept)["status"].size()
+        troubles += [f"{_fmt(v)} {status} in {n} of {totals[v]} repeats" for v, n in counts.items() if n]
+    lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else ""])))
+    return lines

@@ -1,0 +1,177 @@
+"""What every training study shares: the trial function, the run loop and the tidy results.
+
+A trial's parameters are one flat dict of the schema's names (see ``studies.params``) plus
+``repeat`` and, in k-fold studies, ``fold`` and ``k``. The trial loads its data itself (cached
+per worker process), trains one network and returns its history rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from core.data import Split, load_dataset, prepare
+from core.mlp import MLP
+from core.runner import Trial, TrialResult, make_trials, run_trials
+
+TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
+SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
+
+
+@dataclass
+class StudyResult:
+    """A finished (or stopped) study: the tidy table of DESIGN.md, one summary row per trial, and
+    any further tables a study documents; ``params`` are the values it ran with."""
+
+    study: str
+    params: dict
+    tidy: pd.DataFrame
+    summary: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def load_split(p: dict) -> Split:
+    return prepare(p["dataset"], tuple(p["classes"]), p["normalisation"], p["val_fraction"], p["max_train"],
+                   p["seed"])
+
+
+def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Training arrays and the splits to evaluate for one trial.
+
+    Outside k-fold: train on the training split; evaluate train, val and test. In k-fold
+    (``p["fold"]`` set) the training and validation splits are pooled and partitioned into ``k``
+    stratified folds; fold ``i`` is validated, the others train, and the test split stays unseen.
+    ``fold = -1`` retrains on the whole pool and reports the test split (the final model).
+    """
+    s = load_split(p)
+    fold = p.get("fold")
+    if fold is None:
+        return s.X_train, s.y_train, {"train": (s.X_train, s.y_train), "val": (s.X_val, s.y_val),
+                                      "test": (s.X_test, s.y_test)}
+    X = np.concatenate([s.X_train, s.X_val])
+    y = np.concatenate([s.y_train, s.y_val])
+    if fold < 0:
+        return X, y, {"train": (X, y), "test": (s.X_test, s.y_test)}
+    folds = StratifiedKFold(n_splits=p["k"], shuffle=True, random_state=p["seed"]).split(X, y)
+    train_idx, val_idx = list(folds)[fold]
+    return X[train_idx], y[train_idx], {"train": (X[train_idx], y[train_idx]), "val": (X[val_idx], y[val_idx])}
+
+
+def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
+    n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
+    return MLP([n_in, *p["hidden"], n_out], activation=p["activation"], output=p["output"], loss=p["loss"],
+               init_sigma=p["init_sigma"], seed=seed)
+
+
+def resolve_batch(batch_size, n_train: int) -> int:
+    return n_train if batch_size == "full" else min(int(batch_size), n_train)
+
+
+def train_trial(trial: Trial) -> dict:
+    """Train one network; returns its status, history rows and the batch size actually used."""
+    p = trial.params
+    X, y, eval_sets = trial_data(p)
+    n_classes = len(load_split(p).class_names)
+    net = build_net(p, X.shape[1], n_classes, trial.seed)
+    batch = resolve_batch(p["batch_size"], len(X))
+    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
+                      eval_sets=eval_sets)
+    return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": len(X),
+            "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0}
+
+
+def trial_seeds(study: str, seed: int, param_list: list[dict]) -> list[Trial]:
+    """Trials whose seeds depend on the study seed, the repeat and the fold only: the swept
+    values of one repeat share their initialisation and shuffling, so curves differ by the
+    swept value alone (common random numbers)."""
+    trials = make_trials(study, seed, [{k: p[k] for k in SEED_KEYS if k in p} for p in param_list])
+    return [Trial(t.study, t.index, p, t.seed) for t, p in zip(trials, param_list)]
+
+
+def run_trials_collect(study: str, values: dict, param_list: list[dict], fn: Callable = train_trial,
+                       n_jobs: int = -1, progress: Callable | None = None) -> list[TrialResult]:
+    """Run every trial and return the results in trial order. The data set is loaded once here
+    first, so a missing file stops the study with its DataError before any worker starts."""
+    if "dataset" in values:
+        load_dataset(values["dataset"])
+    trials = trial_seeds(study, values["seed"], param_list)
+    results = []
+    for result in run_trials(fn, trials, n_jobs=n_jobs):
+        results.append(result)
+        if progress:
+            progress(result, len(results), len(trials))
+    return sorted(results, key=lambda r: r.trial.index)
+
+
+def _swept_value(result: TrialResult, name: str):
+    return result.payload.get(name, result.trial.params.get(name))
+
+
+def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
+    """DESIGN.md's table: one row per (trial, epoch, split); swept parameters and ``repeat`` last.
+
+    A trial that failed before any epoch keeps one row with empty numbers, so it is never dropped.
+    """
+    records = []
+    for r in results:
+        head = {"study": study, "trial": r.trial.index, "seed": r.trial.seed, "fold": r.trial.params.get("fold")}
+        tail = {"status": r.status, **{name: _swept_value(r, name) for name in swept},
+                "repeat": r.trial.params.get("repeat")}
+        rows = r.payload.get("rows") or [{"epoch": None, "split": None, "cost": None, "error": None,
+                                          "seconds": None, "updates": None}]
+        records.extend({**head, **row, **tail} for row in rows)
+    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, "repeat"])
+    frame["fold"] = frame["fold"].astype("Int64")
+    frame["epoch"] = frame["epoch"].astype("Int64")
+    frame["updates"] = frame["updates"].astype("Int64")
+    return frame
+
+
+def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
+    """One row per trial: final and best validation error, the epoch of the best, final train
+    and test error, training seconds, status and the failure message if any."""
+    rows = []
+    for r in results:
+        curves = tidy[tidy["trial"] == r.trial.index]
+        row = {"trial": r.trial.index, "seed": r.trial.seed, **{n: _swept_value(r, n) for n in swept},
+               "repeat": r.trial.params.get("repeat"), "fold": r.trial.params.get("fold"), "status": r.status}
+        for split in ("train", "val", "test"):
+            errors = curves[curves["split"] == split].set_index("epoch")["error"].dropna()
+            row[f"final_{split}_error"] = errors.iloc[-1] if len(errors) else np.nan
+            if split == "val":
+                row["best_val_error"] = errors.min() if len(errors) else np.nan
+                row["best_epoch"] = errors.idxmin() if len(errors) else pd.NA
+        row["epochs_run"] = curves["epoch"].max() if curves["epoch"].notna().any() else 0
+        row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
+        row["message"] = r.message
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["fold"] = frame["fold"].astype("Int64")
+    frame["best_epoch"] = frame["best_epoch"].astype("Int64")
+    return frame
+
+
+def run_training_study(study: str, values: dict, param_list: list[dict], swept: list[str], n_jobs: int = -1,
+                       progress: Callable | None = None) -> StudyResult:
+    results = run_trials_collect(study, values, param_list, n_jobs=n_jobs, progress=progress)
+    tidy = tidy_frame(study, results, swept)
+    return StudyResult(study, dict(values), tidy, summary_frame(tidy, results, swept))
+
+
+def sweep(values: dict, name: str, swept_values, sweep_key: str) -> list[dict]:
+    """Trial parameter dicts: every value of the sweep x every repeat, everything else fixed."""
+    base = {k: v for k, v in values.items() if k not in (sweep_key, "repeats")}
+    return [{**base, name: v, "repeat": r} for v in swept_values for r in range(values["repeats"])]
+
+
+def trial_detail(result: TrialResult) -> str:
+    """One line about a finished training trial, for progress output."""
+    rows = [r for r in result.payload.get("rows", []) if r["split"] == "val"] or \
+        [r for r in result.payload.get("rows", []) if r["split"] == "test"]
+    if not rows:
+        return ""
+    last = rows[-1]
+    return f"{last['split']} error {last['error']:.1%} after {last['epoch']} epochs"
