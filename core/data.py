@@ -184,7 +184,7 @@ def _stratified_cap(X, y, cap: int, seed: int):
 
 
 @functools.lru_cache(maxsize=8)
-def prepare(dataset: str, classes: tuple[int, ...] = (), normalisation: str = "rescale",
+def prepare(dataset: str, classes: tuple[int, ...] = (), normalisation: str = "z",
             val_fraction: float = 0.2, max_train: int = 0, seed: int = 0, dtype: str = "float32") -> Split:
     """Task (all classes, or a pair as a binary problem) -> stratified train/val/test split.
 

@@ -15,7 +15,7 @@ DATA = [
     Param("classes", "ints", (), "Empty for all classes, or two class indices for a binary task "
           "(e.g. 1,7 on digits; 0,1 is T-shirt vs trouser on fashion-mnist).", "data",
           low=0, high=9, max_len=2, lengths=(0, 2)),
-    Param("normalisation", "choice", "rescale", "Lecture 3.2.2: rescale maps pixels to [0,1] (min-max "
+    Param("normalisation", "choice", "z", "Lecture 3.2.2: rescale maps pixels to [0,1] (min-max "
           "rescaling), minmax to [-1,1] (min-max normalisation), z to zero mean and unit variance; "
           "statistics from the training split only.", "data", choices=NORMALISATIONS),
     Param("val_fraction", "float", 0.2, "Share of the training data held out for validation (lecture 3.6.2, "

@@ -1,0 +1,113 @@
+"""The learning-rate study and the CLI that runs it."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studies import learning_rate
+from studies.schema import ParamError
+from studies.training import TIDY_COLUMNS
+
+CLI = [sys.executable, "-m", "studies"]
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def default_result():
+    return learning_rate.run(learning_rate.SCHEMA.parse({}), n_jobs=2)
+
+
+def test_default_study_shows_the_lecture_lesson(default_result):
+    summary = default_result.summary
+    mean_final = summary.groupby("learning_rate")["final_val_error"].mean()
+    best = mean_final.idxmin()
+    assert 0.1 < best < 10
+    assert mean_final[0.01] > mean_final[best] + 0.2          # too small: still far behind after 30 epochs
+    assert mean_final[10.0] > mean_final[best] + 0.1          # too large: stuck or oscillating
+    early = default_result.tidy.query("split == 'val' and epoch == 5").groupby("learning_rate")["error"].mean()
+    assert early[0.01] > early[0.1] > early[0.5]               # larger steps learn faster at first
+    assert len(summary) == 5 * 3 and set(summary["status"]) == {"ok"}
+
+
+def test_takeaway_names_the_best_rate(default_result):
+    lines = learning_rate.takeaway(default_result)
+    best = default_result.summary.groupby("learning_rate")["final_val_error"].mean().idxmin()
+    assert lines[0].startswith(f"Best learning rate {best:g}:")
+    assert len(lines) == 2
+
+
+def test_tidy_table_has_design_columns_and_one_row_per_trial_epoch_split(default_result):
+    tidy = default_result.tidy
+    assert list(tidy.columns[:11]) == TIDY_COLUMNS
+    assert {"learning_rate", "repeat"} <= set(tidy.columns)
+    assert len(tidy) == 15 * 31 * 3
+    assert tidy["fold"].isna().all()
+    assert (tidy.groupby("trial")["seed"].nunique() == 1).all()
+
+
+def test_repeats_share_initialisation_across_rates(default_result):
+    tidy = default_result.tidy.query("epoch == 0 and split == 'train'")
+    by_repeat = tidy.groupby("repeat")["cost"].nunique()
+    assert (by_repeat == 1).all()  # same seed per repeat: same untrained network for every rate
+
+
+def test_cli_writes_design_csv_and_is_identical_for_one_and_two_jobs(tmp_path):
+    outputs = []
+    for n_jobs in ("1", "2"):
+        out, summary = tmp_path / f"lr{n_jobs}.csv", tmp_path / f"s{n_jobs}.csv"
+        proc = run_cli("run", "learning_rate", "--set", "learning_rates=0.01,0.1,1", "--set", "epochs=20",
+                       "--n-jobs", n_jobs, "--out", str(out), "--summary-out", str(summary))
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count("] learning_rate=") == 9     # one progress line per finished trial
+        assert "Best learning rate" in proc.stdout
+        outputs.append(pd.read_csv(out))
+        assert len(pd.read_csv(summary)) == 9
+    one, two = outputs
+    assert list(one.columns[:11]) == TIDY_COLUMNS and "learning_rate" in one.columns
+    assert sorted(one["learning_rate"].unique()) == [0.01, 0.1, 1.0]
+    assert one["epoch"].max() == 20
+    numbers = ["cost", "error", "updates", "seed"]
+    np.testing.assert_array_equal(one[numbers].to_numpy(), two[numbers].to_numpy())
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "nope=1"], "unknown parameter 'nope'"),
+    (["--set", "epochs=many"], "epochs: 'many' is not a number"),
+    (["--set", "learning_rates=0.1,-2"], "learning_rates"),
+    (["--set", "epochs"], "expected NAME=VALUE"),
+    (["--set", "classes=3"], "classes"),
+])
+def test_cli_rejects_bad_parameters_with_exit_code_2(args, message):
+    proc = run_cli("run", "learning_rate", *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+def test_cli_reports_missing_data_folder(tmp_path):
+    import os
+    proc = run_cli("run", "learning_rate", "--set", "dataset=mnist",
+                   env={**os.environ, "EXPLORER_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 1
+    assert str(tmp_path / "mnist") in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_lists_studies_and_parameters():
+    assert "learning_rate" in run_cli("list").stdout
+    params = run_cli("params", "learning_rate").stdout
+    assert "learning_rates=0.01,0.1,0.5,2,10" in params and "allowed:" in params
+
+
+def test_schema_strict_and_lenient_reading():
+    schema = learning_rate.SCHEMA
+    with pytest.raises(ParamError, match="epochs"):
+        schema.parse({"epochs": "0.5"})
+    values, warnings = schema.parse_lenient({"epochs": "99999", "hidden": "", "bogus": "1", "l2": "nan",
+                                              "learning_rates": "1,1,2"})
+    assert values["epochs"] == 500 and values["hidden"] == () and values["l2"] == 0.0
+    assert values["learning_rates"] == (1.0, 2.0)
+    assert len(warnings) == 4

@@ -1,0 +1,57 @@
+"""Backpropagation against central finite differences (float64), for every layer."""
+import itertools
+
+import numpy as np
+import pytest
+
+from core.mlp import MLP
+
+EPS = 1e-6
+
+
+def numerical_gradients(net, X, Y, l2):
+    grads = []
+    for params in zip(net.weights, net.biases):
+        pair = []
+        for P in params:
+            G = np.zeros_like(P)
+            for idx in np.ndindex(P.shape):
+                old = P[idx]
+                P[idx] = old + EPS
+                up = net.cost(X, Y, l2)
+                P[idx] = old - EPS
+                down = net.cost(X, Y, l2)
+                P[idx] = old
+                G[idx] = (up - down) / (2 * EPS)
+            pair.append(G)
+        grads.append(pair)
+    return grads
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+CASES = [(act, loss, hidden, output, n_out)
+         for act, loss, hidden in itertools.product(("sigmoid", "tanh", "relu"), ("mse", "ce"), ((), (5,), (6, 4)))
+         for output, n_out in (("sigmoid", 1), ("sigmoid", 3), ("softmax", 3))]
+
+
+@pytest.mark.parametrize("activation,loss,hidden,output,n_out", CASES)
+def test_backprop_matches_central_differences(activation, loss, hidden, output, n_out):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(9, 4))
+    y = rng.integers(0, max(n_out, 2), size=9)
+    net = MLP([4, *hidden, n_out], activation=activation, output=output, loss=loss, init_sigma=0.7, seed=3,
+              dtype=np.float64)
+    for b in net.biases:  # non-zero biases so their gradients are exercised in general position
+        b[:] = rng.normal(scale=0.3, size=b.shape)
+    Y = net.targets(y)
+    l2 = 0.1 if hidden == (5,) else 0.0
+    analytic = net.gradients(X, Y, l2)
+    numeric = numerical_gradients(net, X, Y, l2)
+    assert len(analytic) == len(hidden) + 1
+    for layer, ((dW, db), (nW, nb)) in enumerate(zip(analytic, numeric)):
+        assert dW.shape == net.weights[layer].shape and db.shape == net.biases[layer].shape
+        assert relative_error(dW, nW) < 1e-6, f"weights of layer {layer}"
+        assert relative_error(db, nb) < 1e-6, f"biases of layer {layer}"
