@@ -45,8 +45,9 @@ def derive_seed(study_seed: int, params: Mapping) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
-def make_trials(study: str, study_seed: int, param_list: list[dict]) -> list[Trial]:
-    return [Trial(study, i, dict(p), derive_seed(study_seed, p)) for i, p in enumerate(param_list)]
+def make_trials(study: str, study_seed: int, param_list: list[dict], start: int = 0) -> list[Trial]:
+    """Number the trials from ``start`` (a study that runs a second wave continues the count)."""
+    return [Trial(study, i, dict(p), derive_seed(study_seed, p)) for i, p in enumerate(param_list, start)]
 
 
 def _execute(fn: Callable[[Trial], dict], trial: Trial) -> TrialResult:

@@ -2,6 +2,7 @@
 progress) -> StudyResult, charts_for(result) and takeaway(result); none imports streamlit."""
 from __future__ import annotations
 
-from studies import learning_rate
+from studies import batch_size, bias_variance, hidden_units, kfold, learning_rate, pr_roc
 
-STUDIES = {module.NAME: module for module in (learning_rate,)}
+STUDIES = {module.NAME: module for module in (learning_rate, batch_size, hidden_units, kfold,
+                                                          bias_variance, pr_roc)}

@@ -43,20 +43,39 @@ def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", s
 
 
 def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log_x: bool = True,
-                  title: str | None = None) -> alt.Chart:
+                  title: str | None = None, y_format: str = "%") -> alt.Chart:
     """One point per trial (crosses for diverged or failed ones) and the mean over repeats."""
     data = summary.copy()
     data["marker"] = data["status"].map({"ok": "circle"}).fillna("cross")
     x_enc = alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
-    y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format="%"))
+    y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format=y_format))
     pick = _legend_pick("status")
     points = alt.Chart(data).mark_point(filled=True, size=60).encode(
         x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
                                                                        range=["#1f77b4", "#d62728", "#7f7f7f"])),
         shape=alt.Shape("marker:N", legend=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-        tooltip=[x, "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%"), "message:N"],
+        tooltip=[x, "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%" if y_format == "%" else y_format),
+                 "message:N"],
     ).add_params(pick)
     mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
-        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[x, alt.Tooltip(f"mean({y}):Q", format=".2%", title="mean")])
+        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[x, alt.Tooltip(f"mean({y}):Q", format=".2%" if y_format == "%" else y_format, title="mean")])
     return (points + mean).properties(title=title or f"{y.replace('_', ' ')} against {x}", width=360, height=240)
+
+
+def split_means(long: pd.DataFrame, x: str, title: str) -> alt.Chart:
+    """Error per split (``split``, ``error`` columns) against ``x`` on a log axis: a point per
+    trial, a line through the means; the gap between the lines is the overfitting."""
+    x_enc = alt.X(f"{x}:Q", title=x.replace("_", " "), scale=alt.Scale(type="log"))
+    color = alt.Color("split:N", title="split")
+    pick = _legend_pick("split")
+    ok = long[long["status"] == "ok"]
+    points = alt.Chart(long).mark_point(size=40).encode(
+        x=x_enc, y=alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate"), color=color,
+        shape=alt.Shape("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
+                                                    range=["circle", "cross", "triangle"])),
+        opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),
+        tooltip=[x, "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
+    means = alt.Chart(ok).mark_line().encode(x=x_enc, y="mean(error):Q", color=color,
+                                             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)))
+    return (points + means).properties(title=title, width=360, height=240)

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-KINDS = ("int", "float", "choice", "ints", "floats", "batch", "batches")
+KINDS = ("int", "float", "choice", "choices", "ints", "floats", "batch", "batches")
+ITEM_KIND = {"ints": "int", "floats": "float", "batches": "batch"}
 MAX_TEXT = 200  # longer raw values are rejected before parsing: nothing in a schema needs more
 
 
@@ -39,12 +40,14 @@ class Param:
 
     @property
     def is_list(self) -> bool:
-        return self.kind in ("ints", "floats", "batches")
+        return self.kind in ("ints", "floats", "batches", "choices")
 
     def allowed(self) -> str:
         """The rule in words, for error messages and help text."""
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "choices":
+            return f"up to {self.max_len} comma-separated of " + ", ".join(map(str, self.choices))
         rng = f"between {_fmt(self.low)} and {_fmt(self.high)}"
         item = {"int": "a whole number", "float": "a number", "batch": "a whole number or 'full'",
                 "ints": "whole numbers", "floats": "numbers", "batches": "whole numbers or 'full'"}[self.kind]
@@ -65,8 +68,13 @@ class Param:
                 raise ValueError(f"{raw!r} is not {self.allowed()}")
             return value
         if self.is_list:
-            items = [s for s in raw.split(",") if s.strip()] if isinstance(raw, str) else list(raw)
-            return tuple(_scalar(self.kind[:-1], item) for item in items)
+            items = [s.strip() for s in raw.split(",") if s.strip()] if isinstance(raw, str) else list(raw)
+            if self.kind == "choices":
+                bad = [item for item in items if item not in self.choices]
+                if bad:
+                    raise ValueError(f"{bad[0]!r} is not one of {', '.join(self.choices)}")
+                return tuple(items)
+            return tuple(_scalar(ITEM_KIND[self.kind], item) for item in items)
         return _scalar(self.kind, raw)
 
     def limit(self, value: Any) -> tuple[Any, str | None]:
@@ -83,7 +91,7 @@ class Param:
         return items, f"{','.join(map(_fmt, value))} is not {self.allowed()} (no repeats)" if changed else None
 
     def _clamp(self, value):
-        if value == "full":
+        if value == "full" or self.kind == "choices":
             return value
         return min(max(value, self.low), self.high)
 

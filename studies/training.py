@@ -83,21 +83,21 @@ def train_trial(trial: Trial) -> dict:
             "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0}
 
 
-def trial_seeds(study: str, seed: int, param_list: list[dict]) -> list[Trial]:
+def trial_seeds(study: str, seed: int, param_list: list[dict], start: int = 0) -> list[Trial]:
     """Trials whose seeds depend on the study seed, the repeat and the fold only: the swept
     values of one repeat share their initialisation and shuffling, so curves differ by the
     swept value alone (common random numbers)."""
-    trials = make_trials(study, seed, [{k: p[k] for k in SEED_KEYS if k in p} for p in param_list])
+    trials = make_trials(study, seed, [{k: p[k] for k in SEED_KEYS if k in p} for p in param_list], start)
     return [Trial(t.study, t.index, p, t.seed) for t, p in zip(trials, param_list)]
 
 
 def run_trials_collect(study: str, values: dict, param_list: list[dict], fn: Callable = train_trial,
-                       n_jobs: int = -1, progress: Callable | None = None) -> list[TrialResult]:
+                       n_jobs: int = -1, progress: Callable | None = None, start: int = 0) -> list[TrialResult]:
     """Run every trial and return the results in trial order. The data set is loaded once here
     first, so a missing file stops the study with its DataError before any worker starts."""
     if "dataset" in values:
         load_dataset(values["dataset"])
-    trials = trial_seeds(study, values["seed"], param_list)
+    trials = trial_seeds(study, values["seed"], param_list, start)
     results = []
     for result in run_trials(fn, trials, n_jobs=n_jobs):
         results.append(result)
@@ -117,7 +117,9 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
     """
     records = []
     for r in results:
-        head = {"study": study, "trial": r.trial.index, "seed": r.trial.seed, "fold": r.trial.params.get("fold")}
+        fold = r.trial.params.get("fold")
+        head = {"study": study, "trial": r.trial.index, "seed": r.trial.seed,
+                "fold": fold if fold is not None and fold >= 0 else None}  # -1: the model retrained on all folds
         tail = {"status": r.status, **{name: _swept_value(r, name) for name in swept},
                 "repeat": r.trial.params.get("repeat")}
         rows = r.payload.get("rows") or [{"epoch": None, "split": None, "cost": None, "error": None,

@@ -1,0 +1,66 @@
+"""Hidden-unit sweep (lecture 4.6, Fig. 120, 123, 124): capacity and overfitting.
+
+One hidden layer of each given size, repeats over seeds. More units lower the training error
+steadily; the test error falls, then levels off while the gap to the training error (overfitting)
+grows.
+
+CSV (``--out``): the tidy columns of DESIGN.md, then ``hidden_units`` and ``repeat``.
+Summary (``--summary-out``): one row per trial as in the learning-rate study.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from studies import charts
+from studies.params import TRAINING
+from studies.schema import Param, Schema, with_defaults, without
+from studies.takeaways import best_setting
+from studies.training import StudyResult, run_training_study, sweep, trial_detail  # noqa: F401
+
+NAME = "hidden_units"
+TITLE = "Hidden-unit sweep"
+FIGURES = "Fig. 120, 123, 124"
+SUMMARY = "Capacity: train and test error against the number of hidden units of one hidden layer."
+SWEPT = "hidden_units"
+LABEL_KEYS = (SWEPT, "repeat")
+
+SCHEMA = Schema([
+    *with_defaults(without(TRAINING, "hidden"), repeats=2, epochs=40),
+    Param("hidden_units", "ints", (2, 5, 10, 30, 100, 300), "Sizes of the single hidden layer to compare "
+          "(lecture Fig. 120 uses 2 to 500).", "study", low=1, high=2000, min_len=1, max_len=12),
+])
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    trials = [{**p, "hidden": (p[SWEPT],)} for p in sweep(values, SWEPT, values[SWEPT], SWEPT)]
+    return run_training_study(NAME, values, trials, [SWEPT], n_jobs, progress)
+
+
+def final_errors(summary: pd.DataFrame) -> pd.DataFrame:
+    """Long table: final train and test error per trial, for the capacity chart."""
+    long = summary.melt(id_vars=[SWEPT, "repeat", "trial", "status"], value_vars=["final_train_error",
+                        "final_test_error"], var_name="split", value_name="error")
+    long["split"] = long["split"].str.replace("final_", "").str.replace("_error", "")
+    return long
+
+
+def charts_for(result: StudyResult) -> list[alt.Chart]:
+    tidy = result.tidy
+    capacity = charts.split_means(final_errors(result.summary), SWEPT,
+                                  title="Final training and test error against hidden units (Fig. 120)")
+    return [
+        charts.curves(tidy, SWEPT, split="train", title="Training error per epoch"),
+        charts.curves(tidy, SWEPT, split="test", title="Test error per epoch"),
+        capacity,
+    ]
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    lines = best_setting(result.summary, SWEPT, "hidden-unit count", metric="final_test_error")
+    ok = result.summary[result.summary["status"] == "ok"]
+    if len(ok):
+        gap = (ok["final_test_error"] - ok["final_train_error"]).groupby(ok[SWEPT]).mean()
+        lines[1] = (f"Gap between test and training error: {gap.iloc[0]:.1%} at {gap.index[0]} units, "
+                    f"{gap.iloc[-1]:.1%} at {gap.index[-1]}. " + lines[1]).strip()
+    return lines

@@ -1,0 +1,156 @@
+"""k-fold cross-validation of one hyperparameter (lecture 3.6.2, Fig. 78 and 79).
+
+The training and validation splits are pooled and partitioned into k stratified folds; for every
+value of the tuned hyperparameter each fold is validated once by a network trained on the other
+k-1 folds. The mean validation error over the folds, with its standard deviation as error bar,
+picks the best value; that value is then retrained on the whole pool and its test error reported
+on its own (the test split never takes part in the choice). As in Fig. 79 (generalised perceptron,
+MSE, alpha = 0.5), the default tunes the number of epochs; learning_rate, hidden_units or l2 can be
+tuned instead. Tuning epochs needs one run per fold: the error after e epochs of a longer run is
+exactly that of a run stopped at e (same seed, same shuffling).
+
+CSV (``--out``): the tidy columns of DESIGN.md (``fold`` set; empty for the final retrained model),
+then the tuned parameter's column (absent when tuning ``epochs``: the ``epoch`` column is the value),
+``repeat``, and the fold sizes ``n_train`` and ``n_val``.
+Summary (``--summary-out``): one row per value: ``value``, ``mean_val_error``, ``std_val_error``,
+``folds``, ``validated`` (samples validated, = pool size), ``best`` and ``test_error`` (best value only).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from studies.params import TRAINING
+from studies.schema import Param, Schema, with_defaults, without
+from studies.training import StudyResult, run_trials_collect, tidy_frame, trial_detail  # noqa: F401
+
+NAME = "kfold"
+TITLE = "k-fold cross-validation"
+FIGURES = "Fig. 78, 79"
+SUMMARY = "Mean validation error over k folds (error bars) for each value of one hyperparameter; best marked."
+LABEL_KEYS = ("tuned", "fold")
+TUNABLE = ("epochs", "learning_rate", "hidden_units", "l2")
+
+SCHEMA = Schema([
+    *with_defaults(without(TRAINING, "repeats"), hidden=(), output="sigmoid",
+                   loss="mse", learning_rate=0.5, epochs=30),
+    Param("k", "int", 5, "Number of folds (lecture Fig. 78 uses 5).", "study", low=2, high=20),
+    Param("tune", "choice", "epochs", "The hyperparameter to cross-validate.", "study", choices=TUNABLE),
+    Param("values", "floats", (1, 2, 3, 5, 10, 20, 30, 50), "Values of the tuned hyperparameter (epochs and hidden "
+          "units are rounded to whole numbers).", "study", low=0.0, high=5000.0, min_len=1, max_len=15),
+])
+
+
+def tuned_values(values: dict) -> list:
+    if values["tune"] in ("epochs", "hidden_units"):
+        return sorted({max(1, round(v)) for v in values["values"]})
+    return list(values["values"])
+
+
+def _with_value(base: dict, tune: str, value) -> dict:
+    if tune == "hidden_units":
+        return {**base, "hidden": (value,), "hidden_units": value}
+    return {**base, tune: value}
+
+
+def fold_trials(values: dict) -> list[dict]:
+    base = {k: v for k, v in values.items() if k not in ("values",)}
+    if values["tune"] == "epochs":  # one run per fold, read at every epoch
+        return [{**base, "epochs": max(tuned_values(values)), "fold": f, "repeat": 0} for f in range(values["k"])]
+    return [{**_with_value(base, values["tune"], v), "tuned": v, "fold": f, "repeat": 0}
+            for v in tuned_values(values) for f in range(values["k"])]
+
+
+def fold_errors(tidy: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """Validation error of every (value, fold): one row each, with the fold sizes."""
+    val = tidy[(tidy["split"] == "val") & tidy["fold"].notna()]
+    if values["tune"] == "epochs":
+        val = val[val["epoch"].isin(tuned_values(values))].assign(value=lambda d: d["epoch"].astype(float))
+    else:
+        val = val[val["epoch"] == val.groupby("trial")["epoch"].transform("max")].assign(
+            value=lambda d: d[values["tune"]].astype(float))
+    return val[["value", "fold", "error", "n_train", "n_val", "status"]].reset_index(drop=True)
+
+
+def summarise(folds: pd.DataFrame, values: dict) -> pd.DataFrame:
+    grouped = folds[folds["status"] == "ok"].groupby("value")
+    summary = pd.DataFrame({"mean_val_error": grouped["error"].mean(), "std_val_error": grouped["error"].std(ddof=1),
+                            "folds": grouped["fold"].nunique(), "validated": grouped["n_val"].sum()})
+    summary = summary.reindex([float(v) for v in tuned_values(values)]).rename_axis("value").reset_index()
+    summary["folds"] = summary["folds"].fillna(0).astype(int)
+    summary["best"] = False
+    if summary["mean_val_error"].notna().any():
+        summary.loc[summary["mean_val_error"].idxmin(), "best"] = True
+    summary["test_error"] = np.nan
+    return summary
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    fold_params = fold_trials(values)
+    results = run_trials_collect(NAME, values, fold_params, n_jobs=n_jobs, progress=progress)
+    tidy = _with_fold_sizes(tidy_frame(NAME, results, _swept(values)), results)
+    folds = fold_errors(tidy, values)
+    summary = summarise(folds, values)
+    if summary["best"].any():  # retrain the chosen value on every fold's data, then test it once
+        best = summary.loc[summary["best"], "value"].iloc[0]
+        best = int(best) if values["tune"] in ("epochs", "hidden_units") else best
+        final = {**_with_value({k: v for k, v in values.items() if k != "values"}, values["tune"], best),
+                 "tuned": best, "fold": -1, "repeat": 0}
+        retrained = run_trials_collect(NAME, values, [final], n_jobs=1, start=len(results))
+        final_tidy = _with_fold_sizes(tidy_frame(NAME, retrained, _swept(values)), retrained)
+        tidy = pd.concat([tidy, final_tidy], ignore_index=True)
+        test = final_tidy[(final_tidy["split"] == "test")]
+        summary.loc[summary["best"], "test_error"] = test["error"].iloc[-1] if len(test) else np.nan
+    return StudyResult(NAME, dict(values), tidy, summary, {"folds": folds})
+
+
+def _swept(values: dict) -> list[str]:
+    return [] if values["tune"] == "epochs" else [values["tune"]]
+
+
+def _with_fold_sizes(tidy: pd.DataFrame, results) -> pd.DataFrame:
+    sizes = {r.trial.index: (r.payload.get("n_train"), r.payload.get("n_val")) for r in results}
+    tidy["n_train"] = tidy["trial"].map(lambda t: sizes[t][0]).astype("Int64")
+    tidy["n_val"] = tidy["trial"].map(lambda t: sizes[t][1]).astype("Int64")
+    return tidy
+
+
+def charts_for(result: StudyResult) -> list[alt.Chart]:
+    tune = result.params["tune"]
+    summary = result.summary.dropna(subset=["mean_val_error"]).assign(
+        low=lambda d: d["mean_val_error"] - d["std_val_error"].fillna(0),
+        high=lambda d: d["mean_val_error"] + d["std_val_error"].fillna(0))
+    log = tune in ("learning_rate", "hidden_units") or (tune == "l2" and (summary["value"] > 0).all())
+    x = alt.X("value:Q", title=tune, scale=alt.Scale(type="log") if log else alt.Undefined)
+    base = alt.Chart(summary)
+    bars = base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title="validation error",
+                                                            axis=alt.Axis(format="%")), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        x=x, y="mean_val_error:Q",
+        tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%", title="mean"),
+                 alt.Tooltip("std_val_error:Q", format=".2%", title="std"), "folds:Q"])
+    best = base.transform_filter("datum.best").mark_point(shape="diamond", size=200, color="red", filled=True).encode(
+        x=x, y="mean_val_error:Q", tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%"),
+                                            alt.Tooltip("test_error:Q", format=".2%", title="test error (retrained)")])
+    folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.4, size=25).encode(
+        x=x, y="error:Q", color=alt.Color("fold:N", title="fold"),
+        tooltip=["value:Q", "fold:N", alt.Tooltip("error:Q", format=".2%"), "n_train:Q", "n_val:Q"])
+    pick = alt.selection_point(fields=["fold"], bind="legend")
+    folds = folds.encode(opacity=alt.condition(pick, alt.value(0.8), alt.value(0.05))).add_params(pick)
+    title = f"{result.params['k']}-fold validation error against {tune} (Fig. 79), best in red"
+    return [(folds + bars + line + best).properties(title=title, width=480, height=280)]
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    s = result.summary
+    if not s["best"].any():
+        return ["No value finished on every fold: all trials diverged or failed.", ""]
+    b = s[s["best"]].iloc[0]
+    tune = result.params["tune"]
+    value = int(b["value"]) if tune in ("epochs", "hidden_units") else f"{b['value']:g}"
+    failed = int((result.tables["folds"]["status"] != "ok").sum())
+    return [f"Best {tune} {value}: {b['mean_val_error']:.1%} ± {b['std_val_error']:.1%} mean validation error over "
+            f"{b['folds']} folds.",
+            f"Retrained on all {b['validated']} training samples it makes {b['test_error']:.1%} test error."
+            + (f" {failed} fold runs did not finish ok." if failed else "")]

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from numpy.polynomial import legendre
+
+from cli import run_study
+from studies import bias_variance
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    tidy, summary, _ = run_study(tmp_path_factory.mktemp("bv"), "bias_variance", "max_degree=25", "datasets=300")
+    return tidy, summary
+
+
+def test_measured_test_mse_is_bias2_plus_variance_plus_noise(table):
+    tidy, _ = table
+    gap = (tidy["test_mse"] - (tidy["bias2"] + tidy["variance"] + tidy["noise"])).abs()
+    assert (gap < 3 * tidy["test_mse_se"]).all()
+    assert np.allclose(tidy["noise"], 0.01)
+
+
+def test_bias_falls_and_variance_rises_with_degree(table):
+    tidy, summary = table
+    bias = tidy.set_index("degree")["bias2"]
+    variance = tidy.set_index("degree")["variance"]
+    assert bias[1] > 10 * bias[3] > 10 * bias[5] * 10
+    assert variance.is_monotonic_increasing
+    assert variance[25] > 5 * variance[1]
+    assert 3 <= summary["best_degree"].item() <= 10                    # the trade-off sits in the middle
+    train = tidy.set_index("degree")["train_mse"]
+    assert train.is_monotonic_decreasing and train[25] < tidy["test_mse"].min()
+    assert np.isfinite(tidy["variance"]).all() and variance[25] < 0.1   # degree 25 does not blow up
+
+
+def test_variance_matches_the_least_squares_formula():
+    """Independent oracle: for fixed inputs, Var[h(x_g)] = sigma^2 * ||row g of G V^+||^2."""
+    m, degree, sigma = 30, 8, 0.1
+    x = bias_variance.inputs("chebyshev", m, 1, np.random.default_rng(0))[0]
+    grid = np.linspace(0, 1, bias_variance.GRID)
+    P = legendre.legvander(2 * grid - 1, degree) @ np.linalg.pinv(legendre.legvander(2 * x - 1, degree))
+    exact = sigma ** 2 * np.mean(np.sum(P ** 2, axis=1))
+    trial = type("T", (), {"params": {"degree": degree, "samples": m, "noise": sigma, "datasets": 2000,
+                                      "seed": 1, "design": "chebyshev"}})
+    measured = bias_variance.fit_degree(trial)["row"]["variance"]
+    assert measured == pytest.approx(exact, rel=0.08)
+
+
+def test_random_design_shows_the_blow_up_on_purpose():
+    values = bias_variance.SCHEMA.parse({"design": "random", "max_degree": "20", "datasets": "50"})
+    tidy = bias_variance.run(values, n_jobs=1).tidy.set_index("degree")
+    assert tidy.loc[20, "variance"] > 100 * tidy.loc[5, "variance"]
+
+
+def test_charts():
+    result = bias_variance.run(bias_variance.SCHEMA.parse({"max_degree": "6", "datasets": "20"}), n_jobs=1)
+    specs = [c.to_dict() for c in bias_variance.charts_for(result)]
+    assert len(specs) == 3 and "Fits of degree 4" in str(specs[0])
