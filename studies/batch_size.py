@@ -58,6 +58,6 @@ def takeaway(result: StudyResult) -> list[str]:
     ok = result.summary[result.summary["status"] == "ok"]
     if len(ok):
         speed = ok.groupby(SWEPT)["seconds_per_epoch"].mean()
-        lines[1] = (f"Seconds per epoch: {speed.iloc[0]:.3f} at batch {speed.index[0]}, {speed.iloc[-1]:.3f} at "
-                    f"batch {speed.index[-1]}. " + lines[1]).strip()
+        lines[1] = (f"Time per epoch: {1000 * speed.iloc[0]:.1f} ms at batch {speed.index[0]}, "
+                    f"{1000 * speed.iloc[-1]:.1f} ms at batch {speed.index[-1]}. " + lines[1]).strip()
     return lines

@@ -19,4 +19,4 @@ def test_charts_and_takeaway():
     result = batch_size.run(batch_size.SCHEMA.parse({"batch_sizes": "8,full", "epochs": "3", "repeats": "1"}), n_jobs=1)
     specs = [chart.to_dict() for chart in batch_size.charts_for(result)]
     assert len(specs) == 5 and all("tooltip" in str(spec) for spec in specs)
-    assert "Seconds per epoch" in batch_size.takeaway(result)[1]
+    assert "Time per epoch" in batch_size.takeaway(result)[1]
