@@ -1,12 +1,10 @@
-"""Streamlit entry point: `streamlit run app.py`. The study pages arrive with the app issue; for now
-the home page lists the studies the command line can already run."""
+"""Streamlit entry point: `streamlit run app.py`. Routes between the home page and one page per study."""
 import streamlit as st
 
 from studies import STUDIES
+from ui.home import home
 
-st.set_page_config(page_title="MLP Study Explorer", layout="wide")
-st.title("MLP Study Explorer")
-st.write("Hyperparameter studies of a hand-written NumPy multi-layer perceptron, from the lecture.")
-for name, study in STUDIES.items():
-    st.markdown(f"**{study.TITLE}** ({study.FIGURES}) — {study.SUMMARY}  \n"
-                f"`python -m studies run {name} --out {name}.csv`")
+st.set_page_config(page_title="MLP Study Explorer", page_icon="🧠", layout="wide")
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+pages += [st.Page(f"pages/{name}.py", title=study.TITLE, url_path=name) for name, study in STUDIES.items()]
+st.navigation(pages).run()

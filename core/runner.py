@@ -70,7 +70,7 @@ def run_trials(fn: Callable[[Trial], dict], trials: list[Trial], n_jobs: int = -
     (``.close()`` or dropping it) cancels the trials that have not started.
     """
     if not trials:
-        return iter(())
+        return (r for r in ())
     if n_jobs == 1 or len(trials) == 1:
         return (_execute(fn, t) for t in trials)
     parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")

@@ -17,7 +17,7 @@ from studies import charts
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, run_training_study, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
 
 NAME = "batch_size"
 TITLE = "Batch-size sweep"
@@ -33,12 +33,19 @@ SCHEMA = Schema([
 ])
 
 
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    result = run_training_study(NAME, values, sweep(values, SWEPT, values["batch_sizes"], "batch_sizes"),
-                                [SWEPT], n_jobs, progress)
-    result.summary["seconds_per_epoch"] = result.summary["seconds"] / result.summary["epochs_run"].where(
-        result.summary["epochs_run"] > 0)
+def plan(values: dict) -> list[dict]:
+    return sweep(values, SWEPT, values["batch_sizes"], "batch_sizes")
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    result = assemble_training(NAME, values, results, [SWEPT])
+    epochs = result.summary["epochs_run"].where(result.summary["epochs_run"] > 0)
+    result.summary["seconds_per_epoch"] = result.summary["seconds"] / epochs
     return result
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def charts_for(result: StudyResult) -> list[alt.Chart]:

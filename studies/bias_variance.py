@@ -100,16 +100,25 @@ def fit_degree(trial) -> dict:
     return {"row": row, "fits": fits}
 
 
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    params = [{**values, "degree": d} for d in range(1, values["max_degree"] + 1)]
-    results = run_trials_collect(NAME, values, params, fn=fit_degree, n_jobs=n_jobs, progress=progress)
+def plan(values: dict) -> list[dict]:
+    return [{**values, "degree": d} for d in range(1, values["max_degree"] + 1)]
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    results = sorted(results, key=lambda r: r.trial.index)
     rows = [{"study": NAME, "trial": r.trial.index, "seed": values["seed"], **r.payload.get("row", {
         "degree": r.trial.params["degree"]}), "status": r.status} for r in results]
     tidy = pd.DataFrame(rows)
     grid = np.linspace(0, 1, GRID)
     fits = pd.DataFrame([{"degree": r.trial.params["degree"], "curve": name, "x": x, "y": y}
-                         for r in results for name, ys in r.payload.get("fits", {}).items() for x, y in zip(grid, ys)])
+                         for r in results for name, ys in r.payload.get("fits", {}).items() for x, y in zip(grid, ys)],
+                        columns=["degree", "curve", "x", "y"])
     return StudyResult(NAME, dict(values), tidy, summarise(tidy), {"fits": fits})
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    return assemble(values, run_trials_collect(NAME, values, plan(values), fn=fit_degree, n_jobs=n_jobs,
+                                               progress=progress))
 
 
 def summarise(tidy: pd.DataFrame) -> pd.DataFrame:

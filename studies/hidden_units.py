@@ -16,7 +16,7 @@ from studies import charts
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, run_training_study, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
 
 NAME = "hidden_units"
 TITLE = "Hidden-unit sweep"
@@ -32,9 +32,16 @@ SCHEMA = Schema([
 ])
 
 
+def plan(values: dict) -> list[dict]:
+    return [{**p, "hidden": (p[SWEPT],)} for p in sweep(values, SWEPT, values[SWEPT], SWEPT)]
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    return assemble_training(NAME, values, results, [SWEPT])
+
+
 def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    trials = [{**p, "hidden": (p[SWEPT],)} for p in sweep(values, SWEPT, values[SWEPT], SWEPT)]
-    return run_training_study(NAME, values, trials, [SWEPT], n_jobs, progress)
+    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def final_errors(summary: pd.DataFrame) -> pd.DataFrame:

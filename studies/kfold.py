@@ -86,12 +86,22 @@ def summarise(folds: pd.DataFrame, values: dict) -> pd.DataFrame:
     return summary
 
 
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    fold_params = fold_trials(values)
-    results = run_trials_collect(NAME, values, fold_params, n_jobs=n_jobs, progress=progress)
+def plan(values: dict) -> list[dict]:
+    return fold_trials(values)
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    """Fold tables and the per-value summary (also from the folds finished so far)."""
+    results = sorted(results, key=lambda r: r.trial.index)
     tidy = _with_fold_sizes(tidy_frame(NAME, results, _swept(values)), results)
     folds = fold_errors(tidy, values)
-    summary = summarise(folds, values)
+    return StudyResult(NAME, dict(values), tidy, summarise(folds, values), {"folds": folds})
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    results = run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress)
+    result = assemble(values, results)
+    summary = result.summary
     if summary["best"].any():  # retrain the chosen value on every fold's data, then test it once
         best = summary.loc[summary["best"], "value"].iloc[0]
         best = int(best) if values["tune"] in ("epochs", "hidden_units") else best
@@ -99,10 +109,10 @@ def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
                  "tuned": best, "fold": -1, "repeat": 0}
         retrained = run_trials_collect(NAME, values, [final], n_jobs=1, start=len(results))
         final_tidy = _with_fold_sizes(tidy_frame(NAME, retrained, _swept(values)), retrained)
-        tidy = pd.concat([tidy, final_tidy], ignore_index=True)
+        result.tidy = pd.concat([result.tidy, final_tidy], ignore_index=True)
         test = final_tidy[(final_tidy["split"] == "test")]
         summary.loc[summary["best"], "test_error"] = test["error"].iloc[-1] if len(test) else np.nan
-    return StudyResult(NAME, dict(values), tidy, summary, {"folds": folds})
+    return result
 
 
 def _swept(values: dict) -> list[str]:

@@ -16,7 +16,7 @@ from studies import charts
 from studies.params import TRAINING
 from studies.schema import Param, Schema, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, run_training_study, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
 
 NAME = "learning_rate"
 TITLE = "Learning-rate sweep"
@@ -33,9 +33,16 @@ SCHEMA = Schema([
 ])
 
 
+def plan(values: dict) -> list[dict]:
+    return sweep(values, SWEPT, values["learning_rates"], "learning_rates")
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    return assemble_training(NAME, values, results, [SWEPT])
+
+
 def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return run_training_study(NAME, values, sweep(values, SWEPT, values["learning_rates"], "learning_rates"),
-                              [SWEPT], n_jobs, progress)
+    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def charts_for(result: StudyResult) -> list[alt.Chart]:

@@ -112,12 +112,21 @@ def binary_tables(result, threshold: float) -> tuple[list[dict], dict]:
     return points, summary
 
 
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    results = run_trials_collect(NAME, values, model_params(values), fn=score_trial, n_jobs=n_jobs, progress=progress)
+def plan(values: dict) -> list[dict]:
+    return model_params(values)
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    results = sorted(results, key=lambda r: r.trial.index)
     class_names = load_split(values).class_names
     if len(class_names) == 2:
         return _binary_result(values, results)
     return _multiclass_result(values, results, class_names)
+
+
+def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
+    return assemble(values, run_trials_collect(NAME, values, plan(values), fn=score_trial, n_jobs=n_jobs,
+                                               progress=progress))
 
 
 def _head(r) -> dict:

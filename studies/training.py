@@ -94,15 +94,20 @@ def trial_seeds(study: str, seed: int, param_list: list[dict], start: int = 0) -
 def run_trials_collect(study: str, values: dict, param_list: list[dict], fn: Callable = train_trial,
                        n_jobs: int = -1, progress: Callable | None = None, start: int = 0) -> list[TrialResult]:
     """Run every trial and return the results in trial order. The data set is loaded once here
-    first, so a missing file stops the study with its DataError before any worker starts."""
+    first, so a missing file stops the study with its DataError before any worker starts.
+    ``progress(result, done, total)`` is called in this thread as each trial finishes."""
     if "dataset" in values:
         load_dataset(values["dataset"])
     trials = trial_seeds(study, values["seed"], param_list, start)
     results = []
-    for result in run_trials(fn, trials, n_jobs=n_jobs):
-        results.append(result)
-        if progress:
-            progress(result, len(results), len(trials))
+    pending = run_trials(fn, trials, n_jobs=n_jobs)
+    try:
+        for result in pending:
+            results.append(result)
+            if progress:
+                progress(result, len(results), len(trials))
+    finally:  # interrupted (Stop in the app, Ctrl-C): cancel the trials not yet finished
+        pending.close()
     return sorted(results, key=lambda r: r.trial.index)
 
 
@@ -156,9 +161,9 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
     return frame
 
 
-def run_training_study(study: str, values: dict, param_list: list[dict], swept: list[str], n_jobs: int = -1,
-                       progress: Callable | None = None) -> StudyResult:
-    results = run_trials_collect(study, values, param_list, n_jobs=n_jobs, progress=progress)
+def assemble_training(study: str, values: dict, results: list[TrialResult], swept: list[str]) -> StudyResult:
+    """Tables from finished trials; also called with the trials finished so far, for live charts."""
+    results = sorted(results, key=lambda r: r.trial.index)
     tidy = tidy_frame(study, results, swept)
     return StudyResult(study, dict(values), tidy, summary_frame(tidy, results, swept))
 

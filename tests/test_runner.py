@@ -1,7 +1,7 @@
 import pytest
 
 from core.runner import derive_seed, make_trials, run_trials
-from trial_functions import echo_or_fail
+from trial_functions import busy, echo_or_fail
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -28,3 +28,43 @@ def test_seed_depends_on_study_seed_and_parameters_not_on_order():
     assert len({t.seed for t in forward}) == 3
     assert derive_seed(5, params[0]) != derive_seed(6, params[0])
     assert derive_seed(5, {"a": 1, "b": 2}) == derive_seed(5, {"b": 2, "a": 1})
+
+
+def children_cpu_seconds() -> float:
+    """CPU time used so far by this process's child processes (the joblib workers), from /proc."""
+    import os
+    total, me = 0.0, os.getpid()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class Interrupt(BaseException):
+    """What Streamlit raises in the script thread when Stop is pressed (a BaseException)."""
+
+
+def test_stopping_cancels_the_remaining_trials_and_frees_the_cores():
+    import time
+    from studies.training import run_trials_collect
+
+    seen = []
+
+    def stop_after_first(result, done, total):
+        seen.append(result)
+        before = children_cpu_seconds()
+        time.sleep(0.5)
+        assert children_cpu_seconds() - before > 0.5      # the probe sees the busy workers
+        raise Interrupt
+
+    params = [{"seconds": 1.5, "i": i} for i in range(8)]
+    with pytest.raises(Interrupt):
+        run_trials_collect("t", {"seed": 0}, params, fn=busy, n_jobs=2, progress=stop_after_first)
+    assert len(seen) == 1
+    before = children_cpu_seconds()
+    time.sleep(1.5)
+    assert children_cpu_seconds() - before < 0.1          # no worker keeps burning CPU

@@ -1,0 +1,104 @@
+"""Every page driven headless with Streamlit's AppTest: default run, share link, hostile link, stop."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studies import STUDIES
+from studies.training import run_trials_collect
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
+    "learning_rate": ("epochs", 4), "batch_size": ("epochs", 3), "hidden_units": ("epochs", 4),
+    "kfold": ("k", 3), "bias_variance": ("datasets", 20), "pr_roc": ("epochs", 3),
+}
+
+
+@pytest.fixture(autouse=True)
+def store_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_STORE_DIR", str(tmp_path / "store"))
+    return tmp_path / "store"
+
+
+def page(name: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120)
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    return at.run()
+
+
+def press_run(at: AppTest) -> AppTest:
+    return at.sidebar.button[0].click().run()
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_default_run_draws_charts_and_downloads(name):
+    at = page(name)
+    assert not at.exception and at.info and not at.get("vega_lite_chart")
+    at = press_run(at)
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == CHARTS[name]
+    assert [b.proto.label for b in at.get("download_button")] == ["Results CSV", "Summary CSV", "HTML report"]
+    assert at.success and "Stop" not in [b.label for b in at.button]
+    assert at.query_params["seed"] == "0"      # the form is mirrored into the address bar
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_share_link_restores_form_and_shows_stored_results(name):
+    param, value = QUICK[name]
+    first = page(name, **{param: value})
+    assert first.sidebar.number_input(key=f"{name}:{param}").value == value
+    assert not first.get("vega_lite_chart") and "not stored" in first.info[0].value
+    press_run(first)
+    reopened = page(name, **dict(first.query_params))
+    assert not reopened.exception and not reopened.warning
+    assert reopened.get("vega_lite_chart"), "stored results are shown without pressing Run"
+    assert reopened.sidebar.number_input(key=f"{name}:{param}").value == value
+
+
+CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 2}
+HOSTILE = {"epochs": "1e12", "seed": "-5", "l2": "nan", "hidden": "", "dataset": "", "bogus<b>[x](y)": "1",
+           "learning_rates": "abc,,", "batch_sizes": "0,full", "values": "9" * 300, "max_degree": "-3",
+           "threshold": "2", "classes": "1,1,1", "k": "1.5"}
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_hostile_link_warns_and_never_crashes(name):
+    at = page(name, **HOSTILE)
+    assert not at.exception
+    assert len(at.warning) >= 3
+    assert all("Share link:" in w.value for w in at.warning)
+    assert any("unknown parameter" in w.value for w in at.warning)
+    schema = STUDIES[name].SCHEMA
+    if "epochs" in schema.params:
+        assert at.sidebar.number_input(key=f"{name}:epochs").value == 500      # clamped to the limit
+    if "seed" in schema.params:
+        assert at.sidebar.number_input(key=f"{name}:seed").value == 0
+    assert "bogus<b>[x](y)" not in at.query_params                            # the link is cleaned
+
+
+def test_stopped_run_keeps_its_finished_trials():
+    study = STUDIES["learning_rate"]
+    values = study.SCHEMA.parse({"epochs": "3"})
+    finished = run_trials_collect(study.NAME, values, study.plan(values)[:4], n_jobs=1)
+    at = AppTest.from_file(str(ROOT / "pages" / "learning_rate.py"), default_timeout=60)
+    at.session_state["learning_rate:active"] = values
+    at.session_state["learning_rate:partial"] = {"values": values, "results": finished, "total": 15}
+    at.run()
+    assert not at.exception
+    assert "Stopped after 4 of 15 trials" in at.warning[0].value
+    assert at.get("vega_lite_chart") and len(at.get("download_button")) == 3
+
+
+def test_bad_form_value_shows_error_and_keeps_results():
+    at = press_run(page("learning_rate", epochs=3))
+    at.sidebar.text_input(key="learning_rate:learning_rates").input("0.1,fast")
+    at = press_run(at)
+    assert not at.exception and "'fast' is not a number" in at.sidebar.error[0].value
+    assert at.get("vega_lite_chart"), "the results already computed stay on the page"
+
+
+def test_home_page_has_a_card_per_study():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert all(study.TITLE in text for study in STUDIES.values())

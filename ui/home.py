@@ -1,0 +1,25 @@
+"""The home page: a card per study with what it shows and where it is in the lecture."""
+from __future__ import annotations
+
+import streamlit as st
+
+from studies import STUDIES
+
+
+def home() -> None:
+    st.title("MLP Study Explorer")
+    st.write("See how a neural network's hyperparameters shape its learning. Every page runs one study of the "
+             "lecture as many trials of a hand-written NumPy multi-layer perceptron, in parallel on every core, "
+             "and charts the results. The embedded digits data (8×8, the lecture's *MNIST light*) makes each "
+             "default run finish in seconds.")
+    columns = st.columns(3)
+    for i, (name, study) in enumerate(STUDIES.items()):
+        with columns[i % 3].container(border=True, height="stretch"):
+            st.markdown(f"#### {study.TITLE}")
+            st.caption(f"Lecture {study.FIGURES}")
+            st.write(study.SUMMARY)
+            st.page_link(f"pages/{name}.py", label="Open the study", icon=":material/arrow_forward:")
+    st.divider()
+    st.caption("Share a study by copying its address: the link carries the parameters and opens the stored "
+               "results. Every page exports its results as CSV and as a self-contained HTML report. The same "
+               "studies run headless: `python -m studies list`.")

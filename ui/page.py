@@ -1,0 +1,129 @@
+"""One layout for every study page: form -> run (live) or stored results -> charts, tables,
+downloads, share link. A page file only names its study."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from core.data import DataError
+from core.store import ResultStore, default_folder
+from studies.report import html_report
+from ui.form import plain, sidebar_form, values_from_link
+
+REDRAW_SECONDS = 0.7  # live charts are redrawn at most this often while trials finish
+
+
+@st.cache_resource
+def _store_at(folder: str) -> ResultStore:
+    return ResultStore(folder)
+
+
+def result_store() -> ResultStore:
+    return _store_at(str(default_folder()))
+
+
+def study_page(study) -> None:
+    st.title(study.TITLE)
+    st.caption(f"Lecture {study.FIGURES} · {study.SUMMARY}")
+    link_values, warnings = values_from_link(study.SCHEMA)
+    for warning in warnings:
+        st.warning(f"Share link: {plain(warning)}", icon="⚠️")
+    active_key = f"{study.NAME}:active"
+    submitted = sidebar_form(study, st.session_state.get(active_key, link_values))
+    values = submitted or st.session_state.get(active_key) or link_values
+    st.session_state[active_key] = values
+    store = result_store()
+    partial = st.session_state.get(f"{study.NAME}:partial")
+    if submitted is not None:
+        result = store.load(study.NAME, values) or _run_live(study, values)
+    else:
+        result = store.load(study.NAME, values)
+    if result is not None:
+        _show(study, result, values)
+    elif partial and partial["values"] == values and partial["results"]:
+        st.warning(f"Stopped after {len(partial['results'])} of {partial['total']} trials. The results so far are "
+                   "shown below and can be downloaded; press Run to compute them all.", icon="⏹️")
+        _show(study, study.assemble(values, partial["results"]), values)
+    elif submitted is None and st.query_params:
+        st.info("The form holds this link's parameters, but their results are not stored on this server yet: "
+                "press **Run** to compute them.", icon="👈")
+    elif submitted is None:
+        st.info("Set the parameters in the sidebar and press **Run**. The defaults finish in seconds on the "
+                "embedded digits data.", icon="👈")
+
+
+def _run_live(study, values: dict):
+    """Run the study, drawing progress and the charts of the trials finished so far. Stop (or any
+    rerun) interrupts at the next finished trial; what finished stays in the session."""
+    total = len(study.plan(values))
+    partial = {"values": values, "results": [], "total": total}
+    st.session_state[f"{study.NAME}:partial"] = partial
+    status = st.empty()
+    header = status.container().columns([5, 1], vertical_alignment="center")
+    bar = header[0].progress(0.0, text=f"Starting {total} trials…")
+    header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch")
+    live = st.empty()
+    started, last_draw = time.perf_counter(), 0.0
+
+    def progress(result, done: int, phase_total: int) -> None:
+        nonlocal last_draw
+        if len(partial["results"]) < total:
+            partial["results"].append(result)
+        elapsed = time.perf_counter() - started
+        bar.progress(done / phase_total, text=f"{done} / {phase_total} trials finished · {elapsed:.1f} s")
+        if time.perf_counter() - last_draw > REDRAW_SECONDS or done == phase_total:
+            with live.container():
+                _charts(study, study.assemble(values, partial["results"]))
+            last_draw = time.perf_counter()
+
+    try:
+        result = study.run(values, n_jobs=-1, progress=progress)
+    except DataError as exc:
+        st.error(plain(str(exc)), icon="📂")
+        return None
+    except ValueError as exc:
+        st.error(f"These parameters cannot run together: {plain(str(exc))}")
+        return None
+    finally:
+        status.empty()
+        live.empty()
+    result_store().save(study.NAME, values, result)
+    st.session_state.pop(f"{study.NAME}:partial", None)
+    st.toast(f"{study.TITLE}: {total} trials in {time.perf_counter() - started:.1f} s", icon="✅")
+    return result
+
+
+def _charts(study, result) -> None:
+    charts = study.charts_for(result)
+    for row in range(0, len(charts), 2):
+        for column, chart in zip(st.columns(2), charts[row:row + 2]):
+            column.altair_chart(chart, width="stretch")
+
+
+def _share_link(study, values: dict) -> str:
+    base = st.context.url or f"/{study.NAME}"
+    return f"{base}?{urlencode(study.SCHEMA.to_texts(values))}"
+
+
+def _show(study, result, values: dict) -> None:
+    lines = [line for line in study.takeaway(result) if line]
+    st.success("  \n".join(plain(line) for line in lines), icon="💡")
+    troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
+    if len(troubles):
+        st.warning("Not every trial finished ok: " + ", ".join(f"{n} {status}" for status, n in troubles.items())
+                   + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon="⚠️")
+    _charts(study, result)
+    with st.expander("Summary table", expanded=False):
+        st.dataframe(result.summary, hide_index=True)
+    link = _share_link(study, values)
+    cols = st.columns(3)
+    cols[0].download_button("Results CSV", result.tidy.to_csv(index=False), f"{study.NAME}.csv", "text/csv",
+                            on_click="ignore", icon=":material/download:", width="stretch")
+    cols[1].download_button("Summary CSV", result.summary.to_csv(index=False), f"{study.NAME}-summary.csv",
+                            "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
+    cols[2].download_button("HTML report", lambda: html_report(study, result, link), f"{study.NAME}-report.html",
+                            "text/html", on_click="ignore", icon=":material/description:", width="stretch")
+    st.markdown("**Share** — this link opens the page with these parameters and their results:")
+    st.code(link, language=None)
