@@ -20,7 +20,8 @@ def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", s
            title: str | None = None, log_x: bool = False) -> alt.Chart:
     """Learning curves of one split: ``y`` (cost or error) against epochs, updates or seconds, one
     line per trial, coloured by the swept parameter ``color``."""
-    data = tidy[(tidy["split"] == split) & tidy[y].notna()]
+    data = tidy.loc[(tidy["split"] == split) & tidy[y].notna(), list(dict.fromkeys(
+        [x, y, color, "trial", "repeat", "status"]))]  # only what is drawn: less to send and parse
     if log_x:
         data = data[data[x] > 0]
     pick = _legend_pick(color)
@@ -45,7 +46,7 @@ def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", s
 def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log_x: bool = True,
                   title: str | None = None, y_format: str = "%") -> alt.Chart:
     """One point per trial (crosses for diverged or failed ones) and the mean over repeats."""
-    data = summary.copy()
+    data = summary[[x, y, "repeat", "trial", "status", "message"]].copy()
     data["marker"] = data["status"].map({"ok": "circle"}).fillna("cross")
     x_enc = alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
     y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format=y_format))

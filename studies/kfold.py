@@ -144,7 +144,7 @@ def charts_for(result: StudyResult) -> list[alt.Chart]:
         x=x, y="mean_val_error:Q", tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%"),
                                             alt.Tooltip("test_error:Q", format=".2%", title="test error (retrained)")])
     folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.4, size=25).encode(
-        x=x, y="error:Q", color=alt.Color("fold:N", title="fold"),
+        x=x, y="error:Q", color=alt.Color("fold:N", title="fold", scale=alt.Scale(scheme="greys")),
         tooltip=["value:Q", "fold:N", alt.Tooltip("error:Q", format=".2%"), "n_train:Q", "n_val:Q"])
     pick = alt.selection_point(fields=["fold"], bind="legend")
     folds = folds.encode(opacity=alt.condition(pick, alt.value(0.8), alt.value(0.05))).add_params(pick)

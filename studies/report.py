@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import re
 from datetime import datetime, timezone
 
 import vl_convert
@@ -33,8 +34,9 @@ def html_report(study, result: StudyResult, share_link: str = "") -> str:
     embeds = "".join(f"vegaEmbed('#chart{i}', {json.dumps(spec)}, {{actions: false}});" for i, spec in enumerate(specs))
     takeaway = "<br>".join(html.escape(line) for line in study.takeaway(result) if line)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    # "</" inside the inlined script or JSON would end the script element early
-    script = (_vega_bundle() + "\n" + embeds).replace("</", "<\\/")
+    # "</script" inside the inlined code or data would end the script element early; "<\/script"
+    # means the same in JavaScript strings, regular expressions and JSON
+    script = re.sub(r"</(script)", r"<\\/\1", _vega_bundle() + "\n" + embeds, flags=re.IGNORECASE)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(study.TITLE)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(study.TITLE)}</h1><p>Lecture {html.escape(study.FIGURES)} &middot; {html.escape(study.SUMMARY)}</p>

@@ -6,6 +6,7 @@ per worker process), trains one network and returns its history rows.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -107,7 +108,9 @@ def run_trials_collect(study: str, values: dict, param_list: list[dict], fn: Cal
             if progress:
                 progress(result, len(results), len(trials))
     finally:  # interrupted (Stop in the app, Ctrl-C): cancel the trials not yet finished
-        pending.close()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*have been cancelled")
+            pending.close()
     return sorted(results, key=lambda r: r.trial.index)
 
 

@@ -15,8 +15,8 @@ def test_failing_trial_is_recorded_and_the_others_go_on(n_jobs):
 
 
 def test_two_jobs_use_two_worker_processes():
-    trials = make_trials("t", 0, [{"x": i} for i in range(8)])
-    pids = {r.payload["pid"] for r in run_trials(echo_or_fail, trials, n_jobs=2)}
+    trials = make_trials("t", 0, [{"seconds": 0.3, "i": i} for i in range(4)])
+    pids = {r.payload["pid"] for r in run_trials(busy, trials, n_jobs=2)}
     assert len(pids) == 2
 
 

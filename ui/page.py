@@ -29,7 +29,7 @@ def study_page(study) -> None:
     st.caption(f"Lecture {study.FIGURES} · {study.SUMMARY}")
     link_values, warnings = values_from_link(study.SCHEMA)
     for warning in warnings:
-        st.warning(f"Share link: {plain(warning)}", icon="⚠️")
+        st.warning(f"Share link: {plain(warning)}", icon=":material/link_off:")
     active_key = f"{study.NAME}:active"
     submitted = sidebar_form(study, st.session_state.get(active_key, link_values))
     values = submitted or st.session_state.get(active_key) or link_values
@@ -44,14 +44,14 @@ def study_page(study) -> None:
         _show(study, result, values)
     elif partial and partial["values"] == values and partial["results"]:
         st.warning(f"Stopped after {len(partial['results'])} of {partial['total']} trials. The results so far are "
-                   "shown below and can be downloaded; press Run to compute them all.", icon="⏹️")
+                   "shown below and can be downloaded; press Run to compute them all.", icon=":material/stop_circle:")
         _show(study, study.assemble(values, partial["results"]), values)
     elif submitted is None and st.query_params:
         st.info("The form holds this link's parameters, but their results are not stored on this server yet: "
-                "press **Run** to compute them.", icon="👈")
+                "press **Run** to compute them.", icon=":material/play_arrow:")
     elif submitted is None:
         st.info("Set the parameters in the sidebar and press **Run**. The defaults finish in seconds on the "
-                "embedded digits data.", icon="👈")
+                "embedded digits data.", icon=":material/play_arrow:")
 
 
 def _run_live(study, values: dict):
@@ -81,7 +81,7 @@ def _run_live(study, values: dict):
     try:
         result = study.run(values, n_jobs=-1, progress=progress)
     except DataError as exc:
-        st.error(plain(str(exc)), icon="📂")
+        st.error(plain(str(exc)), icon=":material/folder_off:")
         return None
     except ValueError as exc:
         st.error(f"These parameters cannot run together: {plain(str(exc))}")
@@ -91,7 +91,7 @@ def _run_live(study, values: dict):
         live.empty()
     result_store().save(study.NAME, values, result)
     st.session_state.pop(f"{study.NAME}:partial", None)
-    st.toast(f"{study.TITLE}: {total} trials in {time.perf_counter() - started:.1f} s", icon="✅")
+    st.toast(f"{study.TITLE}: {total} trials in {time.perf_counter() - started:.1f} s", icon=":material/check_circle:")
     return result
 
 
@@ -109,19 +109,20 @@ def _share_link(study, values: dict) -> str:
 
 def _show(study, result, values: dict) -> None:
     lines = [line for line in study.takeaway(result) if line]
-    st.success("  \n".join(plain(line) for line in lines), icon="💡")
+    st.success("  \n".join(plain(line) for line in lines), icon=":material/lightbulb:")
     troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
     if len(troubles):
         st.warning("Not every trial finished ok: " + ", ".join(f"{n} {status}" for status, n in troubles.items())
-                   + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon="⚠️")
+                   + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon=":material/warning:")
     _charts(study, result)
-    with st.expander("Summary table", expanded=False):
+    # the interactive grid loads a large script: drawn on request, so a share link opens fast
+    if st.toggle("Show the summary table (one row per trial)", key=f"{study.NAME}:table"):
         st.dataframe(result.summary, hide_index=True)
     link = _share_link(study, values)
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", result.tidy.to_csv(index=False), f"{study.NAME}.csv", "text/csv",
-                            on_click="ignore", icon=":material/download:", width="stretch")
-    cols[1].download_button("Summary CSV", result.summary.to_csv(index=False), f"{study.NAME}-summary.csv",
+    cols[0].download_button("Results CSV", lambda: result.tidy.to_csv(index=False), f"{study.NAME}.csv",
+                            "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
+    cols[1].download_button("Summary CSV", lambda: result.summary.to_csv(index=False), f"{study.NAME}-summary.csv",
                             "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
     cols[2].download_button("HTML report", lambda: html_report(study, result, link), f"{study.NAME}-report.html",
                             "text/html", on_click="ignore", icon=":material/description:", width="stretch")

@@ -1,0 +1,69 @@
+"""One real-browser smoke test: `streamlit run app.py` on loopback, driven by Playwright in Debian's
+chromium. Screenshots of the home page and of every study page after Run go to artifacts/."""
+import pytest
+from playwright.sync_api import sync_playwright
+
+from studies import STUDIES, learning_rate
+from studies.report import html_report
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("store")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_every_page_runs_in_a_real_browser(app_url, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(app_url)
+    page.get_by_text("Open the study").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Open the study").count() == len(STUDIES)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    for name in STUDIES:
+        page.goto(f"{app_url}/{name}")
+        page.get_by_role("button", name="Run").click()
+        page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+        charts_drawn(page, 1)
+        page.wait_for_timeout(500)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.close()
+
+
+def test_share_link_shows_stored_results_in_the_browser(app_url, browser):
+    page = browser.new_page()
+    page.goto(f"{app_url}/bias_variance?datasets=30&max_degree=12")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    link = page.locator('[data-testid="stCode"]').inner_text().strip()
+    assert "datasets=30" in link and "max_degree=12" in link
+    fresh = browser.new_page()
+    fresh.goto(link)
+    charts_drawn(fresh, 3)                      # drawn without pressing Run
+    assert fresh.get_by_text("not stored").count() == 0
+    page.close()
+    fresh.close()
+
+
+def test_html_report_renders_offline(browser, tmp_path):
+    values = learning_rate.SCHEMA.parse({"epochs": "3", "repeats": "1"})
+    path = tmp_path / "report.html"
+    path.write_text(html_report(learning_rate, learning_rate.run(values, n_jobs=1), "http://x/learning_rate"))
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.route("http*://**", lambda route: route.abort())   # nothing may come from a network
+    page.goto(path.as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart canvas, .chart svg').length >= 3", timeout=30_000)
+    context.close()
