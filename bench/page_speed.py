@@ -4,13 +4,15 @@ For every page, on a server with an empty result store: open the page, press Run
 its charts are drawn; then open the page's share link and time until the stored results are
 drawn, twice: in a new tab of the same browser (scripts cached, as for a person who has used the
 app) and in a fresh browser context (nothing cached, as for a first visit). Beside each, the study's ``run()`` with the same defaults is timed in this
-process (n_jobs=-1), so the ratio shows what the page adds to the computation.
+process (n_jobs=-1), so the ratio shows what the page adds to the computation, and the page
+script's own time to render the stored results is measured with Streamlit's AppTest (no browser).
 Budgets: a default run within 15 s, a reopened share link within 2 s.
 
     python bench/page_speed.py
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -21,9 +23,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from studies import STUDIES  # noqa: E402
-from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
+from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve  # noqa: E402
 
 RUN_BUDGET, LINK_BUDGET = 15.0, 2.0
+
+
+def script_seconds(name: str, link: str) -> float:
+    """Server-side time of the page script that renders stored results for ``link``."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=60)
+    at.query_params.update(dict(parse_qsl(urlsplit(link).query, keep_blank_values=True)))
+    start = time.perf_counter()
+    at.run()
+    return time.perf_counter() - start
 
 
 def headless_seconds(study) -> float:
@@ -46,6 +61,7 @@ def time_link(page, link: str) -> float:
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as store, serve(Path(store)) as url, sync_playwright() as p:
+        os.environ["EXPLORER_STORE_DIR"] = store  # the AppTest runs below read the server's store
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1800})
         for name, study in STUDIES.items():
@@ -62,13 +78,13 @@ def main() -> None:
             warm, cold = (time_link(context.new_page(), link),
                           time_link(browser.new_context(viewport={"width": 1400, "height": 1800}).new_page(), link))
             page.close()
-            rows.append((name, page_run, headless_seconds(study), warm, cold))
+            rows.append((name, page_run, headless_seconds(study), warm, cold, script_seconds(name, link)))
         browser.close()
     print(f"{'page':15s} {'Run->charts':>12s} {'headless run()':>15s} {'page/headless':>14s} "
-          f"{'link, new tab':>14s} {'link, cold':>11s}")
-    for name, page_run, headless, warm, cold in rows:
+          f"{'link, new tab':>14s} {'link, cold':>11s} {'link, script':>13s}")
+    for name, page_run, headless, warm, cold, script in rows:
         print(f"{name:15s} {page_run:10.2f} s {headless:13.2f} s {page_run / headless:14.2f} {warm:12.2f} s "
-              f"{cold:9.2f} s")
+              f"{cold:9.2f} s {script:11.2f} s")
     worst_run, worst_warm, worst_cold = (max(r[i] for r in rows) for i in (1, 3, 4))
     print(f"slowest default run {worst_run:.2f} s = {worst_run / RUN_BUDGET:.2f} of the {RUN_BUDGET:g} s budget; "
           f"slowest share link {worst_warm:.2f} s in a new tab = {worst_warm / LINK_BUDGET:.2f} of the "

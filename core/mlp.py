@@ -190,43 +190,45 @@ class MLP:
         return cost, float(np.mean(self._classes_from_logits(z) != y))
 
     def _backward(self, acts: list[np.ndarray], delta: np.ndarray):
-        """Yield ``(layer, dW, db)`` from the output layer down (lecture 4.5.3, matrix form).
+        """Yield ``(layer, delta)`` from the output layer down (lecture 4.5.3, matrix form): the
+        error signal of each layer, whose gradients are ``acts[layer].T @ delta`` and ``delta.sum(0)``.
 
-        ``delta`` is the error signal at the output, already scaled as the caller wants its
-        gradients. The next layer's delta is computed before yielding, so the caller may update
-        ``weights[layer]`` in place as soon as it receives it.
+        ``delta`` at the output comes scaled as the caller wants its gradients. The next layer's
+        signal is computed before yielding, so the caller may update ``weights[layer]`` in place.
         """
         deriv = ACTIVATIONS[self.activation][1]
         for layer in range(len(self.weights) - 1, -1, -1):
-            dW = acts[layer].T @ delta
-            db = delta.sum(axis=0)
+            below = None
             if layer:  # the input layer needs no error signal
-                delta = delta @ self.weights[layer].T
-                delta *= deriv(acts[layer])
-            yield layer, dW, db
+                below = delta @ self.weights[layer].T
+                below *= deriv(acts[layer])
+            yield layer, delta
+            delta = below
 
     def gradients(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
         """Gradient of ``cost(X, Y, l2)``: one (dW, db) pair per layer, input side first."""
         acts = self.forward(X)
         delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(acts[0])
         grads = [None] * len(self.weights)
-        for layer, dW, db in self._backward(acts, delta):
-            grads[layer] = (dW + l2 * self.weights[layer], db)
+        for layer, d in self._backward(acts, delta):
+            grads[layer] = (acts[layer].T @ d + l2 * self.weights[layer], d.sum(axis=0))
         return grads
 
     # -- training ----------------------------------------------------------------------------
-    def _step(self, xb: np.ndarray, yb: np.ndarray, learning_rate: float, l2: float) -> None:
+    def _step(self, xb: np.ndarray, yb: np.ndarray, learning_rate: float, l2: float, grad: list[np.ndarray]) -> None:
+        """One gradient-descent update on a batch. ``grad`` holds one buffer per weight matrix, so
+        the batch loop allocates no weight-sized arrays."""
         acts = self._hidden(xb)
         z = self._logits(acts[-1])
         acts.append(OUTPUTS[self.output](z, out=z))
         delta = LOSSES[self.loss][1](acts[-1], yb, self.output)
         delta *= learning_rate / len(xb)  # scale once: the backward pass then yields the update itself
         shrink = 1 - learning_rate * l2
-        for layer, dW, db in self._backward(acts, delta):
+        for layer, d in self._backward(acts, delta):
             if l2:
                 self.weights[layer] *= shrink
-            self.weights[layer] -= dW
-            self.biases[layer] -= db
+            self.weights[layer] -= np.matmul(acts[layer].T, d, out=grad[layer])
+            self.biases[layer] -= d.sum(axis=0)
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
             l2: float = 0.0, eval_sets: dict | None = None, on_epoch: Callable | None = None) -> History:
@@ -246,6 +248,7 @@ class MLP:
         rng = np.random.default_rng([self.seed, 1])
         history = History()
         seconds, updates = 0.0, 0
+        grad = [np.empty_like(W) for W in self.weights]
         with np.errstate(all="ignore"):  # overflow is expected when a run diverges; it is detected below
             for epoch in range(epochs + 1):
                 if epoch:
@@ -253,7 +256,7 @@ class MLP:
                     order = rng.permutation(n)
                     for lo in range(0, n, batch_size):
                         idx = order[lo:lo + batch_size]
-                        self._step(X[idx], Y[idx], learning_rate, l2)
+                        self._step(X[idx], Y[idx], learning_rate, l2, grad)
                     seconds += time.perf_counter() - start
                     updates += -(-n // batch_size)
                 rows = [dict(epoch=epoch, split=name, cost=cost, error=error, seconds=seconds, updates=updates)

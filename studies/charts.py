@@ -74,7 +74,8 @@ def split_means(long: pd.DataFrame, x: str, title: str) -> alt.Chart:
     points = alt.Chart(long).mark_point(size=40).encode(
         x=x_enc, y=alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate"), color=color,
         shape=alt.Shape("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
-                                                    range=["circle", "cross", "triangle"])),
+                                                    range=["circle", "cross", "triangle"]),
+                        legend=alt.Legend(orient="bottom", direction="horizontal")),
         opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),
         tooltip=[x, "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
     means = alt.Chart(ok).mark_line().encode(x=x_enc, y="mean(error):Q", color=color,
