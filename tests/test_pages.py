@@ -102,3 +102,13 @@ def test_home_page_has_a_card_per_study():
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert all(study.TITLE in text for study in STUDIES.values())
+
+
+def test_missing_data_set_shows_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "data"))
+    from core import data
+    data.load_dataset.cache_clear()
+    at = press_run(page("learning_rate", dataset="mnist"))
+    assert not at.exception
+    assert "not found in" in at.error[0].value and "EXPLORER" in at.error[0].value
+    data.load_dataset.cache_clear()
