@@ -8,7 +8,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-STATUS_DASH = alt.Scale(domain=["ok", "diverged", "failed"], range=[[1, 0], [6, 3], [2, 2]])
+from core.runner import STATUSES
+
+STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2]])
 SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
 
 
@@ -52,7 +54,7 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log
     y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format=y_format))
     pick = _legend_pick("status")
     points = alt.Chart(data).mark_point(filled=True, size=60).encode(
-        x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
+        x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUSES),
                                                                        range=["#1f77b4", "#d62728", "#7f7f7f"])),
         shape=alt.Shape("marker:N", legend=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
@@ -73,7 +75,7 @@ def split_means(long: pd.DataFrame, x: str, title: str) -> alt.Chart:
     ok = long[long["status"] == "ok"]
     points = alt.Chart(long).mark_point(size=40).encode(
         x=x_enc, y=alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate"), color=color,
-        shape=alt.Shape("status:N", scale=alt.Scale(domain=["ok", "diverged", "failed"],
+        shape=alt.Shape("status:N", scale=alt.Scale(domain=list(STATUSES),
                                                     range=["circle", "cross", "triangle"]),
                         legend=alt.Legend(orient="bottom", direction="horizontal")),
         opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),

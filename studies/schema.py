@@ -38,6 +38,10 @@ class Param:
     max_len: int = 1
     lengths: tuple = ()  # list kinds: the only lengths allowed, when not every one in min..max is
 
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name}: unknown kind {self.kind!r}; one of {KINDS}")
+
     @property
     def is_list(self) -> bool:
         return self.kind in ("ints", "floats", "batches", "choices")
