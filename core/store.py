@@ -66,3 +66,17 @@ class ResultStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def recent(self, count: int = 5) -> list[tuple[str, float, Any]]:
+        """The newest readable entries as (study, modification time, result), newest first."""
+        entries = sorted(self.folder.glob("*/*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        found = []
+        for path in entries:
+            if len(found) == count:
+                break
+            try:
+                with path.open("rb") as handle:
+                    found.append((path.parent.name, path.stat().st_mtime, pickle.load(handle)))
+            except Exception:  # unreadable or vanished meanwhile: not worth listing
+                continue
+        return found

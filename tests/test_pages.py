@@ -112,3 +112,11 @@ def test_missing_data_set_shows_what_to_do(tmp_path, monkeypatch):
     assert not at.exception
     assert "not found in" in at.error[0].value and "EXPLORER" in at.error[0].value
     data.load_dataset.cache_clear()
+
+
+def test_home_page_lists_recent_runs_with_their_links():
+    press_run(page("bias_variance", datasets=20))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception
+    links = [el for el in at.get("page_link") if "Bias-variance" in el.proto.label]
+    assert links and "datasets=20" in links[0].proto.label

@@ -30,3 +30,14 @@ def test_no_temporary_files_left_behind(tmp_path):
     for i in range(3):
         store.save("lr", {"x": 1}, i)
     assert [p.suffix for p in (tmp_path / "lr").iterdir()] == [".pickle"]
+
+
+def test_recent_lists_newest_readable_entries_first(tmp_path):
+    import os
+    store = ResultStore(tmp_path)
+    for i in range(4):
+        store.save("lr", {"x": i}, f"result {i}")
+        os.utime(next(p for p in (tmp_path / "lr").glob("*.pickle") if store.key("lr", {"x": i}) in p.name),
+                 (1000 + i, 1000 + i))
+    (tmp_path / "lr" / "broken.pickle").write_bytes(b"junk")
+    assert [r for _, _, r in store.recent(3)] == ["result 3", "result 2", "result 1"]

@@ -1,9 +1,12 @@
 """The home page: a card per study with what it shows and where it is in the lecture."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from studies import STUDIES
+from ui.page import result_store
 
 
 def home() -> None:
@@ -19,7 +22,24 @@ def home() -> None:
             st.caption(f"Lecture {study.FIGURES}")
             st.write(study.SUMMARY)
             st.page_link(f"pages/{name}.py", label="Open the study", icon=":material/arrow_forward:")
+    recent_runs()
     st.divider()
     st.caption("Share a study by copying its address: the link carries the parameters and opens the stored "
                "results. Every page exports its results as CSV and as a self-contained HTML report. The same "
                "studies run headless: `python -m studies list`.")
+
+
+def recent_runs() -> None:
+    """Links to the studies this server ran last, with the parameters that differ from the defaults."""
+    runs = [(name, when, result) for name, when, result in result_store().recent(5) if name in STUDIES]
+    if not runs:
+        return
+    st.subheader("Recent runs")
+    for name, when, result in runs:
+        study = STUDIES[name]
+        texts = study.SCHEMA.to_texts(result.params)
+        changed = {k: v for k, v in texts.items() if v != study.SCHEMA.params[k].to_text(study.SCHEMA.params[k].default)}
+        detail = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+        minutes = max(0, int((time.time() - when) // 60))
+        st.page_link(f"pages/{name}.py", query_params=texts, icon=":material/history:",
+                     label=f"{study.TITLE} ({detail}) · {minutes} min ago")
