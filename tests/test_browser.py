@@ -39,6 +39,9 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
         page.wait_for_timeout(500)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.goto(app_url)
+    page.get_by_text("Recent runs").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "home-after-runs.png"), full_page=True)
     page.close()
 
 
