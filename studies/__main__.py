@@ -4,7 +4,8 @@
     python -m studies params learning_rate
     python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
 
-Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters.
+Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters, 130 interrupted
+(Ctrl-C): the trials finished by then are still written to --out and --summary-out.
 """
 from __future__ import annotations
 
@@ -83,19 +84,35 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(2, f"{exc}. See: python -m studies params {args.study}")
     except OSError as exc:
         return _fail(1, str(exc))
+    finished = []
+    report = _progress_printer(study, time.perf_counter())
+
+    def progress(result, done, total):
+        finished.append(result)
+        report(result, done, total)
+
     try:
-        result = study.run(values, n_jobs=args.n_jobs, progress=_progress_printer(study, time.perf_counter()))
+        result = study.run(values, n_jobs=args.n_jobs, progress=progress)
     except DataError as exc:
         return _fail(1, str(exc))
     except ValueError as exc:  # a combination of values the schema alone cannot judge
         return _fail(2, str(exc))
+    except KeyboardInterrupt:  # keep what finished: write it, then stop like an interrupted program
+        print(f"interrupted after {len(finished)} finished trials; writing those", file=sys.stderr)
+        if finished:
+            _write(args, study.assemble(values, finished))
+        return 130
+    _write(args, result)
+    for line in study.takeaway(result):
+        print(line)
+    return 0
+
+
+def _write(args, result) -> None:
     for path, frame in ((args.out, result.tidy), (args.summary_out, result.summary)):
         if path is not None:
             frame.to_csv(path, index=False)
             print(f"wrote {len(frame)} rows to {path}", file=sys.stderr)
-    for line in study.takeaway(result):
-        print(line)
-    return 0
 
 
 if __name__ == "__main__":

@@ -111,3 +111,18 @@ def test_schema_strict_and_lenient_reading():
     assert values["epochs"] == 500 and values["hidden"] == () and values["l2"] == 0.0
     assert values["learning_rates"] == (1.0, 2.0)
     assert len(warnings) == 4
+
+
+def test_ctrl_c_writes_the_finished_trials(tmp_path):
+    import signal
+    out = tmp_path / "partial.csv"
+    proc = subprocess.Popen([*CLI, "run", "learning_rate", "--set", "epochs=300", "--set", "repeats=4",
+                             "--n-jobs", "1", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()                      # the first finished trial's progress line
+    assert first.startswith("[1/20]"), first
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    assert "interrupted after" in rest and "Traceback" not in rest
+    partial = pd.read_csv(out)
+    assert 1 <= partial["trial"].nunique() < 20 and (partial["epoch"].max() == 300)
