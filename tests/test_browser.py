@@ -42,6 +42,9 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
     page.goto(app_url)
     page.get_by_text("Recent runs").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "home-after-runs.png"), full_page=True)
+    page.get_by_text("Precision-recall and ROC curves (defaults)").click()   # a recent run reopens at once
+    charts_drawn(page, 2)
+    assert page.get_by_text("not stored").count() == 0
     page.close()
 
 

@@ -120,3 +120,20 @@ def test_home_page_lists_recent_runs_with_their_links():
     assert not at.exception
     links = [el for el in at.get("page_link") if "Bias-variance" in el.proto.label]
     assert links and "datasets=20" in links[0].proto.label
+
+
+def test_another_link_in_the_same_session_wins_over_the_last_run():
+    at = press_run(page("learning_rate", epochs=3))
+    at.query_params.clear()
+    at.query_params.update({"epochs": "5", "repeats": "1"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="learning_rate:epochs").value == 5
+    assert at.sidebar.number_input(key="learning_rate:repeats").value == 1
+
+
+def test_address_bar_holds_the_share_link_after_navigating_back():
+    at = press_run(page("learning_rate", epochs=3))
+    at.query_params.clear()
+    at.run()
+    assert at.query_params["epochs"] == "3" and at.get("vega_lite_chart")

@@ -42,6 +42,16 @@ def _widget(param: Param, value, key: str):
     return st.text_input(label, param.to_text(value), key=key, help=help_text)
 
 
+def _key(study, param: Param) -> str:
+    return f"{study.NAME}:{param.name}"
+
+
+def forget_form(study) -> None:
+    """Drop the widgets' remembered values, so the form shows the values it is given next."""
+    for param in study.SCHEMA:
+        st.session_state.pop(_key(study, param), None)
+
+
 def sidebar_form(study, initial: dict) -> dict | None:
     """Draw the form; on Run return the validated values (and put them in the link), else None."""
     schema = study.SCHEMA
@@ -53,7 +63,7 @@ def sidebar_form(study, initial: dict) -> dict | None:
             if params:
                 st.markdown(f"**{title}**")
                 for p in params:
-                    raw[p.name] = _widget(p, initial[p.name], f"{study.NAME}:{p.name}")
+                    raw[p.name] = _widget(p, initial[p.name], _key(study, p))
         submitted = st.form_submit_button("Run", type="primary", width="stretch")
     if not submitted:
         return None

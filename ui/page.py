@@ -10,7 +10,7 @@ import streamlit as st
 from core.data import DataError
 from core.store import ResultStore, default_folder
 from studies.report import html_report
-from ui.form import plain, sidebar_form, values_from_link
+from ui.form import forget_form, plain, sidebar_form, values_from_link
 
 REDRAW_SECONDS = 0.7  # live charts are redrawn at most this often while trials finish
 
@@ -31,8 +31,14 @@ def study_page(study) -> None:
     for warning in warnings:
         st.warning(f"Share link: {plain(warning)}", icon=":material/link_off:")
     active_key = f"{study.NAME}:active"
-    submitted = sidebar_form(study, st.session_state.get(active_key, link_values))
-    values = submitted or st.session_state.get(active_key) or link_values
+    active = st.session_state.get(active_key)
+    if active is None or (st.query_params and link_values != active):
+        active = link_values  # first visit, or another link opened in this session: the link wins
+        forget_form(study)
+    elif not st.query_params:  # back on the page by navigation: put the share link in the address bar again
+        st.query_params.from_dict(study.SCHEMA.to_texts(active))
+    submitted = sidebar_form(study, active)
+    values = submitted or active
     st.session_state[active_key] = values
     store = result_store()
     partial = st.session_state.get(f"{study.NAME}:partial")
