@@ -37,8 +37,8 @@ SCHEMA = Schema([
                    loss="mse", learning_rate=0.5, epochs=30),
     Param("k", "int", 5, "Number of folds (lecture Fig. 78 uses 5).", "study", low=2, high=20),
     Param("tune", "choice", "epochs", "The hyperparameter to cross-validate.", "study", choices=TUNABLE),
-    Param("values", "floats", (1, 2, 3, 5, 10, 20, 30, 50), "Values of the tuned hyperparameter (epochs and hidden "
-          "units are rounded to whole numbers).", "study", low=0.0, high=5000.0, min_len=1, max_len=15),
+    Param("values", "floats", (1, 2, 3, 5, 10, 20, 30, 50), "Values of the tuned hyperparameter; they replace its "
+          "field above (epochs and hidden units are rounded to whole numbers).", "study", low=0.0, high=5000.0, min_len=1, max_len=15),
 ])
 
 
