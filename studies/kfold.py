@@ -43,8 +43,13 @@ SCHEMA = Schema([
 
 
 def tuned_values(values: dict) -> list:
-    if values["tune"] in ("epochs", "hidden_units"):
-        return sorted({max(1, round(v)) for v in values["values"]})
+    """The values to cross-validate, within the limits the tuned parameter has elsewhere."""
+    tune = values["tune"]
+    if tune in ("epochs", "hidden_units"):
+        high = SCHEMA.params["epochs" if tune == "epochs" else "hidden"].high
+        return sorted({int(min(max(1, round(v)), high)) for v in values["values"]})
+    if tune == "learning_rate":
+        return sorted({max(v, SCHEMA.params["learning_rate"].low) for v in values["values"]})
     return list(values["values"])
 
 
