@@ -98,7 +98,7 @@ def plan(values: dict) -> list[dict]:
 def assemble(values: dict, results: list) -> StudyResult:
     """Fold tables and the per-value summary (also from the folds finished so far)."""
     results = sorted(results, key=lambda r: r.trial.index)
-    tidy = _with_fold_sizes(tidy_frame(NAME, results, _swept(values)), results)
+    tidy = _tidy(values, results)
     folds = fold_errors(tidy, values)
     return StudyResult(NAME, dict(values), tidy, summarise(folds, values), {"folds": folds})
 
@@ -113,7 +113,7 @@ def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
         final = {**_with_value({k: v for k, v in values.items() if k != "values"}, values["tune"], best),
                  "tuned": best, "fold": -1, "repeat": 0}
         retrained = run_trials_collect(NAME, values, [final], n_jobs=1, start=len(results))
-        final_tidy = _with_fold_sizes(tidy_frame(NAME, retrained, _swept(values)), retrained)
+        final_tidy = _tidy(values, retrained)
         result.tidy = pd.concat([result.tidy, final_tidy], ignore_index=True)
         test = final_tidy[(final_tidy["split"] == "test")]
         summary.loc[summary["best"], "test_error"] = test["error"].iloc[-1] if len(test) else np.nan
@@ -124,7 +124,9 @@ def _swept(values: dict) -> list[str]:
     return [] if values["tune"] == "epochs" else [values["tune"]]
 
 
-def _with_fold_sizes(tidy: pd.DataFrame, results) -> pd.DataFrame:
+def _tidy(values: dict, results) -> pd.DataFrame:
+    """The tidy table with each trial's fold sizes (``n_train``, ``n_val``) appended."""
+    tidy = tidy_frame(NAME, results, _swept(values))
     sizes = {r.trial.index: (r.payload.get("n_train"), r.payload.get("n_val")) for r in results}
     tidy["n_train"] = tidy["trial"].map(lambda t: sizes[t][0]).astype("Int64")
     tidy["n_val"] = tidy["trial"].map(lambda t: sizes[t][1]).astype("Int64")

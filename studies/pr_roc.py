@@ -27,7 +27,7 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 from core.metrics import confusion_matrix, per_class_report
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
-from studies.training import StudyResult, build_net, load_split, resolve_batch, run_trials_collect, trial_data
+from studies.training import StudyResult, fit_trial, load_split, run_trials_collect
 
 NAME = "pr_roc"
 TITLE = "Precision-recall and ROC curves"
@@ -61,12 +61,7 @@ def model_label(loss: str, epochs: int) -> str:
 def score_trial(trial) -> dict:
     """Train one model; return the test labels and scores (positive-class probability, or the
     predicted class for several classes)."""
-    p = trial.params
-    X, y, eval_sets = trial_data(p)
-    split = load_split(p)
-    net = build_net(p, X.shape[1], split.n_classes, trial.seed)
-    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"],
-                      batch_size=resolve_batch(p["batch_size"], len(X)), l2=p["l2"])
+    net, history, split, *_ = fit_trial(trial, evaluate=False)
     if history.status != "ok":
         return {"status": history.status, "message": "the cost became non-finite during training"}
     proba = net.predict_proba(split.X_test)

@@ -71,16 +71,23 @@ def resolve_batch(batch_size, n_train: int) -> int:
     return n_train if batch_size == "full" else min(int(batch_size), n_train)
 
 
-def train_trial(trial: Trial) -> dict:
-    """Train one network; returns its status, history rows and the batch size actually used."""
+def fit_trial(trial: Trial, evaluate: bool = True):
+    """Train the network a trial describes. Returns it with its history, the prepared split, the
+    batch size used, the number of training samples and the splits it was evaluated on."""
     p = trial.params
     X, y, eval_sets = trial_data(p)
-    n_classes = len(load_split(p).class_names)
-    net = build_net(p, X.shape[1], n_classes, trial.seed)
+    split = load_split(p)
+    net = build_net(p, X.shape[1], split.n_classes, trial.seed)
     batch = resolve_batch(p["batch_size"], len(X))
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
-                      eval_sets=eval_sets)
-    return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": len(X),
+                      eval_sets=eval_sets if evaluate else None)
+    return net, history, split, batch, len(X), eval_sets
+
+
+def train_trial(trial: Trial) -> dict:
+    """Train one network; returns its status, history rows and the batch size actually used."""
+    _, history, _, batch, n_train, eval_sets = fit_trial(trial)
+    return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": n_train,
             "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0}
 
 
@@ -143,9 +150,9 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
 def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
     """One row per trial: final and best validation error, the epoch of the best, final train
     and test error, training seconds, status and the failure message if any."""
-    rows = []
+    rows, by_trial = [], dict(tuple(tidy.groupby("trial")))  # one pass, not one filter per trial
     for r in results:
-        curves = tidy[tidy["trial"] == r.trial.index]
+        curves = by_trial[r.trial.index]
         row = {"trial": r.trial.index, "seed": r.trial.seed, **{n: _swept_value(r, n) for n in swept},
                "repeat": r.trial.params.get("repeat"), "fold": r.trial.params.get("fold"), "status": r.status}
         for split in ("train", "val", "test"):

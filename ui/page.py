@@ -40,12 +40,10 @@ def study_page(study) -> None:
     submitted = sidebar_form(study, active)
     values = submitted or active
     st.session_state[active_key] = values
-    store = result_store()
     partial = st.session_state.get(f"{study.NAME}:partial")
-    if submitted is not None:
-        result = store.load(study.NAME, values) or _run_live(study, values)
-    else:
-        result = store.load(study.NAME, values)
+    result = result_store().load(study.NAME, values)
+    if result is None and submitted is not None:
+        result = _run_live(study, values)
     if result is not None:
         _show(study, result, values)
     elif partial and partial["values"] == values and partial["results"]:
