@@ -2,9 +2,9 @@
 import streamlit as st
 
 from studies import STUDIES
-from ui.home import home
+from ui.home import home, page_file
 
 st.set_page_config(page_title="MLP Study Explorer", page_icon="🧠", layout="wide")
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-pages += [st.Page(f"pages/{name}.py", title=study.TITLE, url_path=name) for name, study in STUDIES.items()]
+pages += [st.Page(page_file(name), title=study.TITLE, url_path=name) for name, study in STUDIES.items()]
 st.navigation(pages).run()

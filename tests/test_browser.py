@@ -63,6 +63,19 @@ def test_share_link_shows_stored_results_in_the_browser(app_url, browser):
     fresh.close()
 
 
+def test_link_opened_first_on_a_fresh_server_gets_the_apps_navigation(browser, tmp_path):
+    """A share link is often the first request a server sees; it must still run through app.py."""
+    with serve(tmp_path) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/kfold?k=3")
+        page.get_by_role("button", name="Run").wait_for(timeout=30_000)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        assert nav.get_by_text("Home", exact=True).count() == 1
+        assert nav.get_by_text(STUDIES["kfold"].TITLE, exact=True).count() == 1
+        assert page.title() == "MLP Study Explorer"         # app.py set_page_config ran
+        page.close()
+
+
 def test_html_report_renders_offline(browser, tmp_path):
     values = learning_rate.SCHEMA.parse({"epochs": "3", "repeats": "1"})
     path = tmp_path / "report.html"

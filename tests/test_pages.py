@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from studies import STUDIES
 from studies.training import run_trials_collect
+from ui.home import page_file
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
@@ -21,7 +22,7 @@ def store_dir(tmp_path, monkeypatch):
 
 
 def page(name: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / page_file(name)), default_timeout=120)
     at.query_params.update({k: str(v) for k, v in query.items()})
     return at.run()
 
@@ -80,7 +81,7 @@ def test_stopped_run_keeps_its_finished_trials():
     study = STUDIES["learning_rate"]
     values = study.SCHEMA.parse({"epochs": "3"})
     finished = run_trials_collect(study.NAME, values, study.plan(values)[:4], n_jobs=1)
-    at = AppTest.from_file(str(ROOT / "pages" / "learning_rate.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / page_file("learning_rate")), default_timeout=60)
     at.session_state["learning_rate:active"] = values
     at.session_state["learning_rate:partial"] = {"values": values, "results": finished, "total": 15}
     at.run()

@@ -8,6 +8,15 @@ import streamlit as st
 from studies import STUDIES
 from ui.page import result_store
 
+PAGE_FOLDER = "app_pages"
+
+
+def page_file(name: str) -> str:
+    """A study's page script, relative to app.py. The folder is not ``pages/``: Streamlit serves that
+    folder as a legacy multipage app until some session has called ``st.navigation``, so the first
+    share link opened on a freshly started server lost the app's navigation and layout."""
+    return f"{PAGE_FOLDER}/{name}.py"
+
 
 def home() -> None:
     st.title("MLP Study Explorer")
@@ -21,7 +30,7 @@ def home() -> None:
             st.markdown(f"#### {study.TITLE}")
             st.caption(f"Lecture {study.FIGURES}")
             st.write(study.SUMMARY)
-            st.page_link(f"pages/{name}.py", label="Open the study", icon=":material/arrow_forward:")
+            st.page_link(page_file(name), label="Open the study", icon=":material/arrow_forward:")
     recent_runs()
     st.divider()
     st.caption("Share a study by copying its address: the link carries the parameters and opens the stored "
@@ -41,5 +50,5 @@ def recent_runs() -> None:
         changed = {k: v for k, v in texts.items() if v != study.SCHEMA.params[k].to_text(study.SCHEMA.params[k].default)}
         detail = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
         minutes = max(0, int((time.time() - when) // 60))
-        st.page_link(f"pages/{name}.py", query_params=texts, icon=":material/history:",
+        st.page_link(page_file(name), query_params=texts, icon=":material/history:",
                      label=f"{study.TITLE} ({detail}) · {minutes} min ago")
