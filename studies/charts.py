@@ -14,6 +14,24 @@ STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2]])
 SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
 
 
+def vega_lite(chart: alt.TopLevelMixin) -> dict:
+    """``chart`` as a Vega-Lite dict with every row inline, for the page and the HTML report.
+
+    Not through Altair's data transformer: its default refuses more than 5000 rows (a notebook
+    safeguard that a long sweep passes), and it is process-wide state that Streamlit switches while
+    it converts charts in other sessions' threads. Encodings must therefore name their types."""
+    return _inline(chart).to_dict()
+
+
+def _inline(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    chart = chart.copy(deep=False)
+    if isinstance(chart.data, pd.DataFrame):
+        chart.data = alt.to_values(chart.data)
+    if isinstance(chart, alt.LayerChart):
+        chart.layer = [_inline(layer) for layer in chart.layer]
+    return chart
+
+
 def _legend_pick(field: str):
     return alt.selection_point(fields=[field], bind="legend", name=f"pick_{field}")
 
@@ -38,7 +56,7 @@ def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", s
             detail="trial:N",
             strokeDash=alt.StrokeDash("status:N", scale=STATUS_DASH, title="status"),
             opacity=alt.condition(pick, alt.value(0.9), alt.value(0.08)),
-            tooltip=[color, "repeat:Q", "trial:Q", "status:N", x, alt.Tooltip(f"{y}:Q", format=".4f")],
+            tooltip=[f"{color}:Q", "repeat:Q", "trial:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")],
         )
         .add_params(pick)
         .properties(width=360, height=240)
@@ -58,11 +76,11 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log
                                                                        range=["#1f77b4", "#d62728", "#7f7f7f"])),
         shape=alt.Shape("marker:N", legend=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-        tooltip=[x, "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%" if y_format == "%" else y_format),
+        tooltip=[f"{x}:Q", "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%" if y_format == "%" else y_format),
                  "message:N"],
     ).add_params(pick)
     mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
-        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[x, alt.Tooltip(f"mean({y}):Q", format=".2%" if y_format == "%" else y_format, title="mean")])
+        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[f"{x}:Q", alt.Tooltip(f"mean({y}):Q", format=".2%" if y_format == "%" else y_format, title="mean")])
     return (points + mean).properties(title=title or f"{y.replace('_', ' ')} against {x}", width=360, height=240)
 
 
@@ -79,7 +97,7 @@ def split_means(long: pd.DataFrame, x: str, title: str) -> alt.Chart:
                                                     range=["circle", "cross", "triangle"]),
                         legend=alt.Legend(orient="bottom", direction="horizontal")),
         opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),
-        tooltip=[x, "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
+        tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
     means = alt.Chart(ok).mark_line().encode(x=x_enc, y="mean(error):Q", color=color,
                                              opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)))
     return (points + means).properties(title=title, width=360, height=240)

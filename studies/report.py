@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import vl_convert
 
+from studies.charts import vega_lite
 from studies.training import StudyResult
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -26,7 +27,7 @@ def _vega_bundle() -> str:
 
 def html_report(study, result: StudyResult, share_link: str = "") -> str:
     """``study`` is the study module (title, schema, charts_for, takeaway)."""
-    specs = [chart.to_dict() for chart in study.charts_for(result)]
+    specs = [vega_lite(chart) for chart in study.charts_for(result)]
     texts = study.SCHEMA.to_texts(result.params)
     params = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in texts.items())
     link = f'<p>Share link: <code>{html.escape(share_link)}</code></p>' if share_link else ""
