@@ -53,7 +53,7 @@ def test_share_link_shows_stored_results_in_the_browser(app_url, browser):
     page.goto(f"{app_url}/bias_variance?datasets=30&max_degree=12")
     page.get_by_role("button", name="Run").click()
     page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
-    link = page.locator('[data-testid="stCode"]').inner_text().strip()
+    link = page.locator(".st-key-share code").inner_text().strip()
     assert "datasets=30" in link and "max_degree=12" in link
     fresh = browser.new_page()
     fresh.goto(link)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.data import DataError
 from core.store import ResultStore, default_folder
+from studies.charts import vega_lite
 from studies.report import html_report
 from ui.form import forget_form, plain, sidebar_form, values_from_link
 
@@ -45,7 +46,7 @@ def study_page(study) -> None:
     if result is None and submitted is not None:
         result = _run_live(study, values)
     if result is not None:
-        _show(study, result, values)
+        _show(study, result, values, result_store().key(study.NAME, values))
     elif partial and partial["values"] == values and partial["results"]:
         st.warning(f"Stopped after {len(partial['results'])} of {partial['total']} trials. The results so far are "
                    "shown below and can be downloaded; press Run to compute them all.", icon=":material/stop_circle:")
@@ -99,11 +100,23 @@ def _run_live(study, values: dict):
     return result
 
 
-def _charts(study, result) -> None:
-    charts = study.charts_for(result)
-    for row in range(0, len(charts), 2):
-        for column, chart in zip(st.columns(2), charts[row:row + 2]):
-            column.altair_chart(chart, width="stretch")
+@st.cache_data(max_entries=64, show_spinner=False)
+def _stored_specs(study_name: str, store_key: str, _study, _result) -> list[dict]:
+    """Building Altair charts and validating them costs a page 0.2-0.4 s; a stored result's charts
+    never change, so a reopened share link reuses them."""
+    return _specs(_study, _result)
+
+
+def _specs(study, result) -> list[dict]:
+    return [vega_lite(chart) for chart in study.charts_for(result)]
+
+
+def _charts(study, result, store_key: str | None = None) -> None:
+    """``store_key`` names a finished, stored result, whose chart specifications are cached."""
+    specs = _stored_specs(study.NAME, store_key, study, result) if store_key else _specs(study, result)
+    for row in range(0, len(specs), 2):
+        for column, spec in zip(st.columns(2), specs[row:row + 2]):
+            column.vega_lite_chart(spec, width="stretch")
 
 
 def _share_link(study, values: dict) -> str:
@@ -111,14 +124,14 @@ def _share_link(study, values: dict) -> str:
     return f"{base}?{urlencode(study.SCHEMA.to_texts(values))}"
 
 
-def _show(study, result, values: dict) -> None:
+def _show(study, result, values: dict, store_key: str | None = None) -> None:
     lines = [line for line in study.takeaway(result) if line]
     st.success("  \n".join(plain(line) for line in lines), icon=":material/lightbulb:")
     troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
     if len(troubles):
         st.warning("Not every trial finished ok: " + ", ".join(f"{n} {status}" for status, n in troubles.items())
                    + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon=":material/warning:")
-    _charts(study, result)
+    _charts(study, result, store_key)
     # the interactive grid loads a large script: drawn on request, so a share link opens fast
     if st.toggle("Show the summary table (one row per trial)", key=f"{study.NAME}:table"):
         st.dataframe(result.summary, hide_index=True)
@@ -130,5 +143,6 @@ def _show(study, result, values: dict) -> None:
                             "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
     cols[2].download_button("HTML report", lambda: html_report(study, result, link), f"{study.NAME}-report.html",
                             "text/html", on_click="ignore", icon=":material/description:", width="stretch")
-    st.markdown("**Share** — this link opens the page with these parameters and their results:")
-    st.code(link, language=None)
+    # inline code, not st.code: the code block's syntax highlighter costs a share link 0.2 s to load
+    st.container(key="share").markdown(f"**Share** — this link opens the page with these parameters and their "
+                                       f"results:  \n`{link}`")
