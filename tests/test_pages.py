@@ -54,6 +54,8 @@ def test_share_link_restores_form_and_shows_stored_results(name):
     assert not reopened.exception and not reopened.warning
     assert reopened.get("vega_lite_chart"), "stored results are shown without pressing Run"
     assert reopened.sidebar.number_input(key=f"{name}:{param}").value == value
+    (share,) = [m.value for m in reopened.markdown if m.value.startswith("**Share**")]
+    assert f"/{name}?" in share and f"{param}={value}" in share
 
 
 CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 2}
