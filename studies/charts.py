@@ -12,6 +12,7 @@ from core.runner import STATUSES
 
 STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2]])
 SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
+COUNTS = ("epoch", "updates")  # whole numbers: no ticks at 0.5 epochs
 
 
 def vega_lite(chart: alt.TopLevelMixin) -> dict:
@@ -50,7 +51,8 @@ def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", s
         alt.Chart(data, title=title or f"{y_title} against {x}")
         .mark_line(point=alt.OverlayMarkDef(size=12))
         .encode(
-            x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
+            x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined,
+                    axis=alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Undefined),
             y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="%") if y == "error" else alt.Undefined),
             color=alt.Color(f"{color}:O", title=color, scale=alt.Scale(scheme="viridis")),
             detail="trial:N",
