@@ -80,7 +80,8 @@ def fit_degree(trial) -> dict:
     rng = np.random.default_rng(p["seed"])  # same sets for every degree: only the degree differs
     x_train = inputs(p["design"], m, n_sets, rng)
     y_train = truth(x_train) + sigma * rng.standard_normal((n_sets, m))
-    y_fresh = truth(np.linspace(0, 1, GRID)) + sigma * rng.standard_normal((n_sets, GRID))
+    f_grid = truth(np.linspace(0, 1, GRID))
+    y_fresh = f_grid + sigma * rng.standard_normal((n_sets, GRID))
     grid_basis = legendre.legvander(np.linspace(-1, 1, GRID), degree)
     predictions = np.empty((n_sets, GRID))
     train_mse = np.empty(n_sets)
@@ -89,7 +90,6 @@ def fit_degree(trial) -> dict:
         coef = np.linalg.lstsq(basis, y_train[i], rcond=None)[0]
         train_mse[i] = np.mean((basis @ coef - y_train[i]) ** 2)
         predictions[i] = grid_basis @ coef
-    f_grid = truth(np.linspace(0, 1, GRID))
     bias2 = float(np.mean((predictions.mean(axis=0) - f_grid) ** 2))
     variance = float(np.mean(predictions.var(axis=0)))
     per_set_test = np.mean((predictions - y_fresh) ** 2, axis=1)

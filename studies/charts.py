@@ -73,16 +73,17 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log
     x_enc = alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
     y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format=y_format))
     pick = _legend_pick("status")
+    tip_format = ".2%" if y_format == "%" else y_format
     points = alt.Chart(data).mark_point(filled=True, size=60).encode(
         x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUSES),
                                                                        range=["#1f77b4", "#d62728", "#7f7f7f"])),
         shape=alt.Shape("marker:N", legend=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-        tooltip=[f"{x}:Q", "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=".2%" if y_format == "%" else y_format),
+        tooltip=[f"{x}:Q", "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=tip_format),
                  "message:N"],
     ).add_params(pick)
     mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
-        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[f"{x}:Q", alt.Tooltip(f"mean({y}):Q", format=".2%" if y_format == "%" else y_format, title="mean")])
+        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[f"{x}:Q", alt.Tooltip(f"mean({y}):Q", format=tip_format, title="mean")])
     return (points + mean).properties(title=title or f"{y.replace('_', ' ')} against {x}", width=360, height=240)
 
 

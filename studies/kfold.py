@@ -53,18 +53,16 @@ def tuned_values(values: dict) -> list:
     return list(values["values"])
 
 
-def _with_value(base: dict, tune: str, value) -> dict:
-    if tune == "hidden_units":
-        return {**base, "hidden": (value,), "hidden_units": value}
-    return {**base, tune: value}
+def _fold_trial(values: dict, value, fold: int) -> dict:
+    """The trial validating ``value`` on ``fold``; fold -1 is the chosen value retrained on the pool."""
+    trial = {**_without_values(values), "tuned": value, "fold": fold, "repeat": 0}
+    if values["tune"] == "hidden_units":
+        return {**trial, "hidden": (value,), "hidden_units": value}
+    return {**trial, values["tune"]: value}
 
 
-def fold_trials(values: dict) -> list[dict]:
-    base = {k: v for k, v in values.items() if k not in ("values",)}
-    if values["tune"] == "epochs":  # one run per fold, read at every epoch
-        return [{**base, "epochs": max(tuned_values(values)), "fold": f, "repeat": 0} for f in range(values["k"])]
-    return [{**_with_value(base, values["tune"], v), "tuned": v, "fold": f, "repeat": 0}
-            for v in tuned_values(values) for f in range(values["k"])]
+def _without_values(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k != "values"}
 
 
 def fold_errors(tidy: pd.DataFrame, values: dict) -> pd.DataFrame:
@@ -92,7 +90,10 @@ def summarise(folds: pd.DataFrame, values: dict) -> pd.DataFrame:
 
 
 def plan(values: dict) -> list[dict]:
-    return fold_trials(values)
+    if values["tune"] == "epochs":  # one run per fold, read at every epoch
+        longest = max(tuned_values(values))
+        return [{**_without_values(values), "epochs": longest, "fold": f, "repeat": 0} for f in range(values["k"])]
+    return [_fold_trial(values, v, f) for v in tuned_values(values) for f in range(values["k"])]
 
 
 def assemble(values: dict, results: list) -> StudyResult:
@@ -110,9 +111,7 @@ def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
     if summary["best"].any():  # retrain the chosen value on every fold's data, then test it once
         best = summary.loc[summary["best"], "value"].iloc[0]
         best = int(best) if values["tune"] in ("epochs", "hidden_units") else best
-        final = {**_with_value({k: v for k, v in values.items() if k != "values"}, values["tune"], best),
-                 "tuned": best, "fold": -1, "repeat": 0}
-        retrained = run_trials_collect(NAME, values, [final], n_jobs=1, start=len(results))
+        retrained = run_trials_collect(NAME, values, [_fold_trial(values, best, -1)], n_jobs=1, start=len(results))
         final_tidy = _tidy(values, retrained)
         result.tidy = pd.concat([result.tidy, final_tidy], ignore_index=True)
         test = final_tidy[(final_tidy["split"] == "test")]

@@ -47,7 +47,8 @@ SCHEMA = Schema([
 ])
 
 
-def model_params(values: dict) -> list[dict]:
+def plan(values: dict) -> list[dict]:
+    """One trial per model: every epoch count with every cost."""
     epochs = sorted({values["epochs"], *values["compare_epochs"]})
     losses = list(dict.fromkeys([values["loss"], *values["compare_losses"]]))
     return [{**values, "loss": loss, "epochs": e, "repeat": 0, "model": model_label(loss, e)}
@@ -105,10 +106,6 @@ def binary_tables(result, threshold: float) -> tuple[list[dict], dict]:
                "baseline_precision": float(np.mean(y == 1)), "threshold": threshold,
                **confusion_at(y, scores, threshold)}
     return points, summary
-
-
-def plan(values: dict) -> list[dict]:
-    return model_params(values)
 
 
 def assemble(values: dict, results: list) -> StudyResult:

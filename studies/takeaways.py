@@ -23,10 +23,9 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
     else:
         lines.append(f"No {label} finished: every trial diverged or failed.")
         worst_line = ""
-    troubles = []
-    for status in ("diverged", "failed"):
-        counts = summary.groupby(swept)["status"].agg(lambda s, st=status: int((s == st).sum()))
-        totals = summary.groupby(swept)["status"].size()
-        troubles += [f"{_fmt(v)} {status} in {n} of {totals[v]} repeats" for v, n in counts.items() if n]
+    counts = pd.crosstab(summary[swept], summary["status"])  # swept value x status
+    totals = counts.sum(axis=1)
+    troubles = [f"{_fmt(v)} {status} in {n} of {totals[v]} repeats"
+                for status in ("diverged", "failed") if status in counts for v, n in counts[status].items() if n]
     lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else ""])))
     return lines

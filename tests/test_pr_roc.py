@@ -37,7 +37,7 @@ def test_digits_pair_curves_and_longer_training_helps(tmp_path):
 def test_auc_agrees_with_scikit_learn_on_the_scores():
     values = pr_roc.SCHEMA.parse({"compare_epochs": ""})
     result = pr_roc.run(values, n_jobs=1)
-    trial = pr_roc.run_trials_collect("pr_roc", values, pr_roc.model_params(values), fn=pr_roc.score_trial, n_jobs=1)[0]
+    trial = pr_roc.run_trials_collect("pr_roc", values, pr_roc.plan(values), fn=pr_roc.score_trial, n_jobs=1)[0]
     assert result.summary["auc_roc"].iloc[0] == pytest.approx(roc_auc_score(trial.payload["y_test"],
                                                                              trial.payload["scores"]))
 
