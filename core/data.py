@@ -3,14 +3,17 @@
 ``digits`` (scikit-learn's 8x8 "MNIST light") is embedded and always available. ``fashion-mnist``
 and ``mnist`` are read from the standard IDX files in ``$EXPLORER_DATA_DIR/<name>/``, else in
 ``/usr/share/datasets/<name>/`` (Debian's ``dataset-fashion-mnist`` installs there); nothing is
-downloaded. Loaded arrays and prepared splits are cached per process, so parallel trials that run
-in the same worker read each file once.
+downloaded. Loaded arrays and prepared splits are cached per process (splits bounded in bytes), so
+parallel trials that run in the same worker read each file once.
 """
 from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ CLASS_NAMES = {
                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
 }
 DATASETS = tuple(CLASS_NAMES)
+N_CLASSES = 10
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -71,6 +75,10 @@ class Split:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test, self.y_test))
+
 
 # -- reading ----------------------------------------------------------------------------------
 def data_folder(name: str) -> Path:
@@ -78,19 +86,33 @@ def data_folder(name: str) -> Path:
     return Path(root) / name if root else Path("/usr/share/datasets") / name
 
 
-def _open_idx(folder: Path, stem: str) -> bytes:
+def _idx_path(folder: Path, stem: str) -> Path:
     for candidate in (folder / f"{stem}.gz", folder / stem):
         if candidate.is_file():
-            try:
-                return gzip.decompress(candidate.read_bytes()) if candidate.suffix == ".gz" else candidate.read_bytes()
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise DataError(f"{candidate} is not a readable gzip file ({exc}); replace it with the "
-                                f"original {stem}.gz or the uncompressed {stem}.") from exc
+            return candidate
     raise FileNotFoundError(stem)
 
 
-def parse_idx(raw: bytes, expected_dims: int, source: str) -> np.ndarray:
-    """Decode an IDX file of unsigned bytes (magic 0x0000080N) into an array with N dimensions."""
+def _open_idx(folder: Path, stem: str, limit: int | None = None) -> bytes:
+    """The file's bytes (decompressed), or only its first ``limit`` bytes."""
+    path = _idx_path(folder, stem)
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as handle:
+            return handle.read(-1 if limit is None else limit)
+    except PermissionError as exc:
+        raise DataError(f"{path} cannot be read: permission denied. Let the user running the app read it "
+                        f"(chmod a+r {path}).") from exc
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        kind = "gzip file" if path.suffix == ".gz" else "file"
+        raise DataError(f"{path} is not a readable {kind} ({exc}); replace it with the original {stem}.gz "
+                        f"or the uncompressed {stem}.") from exc
+
+
+MAX_IDX_BYTES = 2 ** 32  # 4 GB: ten times the largest MNIST-style file; more is a broken header
+
+
+def idx_shape(raw: bytes, expected_dims: int, source: str) -> tuple[int, ...]:
+    """The shape an IDX header announces, checked for the magic number and a plausible size."""
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != expected_dims:
         raise DataError(f"{source}: bad magic number {raw[:4].hex() or '(empty file)'}; expected "
                         f"0000080{expected_dims} (unsigned bytes, {expected_dims} dimensions). "
@@ -99,7 +121,17 @@ def parse_idx(raw: bytes, expected_dims: int, source: str) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{source}: truncated header ({len(raw)} bytes); the file is incomplete, copy it again.")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(expected_dims))
-    size = int(np.prod(shape))
+    if math.prod(shape) > MAX_IDX_BYTES:
+        raise DataError(f"{source}: header announces shape {shape}, {math.prod(shape):,} bytes, more than any "
+                        "image data set of this kind; the header is corrupt, copy the file again.")
+    return shape
+
+
+def parse_idx(raw: bytes, expected_dims: int, source: str) -> np.ndarray:
+    """Decode an IDX file of unsigned bytes (magic 0x0000080N) into an array with N dimensions."""
+    shape = idx_shape(raw, expected_dims, source)
+    header = 4 + 4 * expected_dims
+    size = math.prod(shape)
     if len(raw) - header != size:
         raise DataError(f"{source}: header announces shape {shape} = {size} bytes of data but the file "
                         f"holds {len(raw) - header}; the file is truncated or corrupt, copy it again.")
@@ -113,6 +145,9 @@ def _read_idx_pair(folder: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     if len(images) != len(labels):
         raise DataError(f"{folder}: {images_stem} holds {len(images)} images but {labels_stem} holds "
                         f"{len(labels)} labels; the two files do not belong together.")
+    if len(labels) and labels.max() >= N_CLASSES:
+        raise DataError(f"{folder / labels_stem}: label {int(labels.max())} is outside the classes 0-{N_CLASSES - 1} "
+                        "of this data set; the file is corrupt or from another data set.")
     return images.reshape(len(images), -1), labels.astype(np.int64)
 
 
@@ -136,11 +171,53 @@ def load_dataset(name: str) -> Dataset:
         X, y = _read_idx_pair(folder, "train")
         X_test, y_test = _read_idx_pair(folder, "test")
     except FileNotFoundError as missing:
-        hint = "apt-get install dataset-fashion-mnist" if name == "fashion-mnist" else "copy the IDX files there"
-        raise DataError(f"data set {name!r}: file {missing.args[0]}[.gz] not found in {folder}. Expected "
-                        f"{_expected_files()}. Set EXPLORER_DATA_DIR to a folder holding {name}/, or {hint}."
-                        ) from None
+        raise _missing(name, folder, missing.args[0]) from None
     return Dataset(name, X, y, X_test, y_test, CLASS_NAMES[name])
+
+
+def _missing(name: str, folder: Path, stem: str) -> DataError:
+    hint = "apt-get install dataset-fashion-mnist" if name == "fashion-mnist" else "copy the IDX files there"
+    return DataError(f"data set {name!r}: file {stem}[.gz] not found in {folder}. Expected {_expected_files()}. "
+                     f"Set EXPLORER_DATA_DIR to a folder holding {name}/, or {hint}.")
+
+
+DIGITS_SHAPE = (1797, 0, 64)  # samples, official test samples, features
+
+
+@functools.lru_cache(maxsize=8)
+def _idx_sizes(name: str, folder: Path) -> tuple[int, int, int]:
+    sizes = {}
+    for part, (images_stem, labels_stem) in IDX_FILES.items():
+        try:
+            images = idx_shape(_open_idx(folder, images_stem, 16), 3, str(folder / images_stem))
+            labels = idx_shape(_open_idx(folder, labels_stem, 8), 1, str(folder / labels_stem))
+        except FileNotFoundError as missing:
+            raise _missing(name, folder, missing.args[0]) from None
+        if images[0] != labels[0]:
+            raise DataError(f"{folder}: {images_stem} holds {images[0]} images but {labels_stem} holds "
+                            f"{labels[0]} labels; the two files do not belong together.")
+        sizes[part] = images
+    return sizes["train"][0], sizes["test"][0], sizes["train"][1] * sizes["train"][2]
+
+
+def dataset_shape(name: str) -> tuple[int, int, int]:
+    """(training samples, official test samples, features) from the files' headers alone: what a
+    server needs to check a run and estimate its cost without loading the data into its memory."""
+    if name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+    return DIGITS_SHAPE if name == "digits" else _idx_sizes(name, data_folder(name))
+
+
+def check_task(name: str, classes: tuple[int, ...] = ()) -> None:
+    """Raise DataError when the data set's files are missing or broken, ValueError for a bad pair."""
+    dataset_shape(name)
+    bad = [c for c in classes if not 0 <= c < N_CLASSES]
+    if bad or len(set(classes)) != len(classes):
+        raise ValueError(f"classes {list(classes)} must be distinct indices between 0 and {N_CLASSES - 1}")
+
+
+def task_class_names(name: str, classes: tuple[int, ...] = ()) -> list[str]:
+    return [CLASS_NAMES[name][c] for c in classes] if classes else list(CLASS_NAMES[name])
 
 
 # -- normalisation (lecture 3.2.2) --------------------------------------------------------------
@@ -183,7 +260,42 @@ def _stratified_cap(X, y, cap: int, seed: int):
     return X, y
 
 
-@functools.lru_cache(maxsize=8)
+class _BytesCache:
+    """Least-recently-used cache of prepared splits bounded by their size in bytes, not their count:
+    one Fashion-MNIST split is about 200 MB, a digits split 0.4 MB. ``$EXPLORER_CACHE_MB`` (default
+    512) bounds each process; the split in use is returned even when it alone exceeds the bound."""
+
+    def __init__(self, function):
+        self.function, self.entries, self.lock = function, OrderedDict(), threading.Lock()
+        functools.update_wrapper(self, function)
+
+    @staticmethod
+    def limit() -> int:
+        return int(float(os.environ.get("EXPLORER_CACHE_MB", 512)) * 2 ** 20)
+
+    def nbytes(self) -> int:
+        with self.lock:
+            return sum(split.nbytes for split in self.entries.values())
+
+    def __call__(self, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = self.function(*args, **kwargs)
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > 1 and sum(s.nbytes for s in self.entries.values()) > self.limit():
+                self.entries.popitem(last=False)
+        return value
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+@_BytesCache
 def prepare(dataset: str, classes: tuple[int, ...] = (), normalisation: str = "z",
             val_fraction: float = 0.2, max_train: int = 0, seed: int = 0, dtype: str = "float32") -> Split:
     """Task (all classes, or a pair as a binary problem) -> stratified train/val/test split.
@@ -192,11 +304,8 @@ def prepare(dataset: str, classes: tuple[int, ...] = (), normalisation: str = "z
     ``max_train`` (0 = all) caps the training samples for quick runs; validation is drawn from
     the training part. Normalisation statistics come from the (capped) training split only.
     """
+    check_task(dataset, classes)
     data = load_dataset(dataset)
-    n_classes = len(data.class_names)
-    bad = [c for c in classes if not 0 <= c < n_classes]
-    if bad or (classes and len(set(classes)) != len(classes)):
-        raise ValueError(f"classes {list(classes)} must be distinct indices between 0 and {n_classes - 1}")
     X, y = _select(data.X, data.y, classes)
     if data.X_test is None:
         X, X_test, y, y_test = train_test_split(X, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=seed)

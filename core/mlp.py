@@ -98,7 +98,7 @@ class History:
     """
 
     rows: list[dict] = field(default_factory=list)
-    status: str = "ok"  # "ok" or "diverged"
+    status: str = "ok"  # "ok", "diverged" or "cancelled"
 
 
 class MLP:
@@ -231,7 +231,8 @@ class MLP:
             self.biases[layer] -= d.sum(axis=0)
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
-            l2: float = 0.0, eval_sets: dict | None = None, on_epoch: Callable | None = None) -> History:
+            l2: float = 0.0, eval_sets: dict | None = None, on_epoch: Callable | None = None,
+            stop: Callable[[], bool] | None = None) -> History:
         """Plain gradient descent; returns the per-epoch history.
 
         X : (n_samples, n_in), y : (n_samples,) class indices. ``batch_size`` 1 is SGD, ``>= n_samples``
@@ -239,6 +240,8 @@ class MLP:
         ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``) to ``(X, y)`` evaluated
         after every epoch. A non-finite cost or weight stops training with status ``"diverged"``.
         ``on_epoch(epoch, rows)`` is called after each evaluated epoch (for progress).
+        ``stop()`` is asked before every batch (it must be cheap, see ``core.cancel``); when it says
+        yes, training ends with status ``"cancelled"`` and the epochs finished so far are kept.
         """
         X = np.ascontiguousarray(X, dtype=self.dtype)
         Y = self.targets(y)
@@ -255,6 +258,9 @@ class MLP:
                     start = time.perf_counter()
                     order = rng.permutation(n)
                     for lo in range(0, n, batch_size):
+                        if stop is not None and stop():
+                            history.status = "cancelled"
+                            return history
                         idx = order[lo:lo + batch_size]
                         self._step(X[idx], Y[idx], learning_rate, l2, grad)
                     seconds += time.perf_counter() - start

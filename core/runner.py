@@ -1,9 +1,10 @@
-"""Run a study's trials in parallel and hand back each result as soon as it finishes.
+"""Trials and their results, and how one trial is executed on a worker.
 
 Vocabulary (as in optuna): a Study is a set of Trials; each trial ends in a status, ``ok``,
-``diverged`` or ``failed``. A trial that raises is recorded as ``failed`` with its message and the
-others go on. Workers receive only the trial's small parameter dict and load data themselves
-(cached per process): shipping the arrays with every task costs more than it saves.
+``diverged``, ``failed`` or ``cancelled``. A trial that raises is recorded as ``failed`` with its
+message and the others go on. Workers receive only the trial's small parameter dict and load data
+themselves (cached per process): shipping the arrays with every task costs more than it saves.
+Scheduling trials over workers is ``core.engine``'s job.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
-from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-STATUSES = ("ok", "diverged", "failed")
+from core import cancel
+
+STATUSES = ("ok", "diverged", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -50,28 +52,15 @@ def make_trials(study: str, study_seed: int, param_list: list[dict], start: int 
     return [Trial(study, i, dict(p), derive_seed(study_seed, p)) for i, p in enumerate(param_list, start)]
 
 
-def _execute(fn: Callable[[Trial], dict], trial: Trial) -> TrialResult:
-    """Run one trial on one BLAS thread (parallelism comes from running trials side by side)."""
+def execute(fn: Callable[[Trial], dict], trial: Trial, token=None) -> TrialResult:
+    """Run one trial on one BLAS thread (parallelism comes from running trials side by side).
+
+    ``token`` (see ``core.cancel``) is what the trial's training loop polls to stop early."""
     start = time.perf_counter()
     try:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), cancel.watching(token):
             payload = dict(fn(trial))
         status = payload.pop("status", "ok")
         return TrialResult(trial, status, payload, payload.pop("message", ""), time.perf_counter() - start)
     except Exception as exc:  # a failing trial is a result, not a crash of the study
         return TrialResult(trial, "failed", {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-
-
-def run_trials(fn: Callable[[Trial], dict], trials: list[Trial], n_jobs: int = -1,
-               backend: str = "loky") -> Iterator[TrialResult]:
-    """Yield a TrialResult per trial in completion order.
-
-    ``fn`` must be a module-level function (workers import it). Closing the generator early
-    (``.close()`` or dropping it) cancels the trials that have not started.
-    """
-    if not trials:
-        return (r for r in ())
-    if n_jobs == 1 or len(trials) == 1:
-        return (_execute(fn, t) for t in trials)
-    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
-    return parallel(delayed(_execute)(fn, t) for t in trials)

@@ -4,8 +4,10 @@
     python -m studies params learning_rate
     python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
 
-Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters, 130 interrupted
-(Ctrl-C): the trials finished by then are still written to --out and --summary-out.
+Trials run on ``--n-jobs`` local processes, or on a Dask cluster with ``--scheduler tcp://host:port``.
+Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters (or a run over
+``--max-minutes``), 130 interrupted (Ctrl-C): the trials finished by then are still written to
+--out and --summary-out.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import time
 from pathlib import Path
 
 from core.data import DataError
-from studies import STUDIES
+from core.pools import cores
+from studies import STUDIES, cost
+from studies.execution import coverage_note, run_study
 from studies.schema import ParamError
 
 
@@ -30,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="set a parameter (repeatable); see 'params STUDY'")
     run.add_argument("--n-jobs", type=int, default=-1, help="parallel trials (-1: all cores)")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask cluster")
+    run.add_argument("--max-minutes", type=float, help="refuse runs estimated to take longer than this")
     run.add_argument("--out", type=Path, help="write the tidy results CSV here")
     run.add_argument("--summary-out", type=Path, help="write the one-row-per-trial summary CSV here")
     return parser
@@ -80,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         values = study.SCHEMA.parse(_parse_sets(args.set))
         for path in (args.out, args.summary_out):
             _check_writable(path)
+        if args.max_minutes is not None:
+            cost.check_limit(study, values, args.n_jobs if args.n_jobs > 0 else cores(), args.max_minutes)
     except ParamError as exc:
         return _fail(2, f"{exc}. See: python -m studies params {args.study}")
+    except cost.TooLarge as exc:
+        return _fail(2, str(exc))
     except OSError as exc:
         return _fail(1, str(exc))
     finished = []
@@ -92,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         report(result, done, total)
 
     try:
-        result = study.run(values, n_jobs=args.n_jobs, progress=progress)
+        result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler)
     except DataError as exc:
         return _fail(1, str(exc))
     except ValueError as exc:  # a combination of values the schema alone cannot judge
@@ -100,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # keep what finished: write it, then stop like an interrupted program
         print(f"interrupted after {len(finished)} finished trials; writing those", file=sys.stderr)
         if finished:
-            _write(args, study.assemble(values, finished))
+            partial = study.assemble(values, finished)
+            _write(args, partial)
+            print(coverage_note(study, partial), file=sys.stderr)
         return 130
     _write(args, result)
     for line in study.takeaway(result):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import altair as alt
 
-from studies import charts
+from studies import charts, cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "batch_size"
 TITLE = "Batch-size sweep"
@@ -25,6 +25,8 @@ FIGURES = "Table 4, Fig. 119"
 SUMMARY = "SGD, mini-batch and batch GD at one learning rate: error against epochs, updates and seconds."
 SWEPT = "batch_size"
 LABEL_KEYS = (SWEPT, "repeat")
+TRIAL = train_trial
+COST = cost.training
 
 SCHEMA = Schema([
     *with_defaults(without(TRAINING, SWEPT), learning_rate=0.1, epochs=20, repeats=2),
@@ -43,9 +45,6 @@ def assemble(values: dict, results: list) -> StudyResult:
     result.summary["seconds_per_epoch"] = result.summary["seconds"] / epochs
     return result
 
-
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def charts_for(result: StudyResult) -> list[alt.Chart]:

@@ -32,7 +32,8 @@ import pandas as pd
 from numpy.polynomial import legendre
 
 from studies.schema import Param, Schema
-from studies.training import StudyResult, run_trials_collect
+from core import cancel
+from studies.training import StudyResult
 
 NAME = "bias_variance"
 TITLE = "Bias-variance trade-off"
@@ -86,6 +87,8 @@ def fit_degree(trial) -> dict:
     predictions = np.empty((n_sets, GRID))
     train_mse = np.empty(n_sets)
     for i in range(n_sets):
+        if cancel.requested():
+            return {"status": "cancelled"}
         basis = legendre.legvander(2 * x_train[i] - 1, degree)
         coef = np.linalg.lstsq(basis, y_train[i], rcond=None)[0]
         train_mse[i] = np.mean((basis @ coef - y_train[i]) ** 2)
@@ -98,6 +101,15 @@ def fit_degree(trial) -> dict:
            "test_mse_se": float(per_set_test.std(ddof=1) / np.sqrt(n_sets)), "train_mse": float(train_mse.mean())}
     fits = {"mean": predictions.mean(axis=0), **{f"fit {i + 1}": predictions[i] for i in range(min(FITS_SHOWN, n_sets))}}
     return {"row": row, "fits": fits}
+
+
+def fit_cost(p: dict) -> tuple[float, float]:
+    """(FLOPs, calls) of ``fit_degree``: one least-squares fit and one grid evaluation per data set."""
+    d = p["degree"] + 1
+    return p["datasets"] * (4.0 * p["samples"] * d * d + 2.0 * GRID * d), p["datasets"] * 2
+
+
+TRIAL, COST = fit_degree, fit_cost
 
 
 def plan(values: dict) -> list[dict]:
@@ -114,11 +126,6 @@ def assemble(values: dict, results: list) -> StudyResult:
                          for r in results for name, ys in r.payload.get("fits", {}).items() for x, y in zip(grid, ys)],
                         columns=["degree", "curve", "x", "y"])
     return StudyResult(NAME, dict(values), tidy, summarise(tidy), {"fits": fits})
-
-
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return assemble(values, run_trials_collect(NAME, values, plan(values), fn=fit_degree, n_jobs=n_jobs,
-                                               progress=progress))
 
 
 def summarise(tidy: pd.DataFrame) -> pd.DataFrame:

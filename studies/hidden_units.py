@@ -12,11 +12,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from studies import charts
+from studies import charts, cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "hidden_units"
 TITLE = "Hidden-unit sweep"
@@ -24,6 +24,8 @@ FIGURES = "Fig. 120, 123, 124"
 SUMMARY = "Capacity: train and test error against the number of hidden units of one hidden layer."
 SWEPT = "hidden_units"
 LABEL_KEYS = (SWEPT, "repeat")
+TRIAL = train_trial
+COST = cost.training
 
 SCHEMA = Schema([
     *with_defaults(without(TRAINING, "hidden"), repeats=2, epochs=40),
@@ -39,9 +41,6 @@ def plan(values: dict) -> list[dict]:
 def assemble(values: dict, results: list) -> StudyResult:
     return assemble_training(NAME, values, results, [SWEPT])
 
-
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def final_errors(summary: pd.DataFrame) -> pd.DataFrame:

@@ -21,9 +21,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from studies import cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
-from studies.training import StudyResult, run_trials_collect, tidy_frame, trial_detail  # noqa: F401
+from studies.training import StudyResult, tidy_frame, train_trial, trial_detail  # noqa: F401
 
 NAME = "kfold"
 TITLE = "k-fold cross-validation"
@@ -31,6 +32,8 @@ FIGURES = "Fig. 78, 79"
 SUMMARY = "Mean validation error over k folds (error bars) for each value of one hyperparameter; best marked."
 LABEL_KEYS = ("tuned", "fold")
 TUNABLE = ("epochs", "learning_rate", "hidden_units", "l2")
+TRIAL = train_trial
+COST = cost.training
 
 SCHEMA = Schema([
     *with_defaults(without(TRAINING, "repeats"), hidden=(), output="sigmoid",
@@ -97,26 +100,25 @@ def plan(values: dict) -> list[dict]:
 
 
 def assemble(values: dict, results: list) -> StudyResult:
-    """Fold tables and the per-value summary (also from the folds finished so far)."""
+    """Fold tables and the per-value summary (also from the folds finished so far); the test error
+    of the best value once its retrained model (fold -1, the second wave) has finished."""
     results = sorted(results, key=lambda r: r.trial.index)
     tidy = _tidy(values, results)
     folds = fold_errors(tidy, values)
-    return StudyResult(NAME, dict(values), tidy, summarise(folds, values), {"folds": folds})
+    summary = summarise(folds, values)
+    final = tidy[tidy["fold"].isna() & (tidy["split"] == "test")]
+    if summary["best"].any() and len(final):
+        summary.loc[summary["best"], "test_error"] = final["error"].iloc[-1]
+    return StudyResult(NAME, dict(values), tidy, summary, {"folds": folds})
 
 
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    results = run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress)
-    result = assemble(values, results)
-    summary = result.summary
-    if summary["best"].any():  # retrain the chosen value on every fold's data, then test it once
-        best = summary.loc[summary["best"], "value"].iloc[0]
-        best = int(best) if values["tune"] in ("epochs", "hidden_units") else best
-        retrained = run_trials_collect(NAME, values, [_fold_trial(values, best, -1)], n_jobs=1, start=len(results))
-        final_tidy = _tidy(values, retrained)
-        result.tidy = pd.concat([result.tidy, final_tidy], ignore_index=True)
-        test = final_tidy[(final_tidy["split"] == "test")]
-        summary.loc[summary["best"], "test_error"] = test["error"].iloc[-1] if len(test) else np.nan
-    return result
+def next_wave(values: dict, results: list) -> list[dict]:
+    """Once every fold has run: retrain the best value on the whole pool, to test it once."""
+    summary = summarise(fold_errors(_tidy(values, results), values), values)
+    if not summary["best"].any():
+        return []
+    best = summary.loc[summary["best"], "value"].iloc[0]
+    return [_fold_trial(values, int(best) if values["tune"] in ("epochs", "hidden_units") else best, -1)]
 
 
 def _swept(values: dict) -> list[str]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import altair as alt
 
-from studies import charts
+from studies import charts, cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, without
 from studies.takeaways import best_setting
-from studies.training import StudyResult, assemble_training, run_trials_collect, sweep, trial_detail  # noqa: F401
+from studies.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "learning_rate"
 TITLE = "Learning-rate sweep"
@@ -24,6 +24,8 @@ FIGURES = "Fig. 55, 56, 118"
 SUMMARY = "Too small learns slowly, too large oscillates or diverges: cost and error against epochs per rate."
 SWEPT = "learning_rate"
 LABEL_KEYS = (SWEPT, "repeat")
+TRIAL = train_trial
+COST = cost.training
 
 SCHEMA = Schema([
     *without(TRAINING, SWEPT),
@@ -40,9 +42,6 @@ def plan(values: dict) -> list[dict]:
 def assemble(values: dict, results: list) -> StudyResult:
     return assemble_training(NAME, values, results, [SWEPT])
 
-
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return assemble(values, run_trials_collect(NAME, values, plan(values), n_jobs=n_jobs, progress=progress))
 
 
 def charts_for(result: StudyResult) -> list[alt.Chart]:

@@ -25,9 +25,11 @@ import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
 from core.metrics import confusion_matrix, per_class_report
+from studies import cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
-from studies.training import StudyResult, fit_trial, load_split, run_trials_collect
+from core.data import task_class_names
+from studies.training import StudyResult, fit_trial
 
 NAME = "pr_roc"
 TITLE = "Precision-recall and ROC curves"
@@ -64,10 +66,15 @@ def score_trial(trial) -> dict:
     predicted class for several classes)."""
     net, history, split, *_ = fit_trial(trial, evaluate=False)
     if history.status != "ok":
-        return {"status": history.status, "message": "the cost became non-finite during training"}
+        return {"status": history.status, "message": "the cost became non-finite during training"
+                if history.status == "diverged" else ""}
     proba = net.predict_proba(split.X_test)
     scores = proba[:, -1] if split.n_classes == 2 else None  # one sigmoid unit, or softmax's second column
     return {"y_test": split.y_test, "scores": scores, "predicted": net.predict(split.X_test)}
+
+
+TRIAL = score_trial
+COST = cost.scoring
 
 
 def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
@@ -110,15 +117,10 @@ def binary_tables(result, threshold: float) -> tuple[list[dict], dict]:
 
 def assemble(values: dict, results: list) -> StudyResult:
     results = sorted(results, key=lambda r: r.trial.index)
-    class_names = load_split(values).class_names
+    class_names = task_class_names(values["dataset"], tuple(values["classes"]))
     if len(class_names) == 2:
         return _binary_result(values, results)
     return _multiclass_result(values, results, class_names)
-
-
-def run(values: dict, n_jobs: int = -1, progress=None) -> StudyResult:
-    return assemble(values, run_trials_collect(NAME, values, plan(values), fn=score_trial, n_jobs=n_jobs,
-                                               progress=progress))
 
 
 def _head(r) -> dict:

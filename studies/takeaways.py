@@ -29,3 +29,17 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
                 for status in ("diverged", "failed") if status in counts for v, n in counts[status].items() if n]
     lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else ""])))
     return lines
+
+
+def coverage(summary: pd.DataFrame, swept: str, planned: list) -> str:
+    """For a stopped run: how many finished trials each setting's numbers rest on."""
+    if swept not in summary.columns:
+        return ""
+    done = summary[summary["status"].isin(["ok", "diverged"])].groupby(swept).size()
+    counts = {value: int(done.get(value, 0)) for value in planned}
+    groups: dict[int, list] = {}
+    for value, n in counts.items():
+        groups.setdefault(n, []).append(_fmt(value))
+    parts = [f"{n} finished trial{'s' if n != 1 else ''} for {', '.join(values)}" if n else
+             f"none yet for {', '.join(values)}" for n, values in sorted(groups.items(), reverse=True)]
+    return "Each setting's numbers rest on: " + "; ".join(parts) + "."

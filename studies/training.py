@@ -6,17 +6,16 @@ per worker process), trains one network and returns its history rows.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from core.data import Split, load_dataset, prepare
+from core import cancel
+from core.data import Split, prepare
 from core.mlp import MLP
-from core.runner import Trial, TrialResult, make_trials, run_trials
+from core.runner import Trial, TrialResult, make_trials
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
 SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
@@ -25,13 +24,18 @@ SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ;
 @dataclass
 class StudyResult:
     """A finished (or stopped) study: the tidy table of DESIGN.md, one summary row per trial, and
-    any further tables a study documents; ``params`` are the values it ran with."""
+    any further tables a study documents; ``params`` are the values it ran with. ``state`` is
+    ``done``, ``cancelled`` (stopped: ``trials_done`` of ``trials_total`` finished) or ``running``
+    (the trials finished so far of a live run)."""
 
     study: str
     params: dict
     tidy: pd.DataFrame
     summary: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    state: str = "done"
+    trials_done: int = 0
+    trials_total: int = 0
 
 
 def load_split(p: dict) -> Split:
@@ -80,7 +84,7 @@ def fit_trial(trial: Trial, evaluate: bool = True):
     net = build_net(p, X.shape[1], split.n_classes, trial.seed)
     batch = resolve_batch(p["batch_size"], len(X))
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
-                      eval_sets=eval_sets if evaluate else None)
+                      eval_sets=eval_sets if evaluate else None, stop=cancel.requested)
     return net, history, split, batch, len(X), eval_sets
 
 
@@ -97,28 +101,6 @@ def trial_seeds(study: str, seed: int, param_list: list[dict], start: int = 0) -
     swept value alone (common random numbers)."""
     trials = make_trials(study, seed, [{k: p[k] for k in SEED_KEYS if k in p} for p in param_list], start)
     return [Trial(t.study, t.index, p, t.seed) for t, p in zip(trials, param_list)]
-
-
-def run_trials_collect(study: str, values: dict, param_list: list[dict], fn: Callable = train_trial,
-                       n_jobs: int = -1, progress: Callable | None = None, start: int = 0) -> list[TrialResult]:
-    """Run every trial and return the results in trial order. The data set is loaded once here
-    first, so a missing file stops the study with its DataError before any worker starts.
-    ``progress(result, done, total)`` is called in this thread as each trial finishes."""
-    if "dataset" in values:
-        load_dataset(values["dataset"])
-    trials = trial_seeds(study, values["seed"], param_list, start)
-    results = []
-    pending = run_trials(fn, trials, n_jobs=n_jobs)
-    try:
-        for result in pending:
-            results.append(result)
-            if progress:
-                progress(result, len(results), len(trials))
-    finally:  # interrupted (Stop in the app, Ctrl-C): cancel the trials not yet finished
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*have been cancelled")
-            pending.close()
-    return sorted(results, key=lambda r: r.trial.index)
 
 
 def _swept_value(result: TrialResult, name: str):
@@ -179,9 +161,12 @@ def assemble_training(study: str, values: dict, results: list[TrialResult], swep
 
 
 def sweep(values: dict, name: str, swept_values, sweep_key: str) -> list[dict]:
-    """Trial parameter dicts: every value of the sweep x every repeat, everything else fixed."""
+    """Trial parameter dicts: every value of the sweep x every repeat, everything else fixed.
+
+    Repeat-major: the first repeat of every value comes before any second repeat, so a run stopped
+    early has covered every value it reached equally (the engine runs trials in this order)."""
     base = {k: v for k, v in values.items() if k not in (sweep_key, "repeats")}
-    return [{**base, name: v, "repeat": r} for v in swept_values for r in range(values["repeats"])]
+    return [{**base, name: v, "repeat": r} for r in range(values["repeats"]) for v in swept_values]
 
 
 def trial_detail(result: TrialResult) -> str:

@@ -5,7 +5,7 @@ import sys
 import pandas as pd
 
 
-def run_study(tmp_path, study, *sets, n_jobs="2"):
+def run_cli_study(tmp_path, study, *sets, n_jobs="2"):
     out, summary = tmp_path / f"{study}.csv", tmp_path / f"{study}-summary.csv"
     args = [sys.executable, "-m", "studies", "run", study, "--n-jobs", n_jobs, "--out", str(out),
             "--summary-out", str(summary)]

@@ -36,8 +36,8 @@ def fake_idx_dataset(folder, n_train=200, n_test=60, compress=True, seed=0):
 def data_dir(tmp_path, monkeypatch):
     """EXPLORER_DATA_DIR pointing at an empty folder, with the per-process caches cleared."""
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
-    data.load_dataset.cache_clear()
-    data.prepare.cache_clear()
+    for cache in (data.load_dataset, data.prepare, data._idx_sizes):
+        cache.cache_clear()
     yield tmp_path
-    data.load_dataset.cache_clear()
-    data.prepare.cache_clear()
+    for cache in (data.load_dataset, data.prepare, data._idx_sizes):
+        cache.cache_clear()

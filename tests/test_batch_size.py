@@ -1,9 +1,10 @@
-from cli import run_study
+from cli import run_cli_study
 from studies import batch_size
+from studies.execution import run_study
 
 
 def test_sgd_needs_far_fewer_epochs_than_batch_gd(tmp_path):
-    tidy, summary, _ = run_study(tmp_path, "batch_size", "batch_sizes=1,32,full", "epochs=10", "repeats=1",
+    tidy, summary, _ = run_cli_study(tmp_path, "batch_size", "batch_sizes=1,32,full", "epochs=10", "repeats=1",
                                  "learning_rate=0.1")
     val = tidy[tidy["split"] == "val"].pivot_table(index="epoch", columns="batch_size", values="error")
     n_train = int(summary["batch_size"].max())
@@ -16,7 +17,7 @@ def test_sgd_needs_far_fewer_epochs_than_batch_gd(tmp_path):
 
 
 def test_charts_and_takeaway():
-    result = batch_size.run(batch_size.SCHEMA.parse({"batch_sizes": "8,full", "epochs": "3", "repeats": "1"}), n_jobs=1)
+    result = run_study(batch_size, batch_size.SCHEMA.parse({"batch_sizes": "8,full", "epochs": "3", "repeats": "1"}), n_jobs=1)
     specs = [chart.to_dict() for chart in batch_size.charts_for(result)]
     assert len(specs) == 5 and all("tooltip" in str(spec) for spec in specs)
     assert "Time per epoch" in batch_size.takeaway(result)[1]

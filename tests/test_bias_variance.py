@@ -2,13 +2,14 @@ import numpy as np
 import pytest
 from numpy.polynomial import legendre
 
-from cli import run_study
+from cli import run_cli_study
 from studies import bias_variance
+from studies.execution import run_study
 
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    tidy, summary, _ = run_study(tmp_path_factory.mktemp("bv"), "bias_variance", "max_degree=25", "datasets=300")
+    tidy, summary, _ = run_cli_study(tmp_path_factory.mktemp("bv"), "bias_variance", "max_degree=25", "datasets=300")
     return tidy, summary
 
 
@@ -47,11 +48,11 @@ def test_variance_matches_the_least_squares_formula():
 
 def test_random_design_shows_the_blow_up_on_purpose():
     values = bias_variance.SCHEMA.parse({"design": "random", "max_degree": "20", "datasets": "50"})
-    tidy = bias_variance.run(values, n_jobs=1).tidy.set_index("degree")
+    tidy = run_study(bias_variance, values, n_jobs=1).tidy.set_index("degree")
     assert tidy.loc[20, "variance"] > 100 * tidy.loc[5, "variance"]
 
 
 def test_charts():
-    result = bias_variance.run(bias_variance.SCHEMA.parse({"max_degree": "6", "datasets": "20"}), n_jobs=1)
+    result = run_study(bias_variance, bias_variance.SCHEMA.parse({"max_degree": "6", "datasets": "20"}), n_jobs=1)
     specs = [c.to_dict() for c in bias_variance.charts_for(result)]
     assert len(specs) == 3 and "Fits of degree 4" in str(specs[0])

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from studies import STUDIES, learning_rate
+from studies.execution import run_study
 from studies.report import html_report
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve
 
@@ -48,6 +49,36 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
     page.close()
 
 
+def test_one_person_stopping_and_leaving_never_harms_another(app_url, browser):
+    """Two people on one server: A stops a long run and closes the tab; B's run finishes unharmed;
+    A's link reopened shows what A's run had finished."""
+    a_link = f"{app_url}/learning_rate?epochs=400&repeats=6"
+    a_context, b_context = browser.new_context(), browser.new_context()
+    a, b = a_context.new_page(), b_context.new_page()
+    a.goto(a_link)
+    b.goto(f"{app_url}/hidden_units?epochs=15")
+    a.get_by_role("button", name="Run").click()
+    b.get_by_role("button", name="Run").click()
+    a.get_by_text("trials finished").wait_for(timeout=30_000)
+    a.wait_for_function("document.body.innerText.match(/[1-9][0-9]* \\/ 30 trials finished/)", timeout=60_000)
+    a.get_by_role("button", name="Stop").click()
+    a.get_by_text("Stopped after").wait_for(timeout=30_000)
+    a_context.close()
+    b.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
+    charts_drawn(b, 3)
+    assert b.locator('[data-testid="stException"]').count() == 0
+    assert b.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert b.get_by_text("Traceback").count() == 0 and b.get_by_text("has been shutdown").count() == 0
+    b.screenshot(path=str(ARTIFACTS / "two-users-b-finished.png"), full_page=True)
+    b_context.close()
+    again = browser.new_page()
+    again.goto(a_link)
+    again.get_by_text("Stopped after").wait_for(timeout=30_000)
+    charts_drawn(again, 2)
+    again.screenshot(path=str(ARTIFACTS / "two-users-a-reopened.png"), full_page=True)
+    again.close()
+
+
 def test_share_link_shows_stored_results_in_the_browser(app_url, browser):
     page = browser.new_page()
     page.goto(f"{app_url}/bias_variance?datasets=30&max_degree=12")
@@ -79,7 +110,7 @@ def test_link_opened_first_on_a_fresh_server_gets_the_apps_navigation(browser, t
 def test_html_report_renders_offline(browser, tmp_path):
     values = learning_rate.SCHEMA.parse({"epochs": "3", "repeats": "1"})
     path = tmp_path / "report.html"
-    path.write_text(html_report(learning_rate, learning_rate.run(values, n_jobs=1), "http://x/learning_rate"))
+    path.write_text(html_report(learning_rate, run_study(learning_rate, values, n_jobs=1), "http://x/learning_rate"))
     context = browser.new_context(offline=True)
     page = context.new_page()
     page.route("http*://**", lambda route: route.abort())   # nothing may come from a network

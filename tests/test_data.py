@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import fake_idx_dataset, write_idx
-from core.data import DataError, load_dataset, normaliser, parse_idx, prepare
+from core import data
+from core.data import DataError, check_task, dataset_shape, load_dataset, normaliser, parse_idx, prepare
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -118,3 +119,55 @@ def test_idx_data_set_keeps_its_official_test_split(data_dir):
 def test_bad_classes_are_rejected():
     with pytest.raises(ValueError, match="between 0 and 9"):
         prepare("digits", classes=(3, 12))
+
+
+def test_labels_outside_the_classes_are_reported(data_dir):
+    folder = data_dir / "fashion-mnist"
+    fake_idx_dataset(folder)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.full(200, 12))
+    with pytest.raises(DataError, match="label 12 is outside the classes 0-9"):
+        load_dataset("fashion-mnist")
+
+
+def test_a_header_announcing_an_absurd_size_is_reported_before_reading(data_dir):
+    import gzip
+    import struct
+    folder = data_dir / "fashion-mnist"
+    fake_idx_dataset(folder)
+    header = struct.pack(">IIII", 0x0803, 2**31, 28, 28)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header))
+    with pytest.raises(DataError, match="header is corrupt"):
+        check_task("fashion-mnist")
+
+
+def test_permission_error_becomes_a_data_error(data_dir, monkeypatch):
+    """As root the file mode cannot deny reading, so the refusal is made where the file is opened."""
+    folder = data_dir / "fashion-mnist"
+    fake_idx_dataset(folder)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.gzip, "open", refuse)
+    with pytest.raises(DataError, match="permission denied.*chmod a\\+r"):
+        load_dataset("fashion-mnist")
+
+
+def test_check_task_reads_headers_only_and_loads_nothing(data_dir):
+    fake_idx_dataset(data_dir / "fashion-mnist")
+    check_task("fashion-mnist", (0, 1))
+    assert dataset_shape("fashion-mnist") == (200, 60, 36)
+    assert load_dataset.cache_info().currsize == 0
+    with pytest.raises(ValueError, match="distinct"):
+        check_task("fashion-mnist", (1, 1))
+
+
+def test_prepared_splits_are_cached_within_a_byte_limit(monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_MB", "1")      # one digits split is about 0.45 MB
+    prepare.cache_clear()
+    for seed in range(6):
+        prepare("digits", seed=seed)
+    assert prepare.nbytes() <= 2**20
+    assert len(prepare.entries) == 2
+    assert prepare("digits", seed=5) is prepare("digits", seed=5)   # the newest stays cached
+    prepare.cache_clear()

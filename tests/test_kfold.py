@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from cli import run_study
+from cli import run_cli_study
 from studies import kfold
+from studies.execution import run_study
 from studies.training import trial_data
 
 
@@ -20,7 +21,7 @@ def test_folds_partition_the_training_pool():
 
 
 def test_epoch_tuning_matches_fig_79_and_picks_lowest_mean(tmp_path):
-    tidy, summary, proc = run_study(tmp_path, "kfold", "values=1,3,10,30", "k=4")
+    tidy, summary, proc = run_cli_study(tmp_path, "kfold", "values=1,3,10,30", "k=4")
     assert summary.loc[summary["best"], "value"].item() == summary.loc[summary["mean_val_error"].idxmin(), "value"]
     assert summary["mean_val_error"].iloc[0] > summary["mean_val_error"].min() + 0.03   # 1 epoch underfits
     assert (summary["folds"] == 4).all()
@@ -33,7 +34,7 @@ def test_epoch_tuning_matches_fig_79_and_picks_lowest_mean(tmp_path):
 
 
 def test_learning_rate_tuning_and_std_error_bars(tmp_path):
-    tidy, summary, _ = run_study(tmp_path, "kfold", "tune=learning_rate", "values=0.001,0.5", "epochs=5", "k=3")
+    tidy, summary, _ = run_cli_study(tmp_path, "kfold", "tune=learning_rate", "values=0.001,0.5", "epochs=5", "k=3")
     assert "learning_rate" in tidy.columns
     folds = tidy[(tidy["split"] == "val") & (tidy["epoch"] == 5) & tidy["fold"].notna()]
     for lr, group in folds.groupby("learning_rate"):
@@ -44,6 +45,6 @@ def test_learning_rate_tuning_and_std_error_bars(tmp_path):
 
 
 def test_chart_marks_the_best_value():
-    result = kfold.run(kfold.SCHEMA.parse({"values": "1,5", "k": "2"}), n_jobs=1)
+    result = run_study(kfold, kfold.SCHEMA.parse({"values": "1,5", "k": "2"}), n_jobs=1)
     spec = str(kfold.charts_for(result)[0].to_dict())
     assert "errorbar" in spec and "datum.best" in spec

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from studies import learning_rate
+from studies.execution import run_study
 from studies.schema import ParamError
 from studies.training import TIDY_COLUMNS
 
@@ -19,7 +20,7 @@ def run_cli(*args, env=None):
 
 @pytest.fixture(scope="module")
 def default_result():
-    return learning_rate.run(learning_rate.SCHEMA.parse({}), n_jobs=2)
+    return run_study(learning_rate, learning_rate.SCHEMA.parse({}), n_jobs=2)
 
 
 def test_default_study_shows_the_lecture_lesson(default_result):

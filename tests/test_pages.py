@@ -4,9 +4,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from studies import STUDIES
-from studies.training import run_trials_collect
+from core import engine as engines
+from core.runner import execute
+from studies import STUDIES, execution
 from ui.home import page_file
+from ui.page import WORKER_MODULES, result_store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
@@ -27,8 +29,18 @@ def page(name: str, **query) -> AppTest:
     return at.run()
 
 
+def wait_for_runs(timeout: float = 120) -> bool:
+    """Let the engine finish what the pages submitted (a browser would poll meanwhile); whether
+    there was anything to wait for."""
+    runs = engines.shared(WORKER_MODULES).active()
+    for run in runs:
+        assert run.wait(timeout), f"run {run.job.title} did not finish"
+    return bool(runs)
+
+
 def press_run(at: AppTest) -> AppTest:
-    return at.sidebar.button[0].click().run()
+    at = at.sidebar.button[0].click().run()
+    return at.run() if wait_for_runs() else at
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
@@ -82,13 +94,12 @@ def test_hostile_link_warns_and_never_crashes(name):
 def test_stopped_run_keeps_its_finished_trials():
     study = STUDIES["learning_rate"]
     values = study.SCHEMA.parse({"epochs": "3"})
-    finished = run_trials_collect(study.NAME, values, study.plan(values)[:4], n_jobs=1)
-    at = AppTest.from_file(str(ROOT / page_file("learning_rate")), default_timeout=60)
-    at.session_state["learning_rate:active"] = values
-    at.session_state["learning_rate:partial"] = {"values": values, "results": finished, "total": 15}
-    at.run()
+    finished = [execute(study.TRIAL, t) for t in execution.trials_of(study, values)[:4]]
+    result_store().save(study.NAME, values, execution.result_of(study, values, finished, 15, "cancelled"))
+    at = page("learning_rate", epochs=3)
     assert not at.exception
     assert "Stopped after 4 of 15 trials" in at.warning[0].value
+    assert "1 finished trial for 0.01, 0.1, 0.5, 2" in at.warning[0].value and "none yet for 10" in at.warning[0].value
     assert at.get("vega_lite_chart") and len(at.get("download_button")) == 3
 
 

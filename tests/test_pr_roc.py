@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from cli import run_study
+from cli import run_cli_study
 from studies import pr_roc
+from core.runner import execute
+from studies.execution import run_study, trials_of
 
 
 def test_equal_error_rate_hand_computed():
@@ -24,7 +26,7 @@ def test_confusion_table_at_threshold_hand_computed():
 
 
 def test_digits_pair_curves_and_longer_training_helps(tmp_path):
-    tidy, summary, _ = run_study(tmp_path, "pr_roc", "compare_epochs=1", "epochs=10")
+    tidy, summary, _ = run_cli_study(tmp_path, "pr_roc", "compare_epochs=1", "epochs=10")
     assert {"auc_roc", "auc_pr", "eer"} <= set(summary.columns)
     s = summary.set_index("epochs")
     assert 0.8 < s.loc[1, "auc_roc"] < s.loc[10, "auc_roc"] < 1.0      # not trivially separable; training helps
@@ -36,23 +38,23 @@ def test_digits_pair_curves_and_longer_training_helps(tmp_path):
 
 def test_auc_agrees_with_scikit_learn_on_the_scores():
     values = pr_roc.SCHEMA.parse({"compare_epochs": ""})
-    result = pr_roc.run(values, n_jobs=1)
-    trial = pr_roc.run_trials_collect("pr_roc", values, pr_roc.plan(values), fn=pr_roc.score_trial, n_jobs=1)[0]
+    result = run_study(pr_roc, values, n_jobs=1)
+    trial = execute(pr_roc.TRIAL, trials_of(pr_roc, values)[0])
     assert result.summary["auc_roc"].iloc[0] == pytest.approx(roc_auc_score(trial.payload["y_test"],
                                                                              trial.payload["scores"]))
 
 
 def test_compare_costs_and_multiclass_report(tmp_path):
-    _, summary, _ = run_study(tmp_path, "pr_roc", "compare_losses=ce", "compare_epochs=")
+    _, summary, _ = run_cli_study(tmp_path, "pr_roc", "compare_losses=ce", "compare_epochs=")
     assert sorted(summary["loss"]) == ["ce", "mse"]
-    tidy, report, _ = run_study(tmp_path, "pr_roc", "classes=", "hidden=30", "output=softmax", "loss=ce",
+    tidy, report, _ = run_cli_study(tmp_path, "pr_roc", "classes=", "hidden=30", "output=softmax", "loss=ce",
                                 "learning_rate=0.5", "compare_epochs=")
     assert len(report) == 10 and report["test_error"].iloc[0] < 0.1
     assert tidy["count"].sum() == report["support"].sum()
-    assert len(pr_roc.charts_for(pr_roc.run(pr_roc.SCHEMA.parse({"classes": "", "compare_epochs": ""}), 1))) == 2
+    assert len(pr_roc.charts_for(run_study(pr_roc, pr_roc.SCHEMA.parse({"classes": "", "compare_epochs": ""}), 1))) == 2
 
 
 def test_fashion_mnist_tshirt_vs_trouser_reproduces_fig_65_and_67(tmp_path):
     """Needs Debian's dataset-fashion-mnist (installed by .ci/run)."""
-    _, summary, _ = run_study(tmp_path, "pr_roc", "dataset=fashion-mnist", "classes=0,1")
+    _, summary, _ = run_cli_study(tmp_path, "pr_roc", "dataset=fashion-mnist", "classes=0,1")
     assert (summary["auc_roc"] > 0.98).all() and (summary["auc_pr"] > 0.98).all()

@@ -1,11 +1,12 @@
 import re
 
 from studies import learning_rate, report
+from studies.execution import run_study
 
 
 def test_report_is_self_contained_and_holds_every_chart():
     values = learning_rate.SCHEMA.parse({"learning_rates": "0.1,1", "epochs": "3", "repeats": "1"})
-    result = learning_rate.run(values, n_jobs=1)
+    result = run_study(learning_rate, values, n_jobs=1)
     page = report.html_report(learning_rate, result, "http://localhost:8501/learning_rate?epochs=3")
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=", page)    # nothing fetched: all inline
     assert page.count("vegaEmbed('#chart") == len(learning_rate.charts_for(result))

@@ -1,23 +1,49 @@
+"""The run engine: isolated runs, a real Stop, fair sharing of the workers, one computation per key."""
+import os
+import threading
+import time
+
+import pandas as pd
 import pytest
 
-from core.runner import derive_seed, make_trials, run_trials
-from trial_functions import busy, echo_or_fail
+from core.engine import Engine, Job, make_pool
+from core.runner import derive_seed, execute, make_trials
+from studies import execution, learning_rate
+from studies.execution import run_study
+from trial_functions import busy, die, echo_or_fail
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_failing_trial_is_recorded_and_the_others_go_on(n_jobs):
-    trials = make_trials("t", 0, [{"x": 1}, {"x": 2, "fail": True}, {"x": 3, "status": "diverged"}, {"x": 4}])
-    results = sorted(run_trials(echo_or_fail, trials, n_jobs=n_jobs), key=lambda r: r.trial.index)
-    assert [r.status for r in results] == ["ok", "failed", "diverged", "ok"]
+@pytest.fixture
+def engine():
+    engine = Engine(make_pool(2))
+    engine.pool.start()
+    yield engine
+    engine.shutdown()
+
+
+def job(key, fn, params, **kwargs):
+    return Job(key=key, title=key, fn=fn, trials=make_trials(key, 0, params), **kwargs)
+
+
+def children_cpu_seconds() -> float:
+    """CPU time used so far by this process's child processes (the workers), from /proc."""
+    total, me = 0.0, os.getpid()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def test_failing_trial_is_recorded_and_the_others_go_on(engine):
+    run = engine.submit(job("a", echo_or_fail, [{"x": 1}, {"x": 2, "fail": True}, {"x": 3, "status": "diverged"}]))
+    assert run.wait(60) and run.state == "done"
+    results = sorted(run.results, key=lambda r: r.trial.index)
+    assert [r.status for r in results] == ["ok", "failed", "diverged"]
     assert results[1].message == "RuntimeError: trial 1 was told to fail"
-    assert [r.payload.get("seed") for r in results] == [t.seed for t in trials[:1]] + [None] + \
-        [t.seed for t in trials[2:]]
-
-
-def test_two_jobs_use_two_worker_processes():
-    trials = make_trials("t", 0, [{"seconds": 0.3, "i": i} for i in range(4)])
-    pids = {r.payload["pid"] for r in run_trials(busy, trials, n_jobs=2)}
-    assert len(pids) == 2
 
 
 def test_seed_depends_on_study_seed_and_parameters_not_on_order():
@@ -30,41 +56,84 @@ def test_seed_depends_on_study_seed_and_parameters_not_on_order():
     assert derive_seed(5, {"a": 1, "b": 2}) == derive_seed(5, {"b": 2, "a": 1})
 
 
-def children_cpu_seconds() -> float:
-    """CPU time used so far by this process's child processes (the joblib workers), from /proc."""
-    import os
-    total, me = 0.0, os.getpid()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def test_two_submissions_of_one_key_run_once(engine):
+    first = engine.submit(job("same", busy, [{"seconds": 0.3, "i": i} for i in range(2)]), who="ann")
+    second = engine.submit(job("same", busy, [{"seconds": 0.3, "i": i} for i in range(2)]), who="bob")
+    assert first is second and first.wait(30)
+    assert len(first.results) == 2 and first.interested == {"ann", "bob"}
 
 
-class Interrupt(BaseException):
-    """What Streamlit raises in the script thread when Stop is pressed (a BaseException)."""
+def test_stop_withdraws_one_viewer_and_cancels_when_nobody_is_left(engine):
+    run = engine.submit(job("shared", busy, [{"seconds": 5, "i": i} for i in range(4)]), who="ann")
+    engine.attach("shared", "bob")
+    assert not engine.cancel("shared", "ann")          # bob still follows it
+    assert not run.wait(0.5)
+    assert engine.cancel("shared", "bob")
+    assert run.wait(10) and run.state == "cancelled"
 
 
-def test_stopping_cancels_the_remaining_trials_and_frees_the_cores():
-    import time
-    from studies.training import run_trials_collect
+def test_cancelling_one_of_two_concurrent_runs_leaves_the_other_intact(engine):
+    """Two sessions submit studies at once from two threads; one stops; the other finishes with every
+    trial ok and the same numbers as when it runs alone."""
+    study = learning_rate
+    values = {"long": study.SCHEMA.parse({"epochs": "300"}), "short": study.SCHEMA.parse({"epochs": "4"})}
+    runs = {}
 
-    seen = []
+    def start(name):
+        runs[name] = engine.submit(execution.job(study, values[name], key=name), who=name)
 
-    def stop_after_first(result, done, total):
-        seen.append(result)
-        before = children_cpu_seconds()
-        time.sleep(0.5)
-        assert children_cpu_seconds() - before > 0.5      # the probe sees the busy workers
-        raise Interrupt
+    threads = [threading.Thread(target=start, args=(name,)) for name in values]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    time.sleep(0.5)
+    assert engine.cancel("long", "long")
+    assert runs["short"].wait(60) and runs["long"].wait(10)
+    assert runs["long"].state == "cancelled" and len(runs["long"].results) < 15
+    assert "cancelled" in {r.status for r in runs["long"].results}
+    assert runs["short"].state == "done" and [r.status for r in runs["short"].results] == ["ok"] * 15
+    shared = execution.result_of(study, values["short"], runs["short"].results, 15, "done").tidy
+    alone = run_study(study, values["short"], n_jobs=1).tidy
+    numbers = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
+    pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
 
-    params = [{"seconds": 1.5, "i": i} for i in range(8)]
-    with pytest.raises(Interrupt):
-        run_trials_collect("t", {"seed": 0}, params, fn=busy, n_jobs=2, progress=stop_after_first)
-    assert len(seen) == 1
+
+def test_a_cancelled_long_trial_stops_using_cpu_within_two_seconds(engine):
+    run = engine.submit(job("huge", busy, [{"seconds": 60, "i": 0}]), who="ann")
+    time.sleep(1.0)
     before = children_cpu_seconds()
-    time.sleep(1.5)
-    assert children_cpu_seconds() - before < 0.1          # no worker keeps burning CPU
+    time.sleep(0.5)
+    assert children_cpu_seconds() - before > 0.3        # the probe sees the busy worker
+    engine.cancel("huge", "ann")
+    assert run.wait(2.0)
+    assert [r.status for r in run.results] == ["cancelled"]
+    time.sleep(0.2)
+    before = children_cpu_seconds()
+    time.sleep(1.0)
+    assert children_cpu_seconds() - before < 0.1
+
+
+def test_runs_share_the_workers_round_robin(engine):
+    """A long run submitted first does not starve a short one submitted after it."""
+    long = engine.submit(job("long", busy, [{"seconds": 0.4, "i": i} for i in range(12)]))
+    short = engine.submit(job("short", busy, [{"seconds": 0.4, "i": i} for i in range(2)]))
+    assert short.wait(30)
+    assert len(long.results) <= 4                       # the short run waited for two trials at most
+    assert long.wait(30)
+    assert engine.peak_busy <= 2
+
+
+def test_a_dead_worker_fails_its_trial_only(engine):
+    dead = engine.submit(job("dies", die, [{"i": 0}]))
+    assert dead.wait(60)
+    assert dead.results[0].status == "failed" and "worker lost" in dead.results[0].message
+    after = engine.submit(job("after", echo_or_fail, [{"i": i} for i in range(3)]))
+    assert after.wait(60) and [r.status for r in after.results] == ["ok"] * 3
+
+
+def test_a_second_wave_runs_after_the_first(engine):
+    def wave(results):
+        return make_trials("w", 0, [{"x": 10 + len(results)}], start=len(results))
+
+    run = engine.submit(job("w", echo_or_fail, [{"x": 1}, {"x": 2}], next_wave=wave))
+    assert run.wait(30) and run.total == 3
+    assert sorted(r.trial.params["x"] for r in run.results) == [1, 2, 12]

@@ -1,5 +1,8 @@
-"""Module-level trial functions for the runner tests (joblib workers import them by name)."""
+"""Module-level trial functions for the engine tests (workers import them by name)."""
 import os
+import time
+
+from core import cancel
 
 
 def echo_or_fail(trial):
@@ -9,10 +12,17 @@ def echo_or_fail(trial):
 
 
 def busy(trial):
-    """Burn CPU for params['seconds'] (a stand-in for a long training run)."""
-    import time
+    """Burn CPU for params['seconds'] (a stand-in for a long training run), polling the cancel
+    token as the training loop does."""
     end = time.perf_counter() + trial.params["seconds"]
     x = 0
     while time.perf_counter() < end:
         x += 1
-    return {"pid": os.getpid()}
+        if x % 10_000 == 0 and cancel.requested():
+            return {"pid": os.getpid(), "status": "cancelled"}
+    return {"pid": os.getpid(), "started": end - trial.params["seconds"], "ended": time.perf_counter()}
+
+
+def die(trial):
+    """A worker that disappears (killed by the system, out of memory)."""
+    os._exit(1)

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from studies import STUDIES
-from ui.page import result_store
+from ui.page import engine, result_store
 
 PAGE_FOLDER = "app_pages"
 
@@ -31,11 +31,28 @@ def home() -> None:
             st.caption(f"Lecture {study.FIGURES}")
             st.write(study.SUMMARY)
             st.page_link(page_file(name), label="Open the study", icon=":material/arrow_forward:")
+    running_runs()
     recent_runs()
     st.divider()
     st.caption("Share a study by copying its address: the link carries the parameters and opens the stored "
                "results. Every page exports its results as CSV and as a self-contained HTML report. The same "
                "studies run headless: `python -m studies list`.")
+
+
+def running_runs() -> None:
+    """Runs under way on this server (anyone's), with their progress; each link opens it live."""
+    runs = [run for run in engine().active() if run.job.meta.get("study") in STUDIES]
+    if not runs:
+        return
+    st.subheader("Running now")
+    for run in runs:
+        results, state, total = run.snapshot()
+        study = STUDIES[run.job.meta["study"]]
+        cols = st.columns([3, 2], vertical_alignment="center")
+        cols[0].page_link(page_file(study.NAME), query_params=run.job.meta["params"], icon=":material/pending:",
+                          label=f"{study.TITLE} · {'queued' if state == 'queued' else 'running'}, "
+                                f"{time.time() - run.submitted:.0f} s")
+        cols[1].progress(len(results) / max(total, 1), text=f"{len(results)} / {total} trials")
 
 
 def recent_runs() -> None:

@@ -1,19 +1,29 @@
-"""One layout for every study page: form -> run (live) or stored results -> charts, tables,
-downloads, share link. A page file only names its study."""
+"""One layout for every study page: form -> run (followed live) or stored results -> charts, tables,
+downloads, share link. A page file only names its study.
+
+Runs belong to the engine (``core.engine``), not to the page: the page submits a run or attaches to
+the one its parameters name, then polls it from a fragment, so the script thread never trains and
+a run goes on when its tab closes.
+"""
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from urllib.parse import urlencode
 
 import streamlit as st
 
+from core import engine as engines
 from core.data import DataError
 from core.store import ResultStore, default_folder
+from studies import cost, execution
 from studies.charts import vega_lite
 from studies.report import html_report
 from ui.form import forget_form, plain, sidebar_form, values_from_link
 
-REDRAW_SECONDS = 0.7  # live charts are redrawn at most this often while trials finish
+POLL_SECONDS = 0.7      # a running study's page looks at its run this often
+WORKER_MODULES = ("studies.training",)  # imported by every worker at start, before the first trial
 
 
 @st.cache_resource
@@ -23,6 +33,19 @@ def _store_at(folder: str) -> ResultStore:
 
 def result_store() -> ResultStore:
     return _store_at(str(default_folder()))
+
+
+def engine() -> engines.Engine:
+    return engines.shared(WORKER_MODULES)
+
+
+def max_run_minutes() -> float:
+    return float(os.environ.get("EXPLORER_MAX_RUN_MINUTES") or 30)
+
+
+def who() -> str:
+    """This browser session, as the engine knows its interest in runs."""
+    return st.session_state.setdefault("explorer:session", uuid.uuid4().hex)
 
 
 def study_page(study) -> None:
@@ -41,16 +64,28 @@ def study_page(study) -> None:
     submitted = sidebar_form(study, active)
     values = submitted or active
     st.session_state[active_key] = values
-    partial = st.session_state.get(f"{study.NAME}:partial")
-    result = result_store().load(study.NAME, values)
-    if result is None and submitted is not None:
-        result = _run_live(study, values)
+    _estimate(study, values)
+    key = result_store().key(study.NAME, values)
+    stored = result_store().load(study.NAME, values)
+    run = engine().get(key)
+    if submitted is not None and (stored is None or stored.state != "done") and (run is None or run.ended):
+        run = _start(study, values, key)
+    if run is not None and not run.ended:
+        engine().attach(key, who())
+        _follow(study, values, key)
+        return
+    result = stored
+    if run is not None and run.outcome is not None and (result is None or result.state != "done"):
+        result = run.outcome  # finished here but not (yet) readable from the store
+        if run.save_error:
+            st.warning(f"These results could not be saved on the server ({plain(run.save_error)}); they stay on "
+                       "this page until you close it: download them now.", icon=":material/save:")
     if result is not None:
-        _show(study, result, values, result_store().key(study.NAME, values))
-    elif partial and partial["values"] == values and partial["results"]:
-        st.warning(f"Stopped after {len(partial['results'])} of {partial['total']} trials. The results so far are "
-                   "shown below and can be downloaded; press Run to compute them all.", icon=":material/stop_circle:")
-        _show(study, study.assemble(values, partial["results"]), values)
+        if result.state == "cancelled":
+            st.warning(f"Stopped after {result.trials_done} of {result.trials_total} trials. "
+                       f"{execution.coverage_note(study, result)} The results so far are shown below and can be "
+                       "downloaded; press Run to compute them all.", icon=":material/stop_circle:")
+        _show(study, result, values, key if result is stored else None)
     elif submitted is None and st.query_params:
         st.info("The form holds this link's parameters, but their results are not stored on this server yet: "
                 "press **Run** to compute them.", icon=":material/play_arrow:")
@@ -59,45 +94,52 @@ def study_page(study) -> None:
                 "embedded digits data.", icon=":material/play_arrow:")
 
 
-def _run_live(study, values: dict):
-    """Run the study, drawing progress and the charts of the trials finished so far. Stop (or any
-    rerun) interrupts at the next finished trial; what finished stays in the session."""
-    total = len(study.plan(values))
-    partial = {"values": values, "results": [], "total": total}
-    st.session_state[f"{study.NAME}:partial"] = partial
-    status = st.empty()
-    header = status.container().columns([5, 1], vertical_alignment="center")
-    bar = header[0].progress(0.0, text=f"Starting {total} trials…")
-    header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch")
-    live = st.empty()
-    started, last_draw = time.perf_counter(), 0.0
-
-    def progress(result, done: int, phase_total: int) -> None:
-        nonlocal last_draw
-        if len(partial["results"]) < total:
-            partial["results"].append(result)
-        elapsed = time.perf_counter() - started
-        bar.progress(done / phase_total, text=f"{done} / {phase_total} trials finished · {elapsed:.1f} s")
-        if time.perf_counter() - last_draw > REDRAW_SECONDS or done == phase_total:
-            with live.container():
-                _charts(study, study.assemble(values, partial["results"]))
-            last_draw = time.perf_counter()
-
+def _estimate(study, values: dict) -> None:
+    """The run's size and estimated time, under the Run button."""
     try:
-        result = study.run(values, n_jobs=-1, progress=progress)
+        seconds = cost.estimate(study, study.plan(values), engine().pool.capacity())
+    except (DataError, ValueError):
+        return  # reported when Run is pressed
+    trials = len(study.plan(values))
+    st.sidebar.caption(f"{trials} trial{'s' if trials != 1 else ''}, {cost.describe(seconds)} on this server")
+
+
+def _start(study, values: dict, key: str):
+    """Submit the run (or attach to the same one under way); say so in the page when it cannot run."""
+    try:
+        cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
+        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()))
+    except cost.TooLarge as exc:
+        st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")
+        st.error(plain(str(exc)), icon=":material/hourglass_disabled:")
+        return None
     except DataError as exc:
         st.error(plain(str(exc)), icon=":material/folder_off:")
         return None
     except ValueError as exc:
         st.error(f"These parameters cannot run together: {plain(str(exc))}")
         return None
-    finally:
-        status.empty()
-        live.empty()
-    result_store().save(study.NAME, values, result)
-    st.session_state.pop(f"{study.NAME}:partial", None)
-    st.toast(f"{study.TITLE}: {total} trials in {time.perf_counter() - started:.1f} s", icon=":material/check_circle:")
-    return result
+    return engine().submit(job, who())
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _follow(study, values: dict, key: str) -> None:
+    """Progress, Stop and the charts of the trials finished so far; the whole page reruns once the
+    run has ended, to show its stored results."""
+    run = engine().get(key)
+    if run is None or run.ended:
+        st.rerun()
+    results, state, total = run.snapshot()
+    header = st.columns([5, 1], vertical_alignment="center")
+    elapsed = time.time() - run.submitted
+    text = (f"{len(results)} / {total} trials finished · {elapsed:.1f} s" if state != "queued"
+            else f"Waiting for a free worker (other runs are using them) · {elapsed:.1f} s")
+    header[0].progress(len(results) / max(total, 1), text=text)
+    if header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch"):
+        if not engine().cancel(key, who()):
+            st.toast("Others opened this run too: it goes on for them.", icon=":material/group:")
+    if results:
+        _charts(study, execution.result_of(study, values, results, total, "running"), live_key=(key, len(results)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -111,9 +153,19 @@ def _specs(study, result) -> list[dict]:
     return [vega_lite(chart) for chart in study.charts_for(result)]
 
 
-def _charts(study, result, store_key: str | None = None) -> None:
-    """``store_key`` names a finished, stored result, whose chart specifications are cached."""
-    specs = _stored_specs(study.NAME, store_key, study, result) if store_key else _specs(study, result)
+def _charts(study, result, store_key: str | None = None, live_key: tuple | None = None) -> None:
+    """``store_key`` names a finished, stored result, whose chart specifications are cached;
+    ``live_key`` (run key, trials finished) a running one's, rebuilt only when a trial has finished."""
+    if store_key:
+        specs = _stored_specs(study.NAME, store_key, study, result)
+    elif live_key:
+        cached = st.session_state.get(f"{study.NAME}:live")
+        if cached is None or cached[0] != live_key:
+            cached = (live_key, _specs(study, result))
+            st.session_state[f"{study.NAME}:live"] = cached
+        specs = cached[1]
+    else:
+        specs = _specs(study, result)
     for row in range(0, len(specs), 2):
         for column, spec in zip(st.columns(2), specs[row:row + 2]):
             column.vega_lite_chart(spec, width="stretch")

@@ -1,0 +1,270 @@
+"""The run engine: one per process, shared by every session of the app and by the CLI.
+
+A run is identified by its result key. Submitting a key that is already running attaches to that
+run (one computation, any number of viewers). The trials of all runs wait in per-run queues; one
+dispatcher thread hands them to the pool's workers round-robin over runs, never more at once than
+the pool has workers, so a long run cannot starve a short one and ten runs do not oversubscribe the
+cores. A run ends ``done`` or ``cancelled``; its finished trials are kept either way.
+
+Cancelling is per run: its queued trials are dropped at once and its running trials see their
+cancel token within about a second (``core.cancel``). Nothing is shared between runs but the
+workers, so one run's Stop or failure never touches another's trials.
+
+Who may stop a run? Every session that started or opened it registers its interest; Stop withdraws
+the caller's interest and cancels the run only when nobody else is still interested. Closing a tab
+withdraws nothing: runs outlive tabs.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core.runner import Trial, TrialResult
+
+log = logging.getLogger(__name__)
+KEEP_ENDED = 32  # ended runs remembered (their results also live in the store)
+
+
+@dataclass
+class Job:
+    """What a run computes. ``fn`` is a module-level trial function (workers import it);
+    ``next_wave(results)`` may add trials once every queued one has finished (k-fold retrains its
+    best value); ``on_end(run)`` runs in the engine thread when the run ends (assemble, store)."""
+
+    key: str
+    title: str
+    fn: Callable[[Trial], dict]
+    trials: list[Trial]
+    next_wave: Callable[[list[TrialResult]], list[Trial]] | None = None
+    on_end: Callable[["Run"], None] | None = None
+    meta: dict = field(default_factory=dict)  # what a listing shows of the run (study, parameters)
+
+
+class Run:
+    """A run's live state; read it through ``snapshot()`` from any thread."""
+
+    def __init__(self, job: Job, token, who):
+        self.job, self.key, self.token = job, job.key, token
+        self.queue: deque[Trial] = deque(job.trials)
+        self.total = len(job.trials)
+        self.results: list[TrialResult] = []
+        self.running = 0
+        self.state = "queued"          # queued -> running -> done | cancelled
+        self.cancelled = False
+        self.interested = {who}
+        self.submitted, self.ended_at = time.time(), None
+        self.outcome = None            # what on_end made of the results (set by the caller's on_end)
+        self.save_error: str | None = None
+        self.listeners: list[Callable[[TrialResult, int, int], None]] = []
+        self._ended = threading.Event()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def snapshot(self) -> tuple[list[TrialResult], str, int]:
+        """The finished trials so far (a copy), the state and the number of trials planned."""
+        return list(self.results), self.state, self.total
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._ended.wait(timeout)
+
+
+class Engine:
+    def __init__(self, pool):
+        self.pool = pool
+        self._lock = threading.RLock()
+        self._active: dict[str, Run] = {}       # insertion order = round-robin order
+        self._ended: OrderedDict[str, Run] = OrderedDict()
+        self._turn = itertools.count()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self.busy = self.peak_busy = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="explorer-engine", daemon=True)
+        self._thread.start()
+
+    # -- what sessions and the CLI call ----------------------------------------------------------
+    def submit(self, job: Job, who=None) -> Run:
+        """Start ``job``, or attach ``who`` to the run of the same key already under way."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the engine has been shut down")
+            run = self._active.get(job.key)
+            if run is not None:
+                run.interested.add(who)
+                return run
+            run = Run(job, self.pool.token(), who)
+            self._active[job.key] = run
+            self._ended.pop(job.key, None)
+        self._events.put(None)
+        return run
+
+    def attach(self, key: str, who) -> Run | None:
+        """Register ``who``'s interest in the active run of ``key`` (a viewer opening its link)."""
+        with self._lock:
+            run = self._active.get(key)
+            if run is not None:
+                run.interested.add(who)
+            return run
+
+    def cancel(self, key: str, who=None, force: bool = False) -> bool:
+        """Withdraw ``who``'s interest; cancel when nobody is left (or ``force``). True if cancelled."""
+        with self._lock:
+            run = self._active.get(key)
+            if run is None or run.cancelled:
+                return False
+            run.interested.discard(who)
+            if run.interested and not force:
+                return False
+            run.cancelled = True
+            run.queue.clear()
+            self.pool.cancel(run.token)
+        self._events.put(None)
+        return True
+
+    def get(self, key: str) -> Run | None:
+        """The active run of ``key``, else the latest ended one still remembered."""
+        with self._lock:
+            return self._active.get(key) or self._ended.get(key)
+
+    def active(self) -> list[Run]:
+        with self._lock:
+            return list(self._active.values())
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            for run in self._active.values():
+                run.cancelled = True
+                run.queue.clear()
+                self.pool.cancel(run.token)
+        self._events.put(_STOP)
+        self._thread.join(timeout=30)
+        self.pool.close()
+
+    # -- the dispatcher thread -------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            event = self._events.get()
+            if event is _STOP:
+                return
+            try:
+                if event is not None:
+                    self._complete(*event)
+                self._dispatch()
+            except Exception:  # the engine must outlive any one run's surprise
+                log.exception("engine dispatcher")
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            while self.busy < self.pool.capacity():
+                run = self._next_run()
+                if run is None:
+                    break
+                self._start(run, run.queue.popleft())
+            for run in [r for r in self._active.values() if not r.queue and not r.running]:
+                self._wave_or_end(run)
+
+    def _next_run(self) -> Run | None:
+        """Round robin: the run after the one served last that still has queued trials."""
+        waiting = [r for r in self._active.values() if r.queue]
+        if not waiting:
+            return None
+        return waiting[next(self._turn) % len(waiting)]
+
+    def _start(self, run: Run, trial: Trial) -> None:
+        run.state, run.running = "running", run.running + 1
+        self.busy += 1
+        self.peak_busy = max(self.peak_busy, self.busy)
+        try:
+            future = self.pool.submit(run.job.fn, trial, run.token)
+        except Exception as exc:  # the pool could not take it (cluster gone): this trial fails alone
+            self._events.put((run, trial, exc))
+            return
+        future.add_done_callback(lambda f: self._events.put((run, trial, f)))
+
+    def _complete(self, run: Run, trial: Trial, outcome) -> None:
+        result = outcome if isinstance(outcome, Exception) else None
+        if result is None:
+            try:
+                result = outcome.result()
+            except BaseException as exc:  # the worker died or the task was lost
+                result = exc
+        if isinstance(result, BaseException):
+            result = TrialResult(trial, "failed", {}, f"worker lost: {type(result).__name__}: {result}")
+        with self._lock:
+            self.busy -= 1
+            run.running -= 1
+            run.results.append(result)
+            done, total, listeners = len(run.results), run.total, list(run.listeners)
+        for listener in listeners:
+            try:
+                listener(result, done, total)
+            except Exception:
+                log.exception("progress listener of run %s", run.key)
+
+    def _wave_or_end(self, run: Run) -> None:
+        if not run.cancelled and run.job.next_wave is not None:
+            try:
+                more = run.job.next_wave(list(run.results))
+            except Exception:
+                log.exception("next wave of run %s", run.key)
+                more = []
+            run.job.next_wave = None  # one follow-up wave at most
+            if more:
+                run.queue.extend(more)
+                run.total += len(more)
+                self._events.put(None)
+                return
+        run.state = "cancelled" if run.cancelled else "done"
+        run.ended_at = time.time()
+        del self._active[run.key]
+        if run.job.on_end is not None:
+            try:
+                run.job.on_end(run)
+            except Exception:
+                log.exception("ending run %s", run.key)
+        self.pool.forget(run.token)
+        self._ended[run.key] = run
+        while len(self._ended) > KEEP_ENDED:
+            self._ended.popitem(last=False)
+        run._ended.set()
+
+
+_STOP = object()
+_shared: Engine | None = None
+_shared_lock = threading.Lock()
+
+
+def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str, ...] = ()):
+    """A Dask pool when given a scheduler address, else ``n_jobs`` local processes (-1: every core;
+    1: a thread of this process)."""
+    from core import pools
+
+    if scheduler:
+        return pools.DaskPool(scheduler)
+    workers = pools.cores() if n_jobs is None or n_jobs < 1 else n_jobs
+    return pools.ThreadPool(1) if workers == 1 else pools.ProcessPool(workers, preload)
+
+
+def shared(preload: tuple[str, ...] = ()) -> Engine:
+    """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set, else on local
+    processes, one per core. Its workers are started (and ``preload`` imported) at once."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            from core import pools
+
+            address = os.environ.get("EXPLORER_SCHEDULER")
+            # never a ThreadPool here: even a one-core server trains outside its own process
+            pool = pools.DaskPool(address) if address else pools.ProcessPool(pools.cores(), preload)
+            pool.start()
+            _shared = Engine(pool)
+        return _shared

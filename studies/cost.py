@@ -1,0 +1,138 @@
+"""What a run will cost before it runs: seconds estimated from FLOPs and per-call overhead.
+
+A trial's time is modelled as ``a * flops + b * calls``: ``flops`` counts the matrix products
+(training 6 W per sample, forward 2 W, backward 4 W, with W the number of weights; evaluation 2 W
+per sample and epoch), ``calls`` the batches (each costs a fixed overhead of NumPy calls whatever
+its size; evaluating one split after an epoch costs about ``EVAL_CALLS`` batches' overhead). ``a`` and ``b`` are measured once per process on this machine by two short trainings,
+one dominated by arithmetic and one by overhead. A run's wall time is its trials' total over the
+workers, never less than its longest trial.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from core.data import DIGITS_TEST_FRACTION, dataset_shape
+from core.mlp import MLP
+
+STARTUP_SECONDS = 0.01  # a run's fixed cost: dispatch, assembling the tables
+TRIAL_SECONDS = 0.01    # a trial's fixed cost: sending it to a worker, its result back
+EVAL_CALLS = 10         # measured: one evaluation of a split costs ten batches' overhead
+EVAL_FLOP_FACTOR = 4    # measured: a forward pass over a whole split is bound by reading the inputs
+                        # from memory, about 4x slower per FLOP than the cache-sized training batches
+
+
+@functools.lru_cache(maxsize=1)
+def calibration() -> tuple[float, float]:
+    """(seconds per FLOP, seconds per batch) on one core of this machine."""
+    rng = np.random.default_rng(0)
+
+    def timed(sizes, n, batch, epochs):
+        X, y = rng.standard_normal((n, sizes[0]), dtype=np.float32), rng.integers(0, sizes[-1], n)
+        net = MLP(sizes, seed=0)
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            net.fit(X, y, epochs=epochs, learning_rate=0.01, batch_size=batch)
+            best = min(best, time.perf_counter() - start)
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        return best, 6.0 * weights * n * epochs, math.ceil(n / batch) * epochs
+
+    with threadpool_limits(limits=1):
+        t_small, f_small, c_small = timed([64, 30, 10], 1024, 8, 1)        # overhead-bound
+        t_big, f_big, c_big = timed([784, 256, 10], 2048, 512, 1)         # arithmetic-bound
+    per_call = max((t_small - t_big * f_small / f_big) / (c_small - c_big * f_small / f_big), 1e-7)
+    per_flop = max((t_big - per_call * c_big) / f_big, 1e-13)
+    return per_flop, per_call
+
+
+def _task_sizes(p: dict) -> tuple[int, int, int, int]:
+    """(pool of training + validation samples, test samples, inputs, classes) of a trial's task."""
+    n, n_test, n_in = dataset_shape(p["dataset"])
+    share = 2 / 10 if len(p.get("classes", ())) == 2 else 1.0
+    if not n_test:  # digits: the test split is cut from the data
+        n_test = round(n * DIGITS_TEST_FRACTION)
+        n -= n_test
+    pool, n_test = round(n * share), round(n_test * share)
+    n_classes = 2 if share < 1 else 10
+    return pool, n_test, n_in, n_classes
+
+
+def _training_sizes(p: dict) -> tuple[int, int, int]:
+    """(samples trained on, samples evaluated per epoch, splits evaluated) of a training trial."""
+    pool, n_test, _, _ = _task_sizes(p)
+    val = round(pool * p["val_fraction"])
+    train = min(pool - val, p["max_train"] or pool)
+    fold = p.get("fold")
+    if fold is None:
+        return train, train + val + n_test, 3
+    pool = train + val
+    if fold < 0:
+        return pool, pool + n_test, 2
+    return pool - pool // p["k"], pool, 2
+
+
+def training(p: dict, evaluate: bool = True) -> tuple[float, float]:
+    """(FLOPs, batches) of one training trial with the schema's parameters."""
+    _, n_test, n_in, n_classes = _task_sizes(p)
+    n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
+    sizes = [n_in, *p["hidden"], n_out]
+    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    n_train, n_eval, splits = _training_sizes(p)
+    batch = n_train if p["batch_size"] == "full" else max(1, min(int(p["batch_size"]), n_train))
+    epochs = p["epochs"]
+    epochs_evaluated = epochs + 1
+    if not evaluate:  # trained silently, then the test split scored once
+        n_eval, splits, epochs_evaluated = n_test, 1, 1
+    flops = 6.0 * weights * n_train * epochs + EVAL_FLOP_FACTOR * 2.0 * weights * n_eval * epochs_evaluated
+    return flops, math.ceil(n_train / batch) * epochs + EVAL_CALLS * splits * epochs_evaluated
+
+
+def scoring(p: dict) -> tuple[float, float]:
+    """A trial that trains without evaluating every epoch, then scores the test split once."""
+    return training(p, evaluate=False)
+
+
+def trial_seconds(cost, params: dict) -> float:
+    per_flop, per_call = calibration()
+    flops, calls = cost(params)
+    return TRIAL_SECONDS + per_flop * flops + per_call * calls
+
+
+def estimate(study, param_list: list[dict], workers: int) -> float:
+    """Estimated wall seconds of a run of these trials on ``workers`` workers."""
+    seconds = [trial_seconds(study.COST, p) for p in param_list]
+    if not seconds:
+        return 0.0
+    return STARTUP_SECONDS + max(sum(seconds) / max(1, min(workers, len(seconds))), max(seconds))
+
+
+def describe(seconds: float) -> str:
+    """Seconds in the words a person reads under a Run button: "about 40 s", "about 3 min"."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+class TooLarge(ValueError):
+    """A run estimated to take longer than the limit; the message says what to reduce."""
+
+
+def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:
+    """The run's estimated seconds, or TooLarge when they exceed ``max_minutes``."""
+    seconds = estimate(study, study.plan(values), workers)
+    if seconds > 60 * max_minutes:
+        schema = study.SCHEMA.params
+        knobs = [name for name in ("epochs", "repeats", "max_train", "datasets", "k") if name in schema]
+        raise TooLarge(f"This run would take {describe(seconds)} on {workers} cores, over the limit of "
+                       f"{max_minutes:g} min. Reduce {', '.join(knobs)} or the number of values compared, "
+                       "or pick a smaller network.")
+    return seconds

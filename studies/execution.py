@@ -1,0 +1,94 @@
+"""A study and its parameters as a run of the engine: the job, its end (assemble, store), and a
+blocking ``run_study`` for the CLI, the tests and the benches.
+
+Trials are seeded by the study seed, the repeat and the fold only (see ``training.trial_seeds``),
+so the same parameters give the same numbers whichever pool, worker count or order ran them.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from core import engine as engines
+from core.data import check_task
+from core.runner import TrialResult
+from studies.takeaways import coverage
+from studies.training import StudyResult, trial_seeds
+
+log = logging.getLogger(__name__)
+
+
+def trials_of(study, values: dict) -> list:
+    return trial_seeds(study.NAME, values["seed"], study.plan(values))
+
+
+def result_of(study, values: dict, results: list[TrialResult], total: int, state: str) -> StudyResult:
+    """The study's tables from the trials finished so far, marked with how far the run got."""
+    result = study.assemble(values, results)
+    result.state, result.trials_done, result.trials_total = state, len(results), total
+    return result
+
+
+def coverage_note(study, result: StudyResult) -> str:
+    """How many finished trials each swept setting rests on (trials run repeat-major, so a stopped
+    run covers the settings it reached evenly)."""
+    swept = study.LABEL_KEYS[0]
+    planned = list(dict.fromkeys(p[swept] for p in study.plan(result.params) if swept in p))
+    return coverage(result.summary, swept, planned) if planned else ""
+
+
+def _next_wave(study, values: dict, first: int, results: list[TrialResult]) -> list:
+    return trial_seeds(study.NAME, values["seed"], study.next_wave(values, results), start=first)
+
+
+def job(study, values: dict, key: str, on_end: Callable | None = None) -> engines.Job:
+    """The engine job of one study run. Checks the data set's files first (headers only, nothing
+    loaded into this process), so a missing file is reported before any worker starts."""
+    if "dataset" in values:
+        check_task(values["dataset"], tuple(values.get("classes", ())))
+    trials = trials_of(study, values)
+    wave = functools.partial(_next_wave, study, values, len(trials)) if hasattr(study, "next_wave") else None
+    return engines.Job(key=key, title=study.TITLE, fn=study.TRIAL, trials=trials, next_wave=wave, on_end=on_end,
+                       meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
+
+
+def storing(study, values: dict, store) -> Callable:
+    """An ``on_end`` that assembles the run's result, keeps it on the run (``run.outcome``) and saves
+    it; a store that cannot be written leaves the result on the run with ``run.save_error`` set."""
+
+    def end(run) -> None:
+        results, state, total = run.snapshot()
+        run.outcome = result_of(study, values, results, total, state)
+        try:
+            store.save(study.NAME, values, run.outcome)
+        except Exception as exc:  # read-only folder, full disk, locked database
+            log.warning("could not store run %s: %s", run.key, exc)
+            run.save_error = f"{type(exc).__name__}: {exc}"
+
+    return end
+
+
+def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None = None,
+              scheduler: str | None = None, engine: engines.Engine | None = None) -> StudyResult:
+    """Run a study to its end and return its result. ``progress(result, done, total)`` is called
+    as each trial finishes (collect the results there to keep them). KeyboardInterrupt cancels the
+    run and propagates once its running trials have stopped."""
+    own = engine is None
+    engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler))
+    try:
+        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}"), who="cli")
+        if progress:
+            run.listeners.append(progress)
+        try:
+            while not run.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            engine.cancel(run.key, "cli", force=True)
+            run.wait(30)
+            raise
+        results, state, total = run.snapshot()
+        return result_of(study, values, results, total, state)
+    finally:
+        if own:
+            engine.shutdown()

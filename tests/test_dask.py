@@ -1,0 +1,55 @@
+"""The engine on a Dask distributed cluster (LocalCluster on loopback): the same numbers as local
+processes, and Stop reaches the remote workers."""
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from core.engine import Engine, Job, make_pool
+from core.runner import make_trials
+from trial_functions import busy
+
+SETS = ["--set", "learning_rates=0.1,1", "--set", "epochs=3", "--set", "repeats=2"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster
+
+
+def cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "studies", "run", "learning_rate", *SETS, *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_cli_on_the_cluster_writes_the_same_csv_as_local_processes(cluster, tmp_path):
+    cli("--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "dask.csv"))
+    cli("--n-jobs", "2", "--out", str(tmp_path / "local.csv"))
+    remote, local = pd.read_csv(tmp_path / "dask.csv"), pd.read_csv(tmp_path / "local.csv")
+    assert len(remote) == 4 * 4 * 3
+    pd.testing.assert_frame_equal(remote.drop(columns="seconds"), local.drop(columns="seconds"))
+
+
+def test_stop_reaches_a_trial_running_on_the_cluster(cluster):
+    engine = Engine(make_pool(scheduler=cluster.scheduler_address))
+    try:
+        run = engine.submit(Job("huge", "huge", busy, make_trials("huge", 0, [{"seconds": 60, "i": 0}])), who="ann")
+        deadline = time.time() + 30
+        while run.state != "running" and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        started = time.time()
+        engine.cancel("huge", "ann")
+        assert run.wait(10)
+        assert time.time() - started < 3
+        assert [r.status for r in run.results] == ["cancelled"]
+    finally:
+        engine.shutdown()
