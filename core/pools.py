@@ -30,7 +30,14 @@ BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def warm(modules: tuple[str, ...]) -> None:
-    """Worker start: the trial code imported before the first trial arrives."""
+    """Worker start: the trial code imported before the first trial arrives.
+
+    loky restarts a worker whose memory grew by 300 MB since it started, taking that for a leak;
+    a loaded Fashion-MNIST split is that large, so the worker would drop its data cache and read
+    the files again for the next trial. Our caches are bounded by ``EXPLORER_CACHE_MB`` instead."""
+    from joblib.externals.loky import process_executor
+
+    process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
     for module in modules:
         importlib.import_module(module)
 

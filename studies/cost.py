@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 from core.data import DIGITS_TEST_FRACTION, dataset_shape
 from core.mlp import MLP
 
-STARTUP_SECONDS = 0.01  # a run's fixed cost: dispatch, assembling the tables
-TRIAL_SECONDS = 0.01    # a trial's fixed cost: sending it to a worker, its result back
+STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
+TRIAL_SECONDS = 0.003   # a trial's fixed cost: sending it to a worker, its result back
 EVAL_CALLS = 10         # measured: one evaluation of a split costs ten batches' overhead
 EVAL_FLOP_FACTOR = 4    # measured: a forward pass over a whole split is bound by reading the inputs
                         # from memory, about 4x slower per FLOP than the cache-sized training batches

@@ -127,3 +127,10 @@ def test_ctrl_c_writes_the_finished_trials(tmp_path):
     assert "interrupted after" in rest and "Traceback" not in rest
     partial = pd.read_csv(out)
     assert 1 <= partial["trial"].nunique() < 20 and (partial["epoch"].max() == 300)
+
+
+def test_cli_refuses_a_run_over_max_minutes_before_computing():
+    proc = run_cli("run", "learning_rate", "--set", "epochs=500", "--set", "repeats=20", "--max-minutes", "0.05")
+    assert proc.returncode == 2
+    assert "over the limit of 0.05 min" in proc.stderr and "Reduce epochs, repeats" in proc.stderr
+    assert "[1/" not in proc.stderr                        # nothing was trained

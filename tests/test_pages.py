@@ -151,3 +151,33 @@ def test_address_bar_holds_the_share_link_after_navigating_back():
     at.query_params.clear()
     at.run()
     assert at.query_params["epochs"] == "3" and at.get("vega_lite_chart")
+
+
+def test_home_page_lists_running_runs_with_their_progress():
+    study = STUDIES["learning_rate"]
+    values = study.SCHEMA.parse({"epochs": "400", "repeats": "4"})
+    engine = engines.shared(WORKER_MODULES)
+    run = engine.submit(execution.job(study, values, key="home-listing"), who="teacher")
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+        assert not at.exception
+        assert any(m.value == "Running now" for m in at.subheader)
+        (link,) = [el for el in at.get("page_link") if "running" in el.proto.label or "queued" in el.proto.label]
+        assert study.TITLE in link.proto.label and "epochs=400" in link.proto.page + str(link.proto.query_string)
+    finally:
+        engine.cancel("home-listing", "teacher")
+        run.wait(10)
+
+
+def test_a_run_over_the_servers_limit_is_refused_with_what_to_reduce(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_RUN_MINUTES", "0.01")
+    at = press_run(page("learning_rate", epochs=200))
+    assert not at.exception
+    message = at.error[0].value.replace("\\", "")       # shown with Markdown escapes
+    assert "over the limit of 0.01 min" in message and "Reduce epochs" in message
+    assert not engines.shared(WORKER_MODULES).active()
+
+
+def test_the_sidebar_shows_the_runs_size_and_estimated_time():
+    at = page("learning_rate")
+    assert any(c.value.startswith("15 trials, ") and "on this server" in c.value for c in at.sidebar.caption)
