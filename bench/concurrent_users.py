@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import threading
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import DataError, dataset_shape  # noqa: E402
 from core.engine import Engine  # noqa: E402
-from core.pools import ProcessPool, cores  # noqa: E402
+from core.pools import ProcessPool, children_cpu, cores  # noqa: E402
 from studies import STUDIES, cost, execution, learning_rate  # noqa: E402
 
 
@@ -33,23 +32,11 @@ class BusySampler(threading.Thread):
         super().__init__(daemon=True)
         self.peak, self.running = 0, True
 
-    @staticmethod
-    def _cpu() -> dict[int, float]:
-        ticks, me, found = os.sysconf("SC_CLK_TCK"), os.getpid(), {}
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me:
-                found[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
-        return found
-
     def run(self):
-        before = self._cpu()
+        before = children_cpu()
         while self.running:
             time.sleep(0.1)
-            now = self._cpu()
+            now = children_cpu()
             self.peak = max(self.peak, sum(1 for pid, t in now.items() if t - before.get(pid, t) > 0.05))
             before = now
 

@@ -25,17 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from core.engine import Engine, make_pool  # noqa: E402
 from studies import STUDIES  # noqa: E402
-from studies.execution import run_study
+from studies.execution import run_study  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
 
 RUN_BUDGET, LINK_BUDGET = 15.0, 2.0
 VIEWPORT = {"width": 1400, "height": 1800}
 
 
-def headless_seconds(study) -> float:
+def headless_seconds(study, engine: Engine) -> float:
+    """The study run through a warm engine of this process, as the server's is."""
+    run_study(study, study.SCHEMA.defaults(), engine=engine)  # workers import this study's trial code
     start = time.perf_counter()
-    run_study(study, study.SCHEMA.defaults(), n_jobs=-1)
+    run_study(study, study.SCHEMA.defaults(), engine=engine)
     return time.perf_counter() - start
 
 
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=3, help="share-link opens per page in new tabs")
     opens = parser.parse_args().opens
     rows = []
+    engine = Engine(make_pool(-1))
     with tempfile.TemporaryDirectory() as store, serve(Path(store)) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport=VIEWPORT)
@@ -84,8 +88,9 @@ def main() -> None:
             cold_context = browser.new_context(viewport=VIEWPORT)
             cold = time_link(cold_context.new_page(), link)
             cold_context.close()
-            rows.append((name, page_run, headless_seconds(study), warm, cold))
+            rows.append((name, page_run, headless_seconds(study, engine), warm, cold))
         browser.close()
+    engine.shutdown()
     print(f"share link: median over {opens} opens in a new tab (slowest in brackets); cold: one open in a fresh "
           "browser context")
     print(f"{'':15s} {'Run ->':>8s} {'headless':>9s} {'page /':>9s}   share link: {'first':>6s} "

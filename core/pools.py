@@ -26,6 +26,21 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def children_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each child process of this one (its local workers), from /proc:
+    what shows whether a stopped trial really stopped computing."""
+    ticks, me, found = os.sysconf("SC_CLK_TCK"), os.getpid(), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            found[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

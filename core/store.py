@@ -1,23 +1,50 @@
-"""Finished study results kept on disk, so a shared link shows its results at once.
+"""Finished study results in an embedded SQLite database, so a shared link shows its results at once.
 
-An entry is keyed by the study, its parameters and the code version (a hash of the sources of
-``core/`` and ``studies/``): changing the maths invalidates old results instead of serving them.
-Entries are written atomically (temporary file, then rename); an entry that cannot be read is
-removed and treated as missing, so the study is simply computed again. The folder is
-``$EXPLORER_STORE_DIR``, else ``.store/`` beside the code; it holds only what this server wrote.
+One row per run in ``runs`` (key, study, canonical parameters as JSON, code version, state, created,
+last opened, size) and the run's tables in ``tables`` as Parquet bytes. Nothing on any read path
+unpickles: a file placed in the folder is never executed, old ``*.pickle`` entries are ignored.
+
+A key is the study, its canonical parameters (the texts a share link carries) and the code version
+(a hash of ``core/`` and ``studies/``): changing the maths invalidates old results instead of
+serving them. The database is ``results.sqlite`` in ``$EXPLORER_STORE_DIR``, else ``.store/``
+beside the code; WAL mode lets several server processes share it.
+
+Bounded: after each save the least recently opened runs are evicted until the tables fit in
+``$EXPLORER_STORE_MAX_MB`` (default 1024). Never a crash: a row that cannot be read is dropped (the
+study is computed again); a file that is not a database is moved aside and a new one started; a
+store that cannot be written raises StoreError for the caller to report, and reads then find nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import json
+import logging
 import os
-import pickle
-import tempfile
+import sqlite3
+import time
 from pathlib import Path
-from typing import Any
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+DATABASE = "results.sqlite"
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, study TEXT NOT NULL, params TEXT NOT NULL,
+    code TEXT NOT NULL, state TEXT NOT NULL, meta TEXT NOT NULL, created REAL NOT NULL, opened REAL NOT NULL,
+    size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tables (key TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (key, name));
+CREATE INDEX IF NOT EXISTS runs_opened ON runs (opened);
+"""
+
+
+class StoreError(Exception):
+    """The store could not keep a result (read-only folder, full disk); the message says why."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,50 +60,173 @@ def default_folder() -> Path:
     return Path(os.environ.get("EXPLORER_STORE_DIR") or ROOT / ".store")
 
 
+def max_bytes() -> int:
+    return int(float(os.environ.get("EXPLORER_STORE_MAX_MB") or 1024) * 2 ** 20)
+
+
+def _is_broken(exc: sqlite3.DatabaseError) -> bool:
+    return "not a database" in str(exc) or "malformed" in str(exc)
+
+
+def _to_parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 class ResultStore:
+    """``save`` / ``load`` a run's named DataFrames and a small JSON ``meta`` under its key."""
+
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else default_folder()
+        self.path = self.folder / DATABASE
+        self._ready = False
 
-    def key(self, study: str, values: dict) -> str:
-        text = json.dumps({"study": study, "values": values, "code": code_version()}, sort_keys=True, default=list)
+    @staticmethod
+    def key(study: str, params: dict[str, str]) -> str:
+        text = json.dumps({"study": study, "params": params, "code": code_version()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def _path(self, study: str, values: dict) -> Path:
-        return self.folder / study / f"{self.key(study, values)}.pickle"
-
-    def load(self, study: str, values: dict) -> Any | None:
-        path = self._path(study, values)
+    # -- the connection ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _connect(self):
+        """A connection per call: sessions and the engine call from many threads, and a fresh
+        connection costs about 0.1 ms. A file that is not a database is moved aside first (also
+        when it turns into one while the server runs: the next call notices)."""
+        if not self._ready:
+            self._prepare()
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except FileNotFoundError:
-            return None
-        except Exception:  # truncated or corrupt entry: drop it, the caller recomputes
-            path.unlink(missing_ok=True)
-            return None
-
-    def save(self, study: str, values: dict, result: Any) -> None:
-        path = self._path(study, values)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            connection.execute("PRAGMA busy_timeout = 30000")
+            yield connection
+        except sqlite3.DatabaseError as exc:
+            if _is_broken(exc):
+                self._ready = False
             raise
+        finally:
+            connection.close()
 
-    def recent(self, count: int = 5) -> list[tuple[str, float, Any]]:
-        """The newest readable entries as (study, modification time, result), newest first."""
-        entries = sorted(self.folder.glob("*/*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    def _prepare(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            if not _is_broken(exc):
+                raise
+            aside = self.path.with_name(f"{DATABASE}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+            log.warning("result store %s is not a database (%s): moved aside to %s, starting a new one",
+                        self.path, exc, aside)
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{self.path}{suffix}").exists():
+                    Path(f"{self.path}{suffix}").replace(f"{aside}{suffix}")
+            self._create()
+        self._ready = True
+
+    def _create(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("PRAGMA auto_vacuum = INCREMENTAL")  # evicted runs give their pages back
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(SCHEMA)
+        finally:
+            connection.close()
+
+    # -- reading ------------------------------------------------------------------------------------
+    def load(self, study: str, params: dict[str, str]) -> tuple[dict[str, pd.DataFrame], dict] | None:
+        """The run's tables and meta, or None (not stored, unreadable, or no store at all). Opening
+        counts as use for eviction."""
+        key = self.key(study, params)
+        try:
+            with self._connect() as connection:
+                row = connection.execute("SELECT meta FROM runs WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    return None
+                parts = connection.execute("SELECT name, data FROM tables WHERE key = ?", (key,)).fetchall()
+                connection.execute("UPDATE runs SET opened = ? WHERE key = ?", (time.time(), key))
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("result store %s unreadable: %s", self.path, exc)
+            return None
+        try:
+            meta = json.loads(row[0])
+            frames = {name: pd.read_parquet(io.BytesIO(data)) for name, data in parts}
+            if not isinstance(meta, dict) or "tidy" not in frames:
+                raise ValueError("incomplete entry")
+        except Exception as exc:  # a corrupt row: drop it, the caller computes the study again
+            log.warning("dropping unreadable stored run %s: %s", key, exc)
+            self.delete(key)
+            return None
+        return frames, meta
+
+    def recent(self, count: int = 5) -> list[dict]:
+        """The latest runs of the current code version from the index alone (no table is read):
+        dicts with ``study``, ``params`` (texts), ``state`` and ``created``, newest first."""
+        try:
+            with self._connect() as connection:
+                rows = connection.execute("SELECT study, params, state, created FROM runs WHERE code = ? "
+                                          "ORDER BY created DESC LIMIT ?", (code_version(), 4 * count)).fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("result store %s unreadable: %s", self.path, exc)
+            return []
         found = []
-        for path in entries:
-            if len(found) == count:
-                break
+        for study, params, state, created in rows:
             try:
-                with path.open("rb") as handle:
-                    found.append((path.parent.name, path.stat().st_mtime, pickle.load(handle)))
-            except Exception:  # unreadable or vanished meanwhile: not worth listing
-                continue
-        return found
+                texts = json.loads(params)
+                if isinstance(texts, dict) and all(isinstance(v, str) for v in texts.values()):
+                    found.append({"study": str(study), "params": texts, "state": str(state),
+                                  "created": float(created)})
+            except (ValueError, TypeError):
+                continue  # a bad row is not worth listing, and never worth a crash
+        return found[:count]
+
+    # -- writing ------------------------------------------------------------------------------------
+    def save(self, study: str, params: dict[str, str], frames: dict[str, pd.DataFrame], meta: dict) -> None:
+        """Keep a run (replacing an entry of the same key in one transaction); StoreError if it cannot."""
+        key = self.key(study, params)
+        try:
+            blobs = {name: _to_parquet(frame) for name, frame in frames.items()}
+            size = sum(map(len, blobs.values()))
+            now = time.time()
+            with self._connect() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("DELETE FROM tables WHERE key = ?", (key,))
+                connection.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   (key, study, json.dumps(params, sort_keys=True), code_version(),
+                                    meta.get("state", "done"), json.dumps(meta), now, now, size))
+                connection.executemany("INSERT INTO tables VALUES (?, ?, ?)",
+                                       [(key, name, blob) for name, blob in blobs.items()])
+                connection.execute("COMMIT")
+                self._evict(connection, keep=key)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"could not save to {self.path}: {exc}") from exc
+
+    def _evict(self, connection: sqlite3.Connection, keep: str) -> None:
+        """Drop the least recently opened runs until the stored tables fit the cap."""
+        limit = max_bytes()
+        total = connection.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()[0]
+        if total <= limit:
+            return
+        for key, size in connection.execute("SELECT key, size FROM runs WHERE key != ? ORDER BY opened",
+                                            (keep,)).fetchall():
+            self._delete(connection, key)
+            total -= size
+            if total <= limit:
+                break
+        connection.execute("PRAGMA incremental_vacuum")
+
+    def delete(self, key: str) -> None:
+        try:
+            with self._connect() as connection:
+                self._delete(connection, key)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not delete stored run %s: %s", key, exc)
+
+    @staticmethod
+    def _delete(connection: sqlite3.Connection, key: str) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("DELETE FROM tables WHERE key = ?", (key,))
+        connection.execute("DELETE FROM runs WHERE key = ?", (key,))
+        connection.execute("COMMIT")
+
+    def total_bytes(self) -> int:
+        with self._connect() as connection:
+            return connection.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()[0]

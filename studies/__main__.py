@@ -12,6 +12,7 @@ Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters (
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from core.data import DataError
 from core.pools import cores
 from studies import STUDIES, cost
-from studies.execution import coverage_note, run_study
+from studies.execution import coverage_note, exported, run_study
 from studies.schema import ParamError
 
 
@@ -67,8 +68,15 @@ def _progress_printer(study, started: float):
 
 
 def _check_writable(path: Path | None) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
+    """Fail before computing, not after: an output that cannot be written would lose the run."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise OSError(f"{path} is a folder; give a file name, e.g. {path / 'results.csv'}")
+    if not path.parent.resolve().is_dir():
         raise OSError(f"folder {path.parent} does not exist; create it or choose another --out path")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise OSError(f"{path} cannot be written (permission denied); choose another path")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,19 +119,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted after {len(finished)} finished trials; writing those", file=sys.stderr)
         if finished:
             partial = study.assemble(values, finished)
-            _write(args, partial)
+            _write(args, study, values, partial)
             print(coverage_note(study, partial), file=sys.stderr)
         return 130
-    _write(args, result)
+    _write(args, study, values, result)
+    statuses = set(result.summary["status"]) if "status" in result.summary else {"ok"}
+    if statuses == {"failed"}:
+        messages = result.summary.get("message", [])
+        return _fail(1, f"every trial failed, e.g.: {next(iter(messages), '')}")
     for line in study.takeaway(result):
         print(line)
     return 0
 
 
-def _write(args, result) -> None:
+def _write(args, study, values: dict, result) -> None:
     for path, frame in ((args.out, result.tidy), (args.summary_out, result.summary)):
         if path is not None:
-            frame.to_csv(path, index=False)
+            exported(study, values, frame).to_csv(path, index=False)
             print(f"wrote {len(frame)} rows to {path}", file=sys.stderr)
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 from core import engine as engines
 from core.data import check_task
 from core.runner import TrialResult
+from core.store import ResultStore, StoreError
 from studies.takeaways import coverage
 from studies.training import StudyResult, trial_seeds
 
@@ -53,7 +54,44 @@ def job(study, values: dict, key: str, on_end: Callable | None = None) -> engine
                        meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
 
 
-def storing(study, values: dict, store) -> Callable:
+def run_key(study, values: dict) -> str:
+    """The key of a run: the same for a link opened plainly, the form, the CLI and the share box,
+    since all of them reach the schema's canonical texts."""
+    return ResultStore.key(study.NAME, study.SCHEMA.to_texts(values))
+
+
+def save_result(store: ResultStore, study, values: dict, result: StudyResult) -> None:
+    frames = {"tidy": result.tidy, "summary": result.summary, **result.tables}
+    meta = {"state": result.state, "trials_done": result.trials_done, "trials_total": result.trials_total}
+    store.save(study.NAME, study.SCHEMA.to_texts(values), frames, meta)
+
+
+def load_result(store: ResultStore, study, values: dict) -> StudyResult | None:
+    found = store.load(study.NAME, study.SCHEMA.to_texts(values))
+    if found is None:
+        return None
+    frames, meta = found
+    tidy, summary = frames.pop("tidy"), frames.pop("summary", None)
+    if summary is None:
+        return None
+    return StudyResult(study.NAME, dict(values), tidy, summary, frames, state=str(meta.get("state", "done")),
+                       trials_done=int(meta.get("trials_done", 0)), trials_total=int(meta.get("trials_total", 0)))
+
+
+def exported(study, values: dict, frame):
+    """A table as people download it: the run's parameters appended as constant columns (those the
+    table does not already hold per row), so two runs' CSVs concatenate into one comparable table."""
+    texts = {k: v for k, v in study.SCHEMA.to_texts(values).items() if k not in frame.columns}
+    return frame.assign(**texts)
+
+
+def export_name(study, values: dict, part: str = "", suffix: str = "csv") -> str:
+    """``learning_rate-1a2b3c4d-summary.csv``: the study and a short run key, so downloads of
+    different runs never overwrite each other."""
+    return f"{study.NAME}-{run_key(study, values)[:8]}{'-' + part if part else ''}.{suffix}"
+
+
+def storing(study, values: dict, store: ResultStore) -> Callable:
     """An ``on_end`` that assembles the run's result, keeps it on the run (``run.outcome``) and saves
     it; a store that cannot be written leaves the result on the run with ``run.save_error`` set."""
 
@@ -61,8 +99,8 @@ def storing(study, values: dict, store) -> Callable:
         results, state, total = run.snapshot()
         run.outcome = result_of(study, values, results, total, state)
         try:
-            store.save(study.NAME, values, run.outcome)
-        except Exception as exc:  # read-only folder, full disk, locked database
+            save_result(store, study, values, run.outcome)
+        except StoreError as exc:  # read-only folder, full disk, locked database
             log.warning("could not store run %s: %s", run.key, exc)
             run.save_error = f"{type(exc).__name__}: {exc}"
 

@@ -25,7 +25,7 @@ DATA = [
 
 MODEL = [
     Param("hidden", "ints", (30,), "Hidden layer sizes, e.g. 30 or 100,50; empty for none (the generalised "
-          "perceptron or softmax regression).", "model", low=1, high=2000, max_len=4),
+          "perceptron or softmax regression).", "model", low=1, high=2000, max_len=4, unique=False),
     Param("activation", "choice", "sigmoid", "Activation of the hidden layers (lecture 4.2).", "model",
           choices=tuple(ACTIVATIONS)),
     Param("output", "choice", "softmax", "softmax: one unit per class (lecture 3.8); sigmoid: one unit for a "

@@ -37,6 +37,8 @@ class Param:
     min_len: int = 0
     max_len: int = 1
     lengths: tuple = ()  # list kinds: the only lengths allowed, when not every one in min..max is
+    unique: bool = True  # list kinds: drop repeats (a rate tried twice); False where order and repeats
+                         # mean something (hidden layer sizes 100,100 are two layers)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -88,11 +90,14 @@ class Param:
         if not self.is_list:
             clamped = self._clamp(value)
             return clamped, None if clamped == value else f"{_fmt(value)} is outside {self.allowed()}"
-        items = tuple(dict.fromkeys(self._clamp(v) for v in value[: self.max_len]))
+        items = tuple(self._clamp(v) for v in value[: self.max_len])
+        if self.unique:
+            items = tuple(dict.fromkeys(items))
         if len(items) < self.min_len or (self.lengths and len(items) not in self.lengths):
             return tuple(self.default), f"needs {self.allowed()}"
         changed = items != tuple(value)
-        return items, f"{','.join(map(_fmt, value))} is not {self.allowed()} (no repeats)" if changed else None
+        repeats = " (no repeats)" if self.unique and len(items) < len(value[: self.max_len]) else ""
+        return items, f"{','.join(map(_fmt, value))} is not {self.allowed()}{repeats}" if changed else None
 
     def _clamp(self, value):
         if value == "full" or self.kind == "choices":
@@ -123,8 +128,11 @@ def _scalar(kind: str, raw: Any):
 
 
 def _fmt(value: Any) -> str:
+    """The canonical text of a value, shared by links, the CLI and the store's keys: floats in the
+    shortest form that reads back exactly (0.1234567 stays 0.1234567; 100.0 is written 100)."""
     if isinstance(value, float):
-        return f"{value:g}"
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
     return str(value)
 
 

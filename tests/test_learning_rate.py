@@ -134,3 +134,60 @@ def test_cli_refuses_a_run_over_max_minutes_before_computing():
     assert proc.returncode == 2
     assert "over the limit of 0.05 min" in proc.stderr and "Reduce epochs, repeats" in proc.stderr
     assert "[1/" not in proc.stderr                        # nothing was trained
+
+
+def test_every_parameter_kind_round_trips_through_its_text_exactly():
+    """Texts are what links, the CLI and the store's keys share: typed -> text -> typed is the identity."""
+    from studies import STUDIES
+    from studies.execution import run_key
+    odd = {"float": 0.1234567, "int": 17, "floats": (1e-06, 0.1234567, 3.0), "ints": (100, 100),
+           "batches": (1, "full"), "batch": "full"}
+    for study in STUDIES.values():
+        for param in study.SCHEMA:
+            value = param.default if param.kind not in odd or param.name == "classes" else odd[param.kind]
+            if param.kind == "ints" and param.unique:
+                value = (3, 17)
+            value, _ = param.limit(value)                   # within the parameter's own limits
+            values = {**study.SCHEMA.defaults(), param.name: value}
+            again = study.SCHEMA.parse(study.SCHEMA.to_texts(values))
+            assert again[param.name] == value, (study.NAME, param.name)
+            assert run_key(study, again) == run_key(study, values)
+
+
+def test_hidden_layers_keep_their_repeats_and_train_two_layers():
+    from studies.execution import trials_of
+    from studies.training import fit_trial
+    values = learning_rate.SCHEMA.parse({"hidden": "100,100", "epochs": "1", "repeats": "1", "learning_rates": "0.1"})
+    assert values["hidden"] == (100, 100)
+    net, *_ = fit_trial(trials_of(learning_rate, values)[0])
+    assert net.sizes == [64, 100, 100, 10]
+
+
+def test_cli_refuses_an_output_path_it_cannot_write_before_computing(tmp_path):
+    for bad, message in ((tmp_path, "is a folder"), (tmp_path / "missing" / "x.csv", "does not exist")):
+        proc = run_cli("run", "learning_rate", "--out", str(bad))
+        assert proc.returncode == 1 and message in proc.stderr and "[1/" not in proc.stderr
+
+
+def test_cli_exits_non_zero_when_every_trial_failed(tmp_path):
+    import os
+    from conftest import fake_idx_dataset, write_idx
+    folder = tmp_path / "fashion-mnist"
+    fake_idx_dataset(folder)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.full(200, 12))   # headers fine, labels broken
+    out = tmp_path / "out.csv"
+    proc = run_cli("run", "learning_rate", "--set", "dataset=fashion-mnist", "--set", "repeats=1", "--out", str(out),
+                   env={**os.environ, "EXPLORER_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "every trial failed" in proc.stderr and "label 12 is outside" in proc.stderr
+    assert set(pd.read_csv(out)["status"]) == {"failed"}
+
+
+def test_csv_exports_carry_the_runs_parameters(tmp_path):
+    out = tmp_path / "lr.csv"
+    proc = run_cli("run", "learning_rate", "--set", "epochs=2", "--set", "repeats=1", "--set", "l2=0.001",
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns[:11]) == TIDY_COLUMNS
+    assert (table["l2"] == 0.001).all() and (table["epochs"] == 2).all() and (table["dataset"] == "digits").all()

@@ -1,4 +1,5 @@
 """Every page driven headless with Streamlit's AppTest: default run, share link, hostile link, stop."""
+import os
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_stopped_run_keeps_its_finished_trials():
     study = STUDIES["learning_rate"]
     values = study.SCHEMA.parse({"epochs": "3"})
     finished = [execute(study.TRIAL, t) for t in execution.trials_of(study, values)[:4]]
-    result_store().save(study.NAME, values, execution.result_of(study, values, finished, 15, "cancelled"))
+    execution.save_result(result_store(), study, values, execution.result_of(study, values, finished, 15, "cancelled"))
     at = page("learning_rate", epochs=3)
     assert not at.exception
     assert "Stopped after 4 of 15 trials" in at.warning[0].value
@@ -181,3 +182,57 @@ def test_a_run_over_the_servers_limit_is_refused_with_what_to_reduce(monkeypatch
 def test_the_sidebar_shows_the_runs_size_and_estimated_time():
     at = page("learning_rate")
     assert any(c.value.startswith("15 trials, ") and "on this server" in c.value for c in at.sidebar.caption)
+
+
+def test_an_unwritable_store_keeps_the_result_on_the_page_with_a_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("the store folder cannot be made below a file")
+    monkeypatch.setenv("EXPLORER_STORE_DIR", str(blocker / "store"))
+    at = press_run(page("bias_variance", datasets=15))
+    assert not at.exception
+    assert any("could not be saved" in w.value for w in at.warning)
+    assert at.get("vega_lite_chart") and len(at.get("download_button")) == 3
+
+
+def test_random_bytes_instead_of_the_database_leave_the_app_working(store_dir):
+    store_dir.mkdir(parents=True)
+    (store_dir / "results.sqlite").write_bytes(os.urandom(10_000))
+    home = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not home.exception
+    at = press_run(page("bias_variance", datasets=12))
+    assert not at.exception and at.get("vega_lite_chart")
+    assert not any("could not be saved" in w.value for w in at.warning)
+    assert page("bias_variance", datasets=12).get("vega_lite_chart"), "stored in the new database"
+
+
+def test_a_corrupt_row_is_computed_again():
+    import sqlite3
+    at = press_run(page("bias_variance", datasets=11))
+    with sqlite3.connect(result_store().path) as db:
+        db.execute("UPDATE tables SET data = ?", (b"garbage",))
+    reopened = page("bias_variance", **dict(at.query_params))
+    assert not reopened.exception and reopened.get("vega_lite_chart")   # the server still has it in memory
+    study, values = STUDIES["bias_variance"], STUDIES["bias_variance"].SCHEMA.parse(dict(at.query_params))
+    assert execution.load_result(result_store(), study, values) is None     # the bad row was dropped
+    assert press_run(reopened).get("vega_lite_chart")
+    assert execution.load_result(result_store(), study, values) is not None # computed and stored again
+
+
+def test_every_parameter_kind_round_trips_through_a_link_to_the_same_stored_run():
+    query = {"val_fraction": "0.1234567", "learning_rates": "1e-06,0.1234567,3", "hidden": "100,100",
+             "classes": "1,7", "activation": "tanh", "epochs": "2", "repeats": "1", "batch_size": "full"}
+    first = page("learning_rate", **query)
+    assert not first.exception and not first.warning
+    assert all(first.query_params[k] == v for k, v in query.items())
+    assert first.sidebar.text_input(key="learning_rate:hidden").value == "100,100"
+    press_run(first)
+    reopened = page("learning_rate", **dict(first.query_params))
+    assert not reopened.warning and reopened.get("vega_lite_chart")
+
+
+def test_kfold_opened_plainly_shows_its_stored_defaults():
+    study = STUDIES["kfold"]
+    values = study.SCHEMA.defaults()
+    execution.save_result(result_store(), study, values, execution.run_study(study, values, n_jobs=1))
+    at = AppTest.from_file(str(ROOT / page_file("kfold")), default_timeout=60).run()
+    assert not at.exception and at.get("vega_lite_chart"), "the defaults' stored result is found"

@@ -1,5 +1,4 @@
 """The run engine: isolated runs, a real Stop, fair sharing of the workers, one computation per key."""
-import os
 import threading
 import time
 
@@ -7,6 +6,7 @@ import pandas as pd
 import pytest
 
 from core.engine import Engine, Job, make_pool
+from core.pools import children_cpu
 from core.runner import derive_seed, execute, make_trials
 from studies import execution, learning_rate
 from studies.execution import run_study
@@ -26,16 +26,7 @@ def job(key, fn, params, **kwargs):
 
 
 def children_cpu_seconds() -> float:
-    """CPU time used so far by this process's child processes (the workers), from /proc."""
-    total, me = 0.0, os.getpid()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(children_cpu().values())
 
 
 def test_failing_trial_is_recorded_and_the_others_go_on(engine):

@@ -1,43 +1,160 @@
+"""The result database: no pickle on any read path, bounded, never lost, and never a crash."""
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
 
-from core.store import ResultStore, code_version
+from core.store import DATABASE, ResultStore, StoreError, code_version
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMES = {"tidy": pd.DataFrame({"a": [1, 2], "b": [0.5, np.nan], "s": ["x", None]}),
+          "summary": pd.DataFrame({"n": pd.array([1, None], dtype="Int64")})}
 
 
-def test_round_trip_and_keys(tmp_path):
+def test_round_trip_keys_and_meta(tmp_path):
     store = ResultStore(tmp_path)
-    frame = pd.DataFrame({"a": [1, 2]})
-    store.save("lr", {"x": (1, 2)}, {"tidy": frame})
-    pd.testing.assert_frame_equal(store.load("lr", {"x": (1, 2)})["tidy"], frame)
-    assert store.load("lr", {"x": (1, 3)}) is None
-    assert store.load("other", {"x": (1, 2)}) is None
-    assert store.key("lr", {"a": 1, "b": 2}) == store.key("lr", {"b": 2, "a": 1})
+    store.save("lr", {"x": "1,2"}, FRAMES, {"state": "cancelled", "trials_done": 4})
+    frames, meta = store.load("lr", {"x": "1,2"})
+    for name, frame in FRAMES.items():
+        pd.testing.assert_frame_equal(frames[name], frame)
+    assert meta == {"state": "cancelled", "trials_done": 4}
+    assert store.load("lr", {"x": "1,3"}) is None and store.load("other", {"x": "1,2"}) is None
+    assert store.key("lr", {"a": "1", "b": "2"}) == store.key("lr", {"b": "2", "a": "1"})
     assert len(code_version()) == 16
+    assert sqlite3.connect(tmp_path / DATABASE).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_corrupt_entry_is_ignored_and_removed(tmp_path):
+class Payload:
+    """What an attacker would drop into the store folder: unpickling it creates a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def plant_pickles(folder: Path, marker: Path) -> None:
+    for where in (folder, folder / "learning_rate", folder / "bias_variance" / "deep"):
+        where.mkdir(parents=True, exist_ok=True)
+        for name in ("evil.pickle", "0123456789abcdef.pickle", "results.pkl"):
+            (where / name).write_bytes(pickle.dumps(Payload(marker)))
+
+
+def test_a_planted_pickle_is_never_executed(tmp_path, monkeypatch):
+    store_dir, marker = tmp_path / "store", tmp_path / "executed"
+    plant_pickles(store_dir, marker)
+    assert not marker.exists()
+    pickle.loads((store_dir / "evil.pickle").read_bytes()) and None   # the payload works when unpickled...
+    assert marker.exists()
+    marker.unlink()                                                   # ...so its absence below means something
+    monkeypatch.setenv("EXPLORER_STORE_DIR", str(store_dir))
+    home = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    page = AppTest.from_file(str(ROOT / "app_pages" / "learning_rate.py"), default_timeout=60)
+    page.query_params["epochs"] = "3"
+    page.run()
+    assert not home.exception and not page.exception
+    cli = subprocess.run([sys.executable, "-m", "studies", "run", "bias_variance", "--set", "datasets=10",
+                          "--set", "max_degree=3"], capture_output=True, text=True, env={**os.environ})
+    assert cli.returncode == 0, cli.stderr
+    assert ResultStore(store_dir).recent() == []
+    assert not marker.exists()
+
+
+def test_random_bytes_instead_of_the_database_are_moved_aside(tmp_path):
+    tmp_path.joinpath(DATABASE).write_bytes(np.random.default_rng(0).bytes(5000))
     store = ResultStore(tmp_path)
-    store.save("lr", {"x": 1}, [1, 2, 3])
-    path = next(tmp_path.glob("lr/*.pickle"))
-    path.write_bytes(path.read_bytes()[:5])
-    assert store.load("lr", {"x": 1}) is None
-    assert not path.exists()
-    store.save("lr", {"x": 1}, [4])
-    assert store.load("lr", {"x": 1}) == [4]
+    assert store.load("lr", {"x": "1"}) is None
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    assert store.load("lr", {"x": "1"}) is not None
+    assert len(list(tmp_path.glob(f"{DATABASE}.broken-*"))) == 1
 
 
-def test_no_temporary_files_left_behind(tmp_path):
+def test_a_database_broken_while_the_server_runs_is_replaced(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    tmp_path.joinpath(DATABASE).write_bytes(b"\0" * 4096)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp_path / DATABASE}{suffix}").unlink(missing_ok=True)
+    assert store.load("lr", {"x": "1"}) is None                    # noticed...
+    store.save("lr", {"x": "2"}, FRAMES, {})                       # ...and a new database started
+    assert store.load("lr", {"x": "2"}) is not None
+
+
+def test_a_corrupt_row_is_dropped_and_the_rest_stays(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    store.save("lr", {"x": "2"}, FRAMES, {})
+    with sqlite3.connect(tmp_path / DATABASE) as db:
+        db.execute("UPDATE tables SET data = ? WHERE key = ?", (b"junk", store.key("lr", {"x": "1"})))
+        db.execute("INSERT INTO runs VALUES ('bad', 'lr', 'not json', ?, 'done', '{}', 1e12, 0, 0)", (code_version(),))
+    assert store.load("lr", {"x": "1"}) is None
+    assert store.load("lr", {"x": "2"}) is not None
+    assert {"x": "1"} not in [r["params"] for r in store.recent()]   # dropped, so no longer listed
+
+
+def test_recent_reads_the_index_of_this_code_version_only(tmp_path):
     store = ResultStore(tmp_path)
     for i in range(3):
-        store.save("lr", {"x": 1}, i)
-    assert [p.suffix for p in (tmp_path / "lr").iterdir()] == [".pickle"]
+        store.save("lr", {"x": str(i)}, FRAMES, {"state": "done"})
+    with sqlite3.connect(tmp_path / DATABASE) as db:
+        db.execute("UPDATE runs SET code = 'old' WHERE params = ?", ('{"x": "0"}',))
+        db.execute("DELETE FROM tables")                           # the listing needs no table
+    assert [r["params"]["x"] for r in store.recent(5)] == ["2", "1"]
 
 
-def test_recent_lists_newest_readable_entries_first(tmp_path):
-    import os
+def test_an_unwritable_store_raises_store_error_and_reads_nothing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the store folder's parent should be")
+    store = ResultStore(blocker / "store")
+    assert store.load("lr", {"x": "1"}) is None and store.recent() == []
+    with pytest.raises(StoreError, match="could not save"):
+        store.save("lr", {"x": "1"}, FRAMES, {})
+
+
+WRITER = """
+import sys
+import pandas as pd
+from pathlib import Path
+from core.store import ResultStore
+store, worker = ResultStore(Path(sys.argv[1])), int(sys.argv[2])
+for i in range(15):
+    frame = pd.DataFrame({"worker": [worker] * 200, "i": range(200)})
+    store.save("lr", {"x": "same"}, {"tidy": frame, "summary": frame.head(1)}, {"worker": worker})
+"""
+
+
+def test_two_processes_writing_one_key_leave_one_readable_entry(tmp_path):
+    ResultStore(tmp_path).save("lr", {"x": "other"}, FRAMES, {})
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(w)], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for w in (1, 2)]
+    assert [w.wait(60) for w in writers] == [0, 0], [w.stderr.read() for w in writers]
+    frames, meta = ResultStore(tmp_path).load("lr", {"x": "same"})
+    assert set(frames["tidy"]["worker"]) == {meta["worker"]} and len(frames["tidy"]) == 200
+    with sqlite3.connect(tmp_path / DATABASE) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM tables").fetchone()[0] == 2 + 2
+
+
+def test_eviction_keeps_the_store_under_its_cap_least_recently_opened_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_STORE_MAX_MB", "0.1")
     store = ResultStore(tmp_path)
-    for i in range(4):
-        store.save("lr", {"x": i}, f"result {i}")
-        os.utime(next(p for p in (tmp_path / "lr").glob("*.pickle") if store.key("lr", {"x": i}) in p.name),
-                 (1000 + i, 1000 + i))
-    (tmp_path / "lr" / "broken.pickle").write_bytes(b"junk")
-    assert [r for _, _, r in store.recent(3)] == ["result 3", "result 2", "result 1"]
+    big = {"tidy": pd.DataFrame({"v": np.random.default_rng(0).random(3000)}), "summary": FRAMES["summary"]}
+    evicted_first = None
+    for i in range(8):
+        store.save("lr", {"x": str(i)}, big, {})
+        assert store.total_bytes() <= 0.1 * 2**20
+        if i == 1:
+            store.load("lr", {"x": "0"})        # opening a link counts as use
+        kept = {r["params"]["x"] for r in store.recent(10)}
+        if evicted_first is None and len(kept) < i + 1:
+            evicted_first = ({"0", "1"} - kept).pop()
+    assert evicted_first == "1"                  # saved after 0, but 0 was opened since
+    assert str(i) in kept and len(kept) < 8

@@ -56,16 +56,18 @@ def running_runs() -> None:
 
 
 def recent_runs() -> None:
-    """Links to the studies this server ran last, with the parameters that differ from the defaults."""
-    runs = [(name, when, result) for name, when, result in result_store().recent(5) if name in STUDIES]
+    """Links to the studies this server ran last, with the parameters that differ from the defaults;
+    read from the store's index alone, so no stored result is loaded to list it."""
+    runs = [run for run in result_store().recent(5) if run["study"] in STUDIES]
     if not runs:
         return
     st.subheader("Recent runs")
-    for name, when, result in runs:
-        study = STUDIES[name]
-        texts = study.SCHEMA.to_texts(result.params)
-        changed = {k: v for k, v in texts.items() if v != study.SCHEMA.params[k].to_text(study.SCHEMA.params[k].default)}
+    for run in runs:
+        study = STUDIES[run["study"]]
+        defaults = study.SCHEMA.to_texts(study.SCHEMA.defaults())
+        changed = {k: v for k, v in run["params"].items() if k in defaults and v != defaults[k]}
         detail = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
-        minutes = max(0, int((time.time() - when) // 60))
-        st.page_link(page_file(name), query_params=texts, icon=":material/history:",
-                     label=f"{study.TITLE} ({detail}) · {minutes} min ago")
+        minutes = max(0, int((time.time() - run["created"]) // 60))
+        stopped = " · stopped" if run["state"] == "cancelled" else ""
+        st.page_link(page_file(study.NAME), query_params=run["params"], icon=":material/history:",
+                     label=f"{study.TITLE} ({detail}){stopped} · {minutes} min ago")

@@ -65,8 +65,8 @@ def study_page(study) -> None:
     values = submitted or active
     st.session_state[active_key] = values
     _estimate(study, values)
-    key = result_store().key(study.NAME, values)
-    stored = result_store().load(study.NAME, values)
+    key = execution.run_key(study, values)
+    stored = execution.load_result(result_store(), study, values)
     run = engine().get(key)
     if submitted is not None and (stored is None or stored.state != "done") and (run is None or run.ended):
         run = _start(study, values, key)
@@ -189,12 +189,16 @@ def _show(study, result, values: dict, store_key: str | None = None) -> None:
         st.dataframe(result.summary, hide_index=True)
     link = _share_link(study, values)
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", lambda: result.tidy.to_csv(index=False), f"{study.NAME}.csv",
-                            "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
-    cols[1].download_button("Summary CSV", lambda: result.summary.to_csv(index=False), f"{study.NAME}-summary.csv",
-                            "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
-    cols[2].download_button("HTML report", lambda: html_report(study, result, link), f"{study.NAME}-report.html",
-                            "text/html", on_click="ignore", icon=":material/description:", width="stretch")
+    cols[0].download_button("Results CSV", lambda: execution.exported(study, values, result.tidy).to_csv(index=False),
+                            execution.export_name(study, values), "text/csv", on_click="ignore",
+                            icon=":material/download:", width="stretch")
+    cols[1].download_button("Summary CSV",
+                            lambda: execution.exported(study, values, result.summary).to_csv(index=False),
+                            execution.export_name(study, values, "summary"), "text/csv", on_click="ignore",
+                            icon=":material/download:", width="stretch")
+    cols[2].download_button("HTML report", lambda: html_report(study, result, link),
+                            execution.export_name(study, values, "report", "html"), "text/html", on_click="ignore",
+                            icon=":material/description:", width="stretch")
     # inline code, not st.code: the code block's syntax highlighter costs a share link 0.2 s to load
     st.container(key="share").markdown(f"**Share** — this link opens the page with these parameters and their "
                                        f"results:  \n`{link}`")
