@@ -135,10 +135,14 @@ class ResultStore:
     def load(self, study: str, params: dict[str, str]) -> tuple[dict[str, pd.DataFrame], dict] | None:
         """The run's tables and meta, or None (not stored, unreadable, or no store at all). Opening
         counts as use for eviction."""
-        key = self.key(study, params)
+        found = self.load_key(self.key(study, params))
+        return found[2:] if found else None
+
+    def load_key(self, key: str) -> tuple[str, dict, dict[str, pd.DataFrame], dict] | None:
+        """(study, parameter texts, tables, meta) of the run stored under ``key``, or None."""
         try:
             with self._connect() as connection:
-                row = connection.execute("SELECT meta FROM runs WHERE key = ?", (key,)).fetchone()
+                row = connection.execute("SELECT meta, study, params FROM runs WHERE key = ?", (key,)).fetchone()
                 if row is None:
                     return None
                 parts = connection.execute("SELECT name, data FROM tables WHERE key = ?", (key,)).fetchall()
@@ -147,33 +151,34 @@ class ResultStore:
             log.warning("result store %s unreadable: %s", self.path, exc)
             return None
         try:
-            meta = json.loads(row[0])
+            meta, params = json.loads(row[0]), json.loads(row[2])
             frames = {name: pd.read_parquet(io.BytesIO(data)) for name, data in parts}
-            if not isinstance(meta, dict) or "tidy" not in frames:
+            if not isinstance(meta, dict) or not isinstance(params, dict) or "tidy" not in frames:
                 raise ValueError("incomplete entry")
         except Exception as exc:  # a corrupt row: drop it, the caller computes the study again
             log.warning("dropping unreadable stored run %s: %s", key, exc)
             self.delete(key)
             return None
-        return frames, meta
+        return str(row[1]), params, frames, meta
 
-    def recent(self, count: int = 5) -> list[dict]:
+    def recent(self, count: int = 5, study: str | None = None) -> list[dict]:
         """The latest runs of the current code version from the index alone (no table is read):
-        dicts with ``study``, ``params`` (texts), ``state`` and ``created``, newest first."""
+        dicts with ``study``, ``params`` (texts), ``state``, ``created`` and ``key``, newest first."""
         try:
             with self._connect() as connection:
-                rows = connection.execute("SELECT study, params, state, created FROM runs WHERE code = ? "
-                                          "ORDER BY created DESC LIMIT ?", (code_version(), 4 * count)).fetchall()
+                rows = connection.execute("SELECT study, params, state, created, key FROM runs WHERE code = ? "
+                                          "AND (? IS NULL OR study = ?) ORDER BY created DESC LIMIT ?",
+                                          (code_version(), study, study, 4 * count)).fetchall()
         except (sqlite3.Error, OSError) as exc:
             log.warning("result store %s unreadable: %s", self.path, exc)
             return []
         found = []
-        for study, params, state, created in rows:
+        for study, params, state, created, key in rows:
             try:
                 texts = json.loads(params)
                 if isinstance(texts, dict) and all(isinstance(v, str) for v in texts.values()):
                     found.append({"study": str(study), "params": texts, "state": str(state),
-                                  "created": float(created)})
+                                  "created": float(created), "key": str(key)})
             except (ValueError, TypeError):
                 continue  # a bad row is not worth listing, and never worth a crash
         return found[:count]

@@ -35,6 +35,13 @@ SCHEMA = Schema([
 ])
 
 
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Table 4: SGD, mini-batch and batch GD": {"batch_sizes": "1,32,full", "learning_rate": "0.1", "epochs": "20"},
+    "Fig. 119: batch sizes on Fashion-MNIST": {
+        "dataset": "fashion-mnist", "hidden": "100", "batch_sizes": "16,64,256,full", "learning_rate": "0.1",
+        "epochs": "10", "repeats": "1", "max_train": "10000"},
+}
+
 def plan(values: dict) -> list[dict]:
     return sweep(values, SWEPT, values["batch_sizes"], "batch_sizes")
 
@@ -47,23 +54,43 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
-    tidy = result.tidy
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
+    tidy, summary = result.tidy, result.summary
+    full = summary.loc[summary["setting"].str.startswith("full"), [SWEPT, "setting"]].drop_duplicates()
+    labels = dict(zip(full[SWEPT], full["setting"]))
     return [
-        charts.curves(tidy, SWEPT, x="epoch", title="Validation error against epochs"),
-        charts.curves(tidy, SWEPT, x="updates", log_x=True, title="Validation error against weight updates"),
-        charts.curves(tidy, SWEPT, x="seconds", title="Validation error against training seconds"),
-        charts.final_against(result.summary, SWEPT, title="Final validation error against batch size"),
-        charts.final_against(result.summary, SWEPT, y="seconds_per_epoch", title="Seconds per epoch against "
-                             "batch size", y_format=".3f"),
+        charts.curves(tidy, SWEPT, x="epoch", repeats=repeats, title="Validation error against epochs",
+                      look_for="Look for: per epoch, small batches (many updates) learn far faster than batch GD "
+                               "(one update per epoch), and their curves are noisier (Table 4)."),
+        charts.curves(tidy, SWEPT, x="updates", log_x=True, repeats=repeats,
+                      title="Validation error against weight updates",
+                      look_for="Look for: per update, large batches make better steps: their curves lie left, "
+                               "the price of each step is more computation."),
+        charts.curves(tidy, SWEPT, x="seconds", log_x=True, repeats=repeats,
+                      title="Validation error against training time",
+                      look_for="Look for: in wall-clock time the mini-batches win: vectorised enough to be fast, "
+                               "small enough to update often."),
+        charts.final_against(summary, SWEPT, title="Final validation error against the batch size", labels=labels,
+                             look_for="Look for: at a fixed number of epochs, error rises with the batch size "
+                                      "because large batches made fewer updates."),
+        charts.final_against(summary, SWEPT, y="seconds_per_epoch", y_title="seconds per epoch", y_format=".3f",
+                             title="Time per epoch against the batch size", labels=labels,
+                             look_for="Look for: SGD (batch 1) is slowest per epoch: one matrix product per "
+                                      "sample wastes the vector hardware."),
     ]
 
 
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' mean validation curves on the same axes, the pinned one dashed."""
+    return charts.compare_sweep(runs, SWEPT)
+
+
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "batch size")
+    lines = best_setting(result.summary, SWEPT, "batch size", floor=1)
     ok = result.summary[result.summary["status"] == "ok"]
     if len(ok):
-        speed = ok.groupby(SWEPT)["seconds_per_epoch"].mean()
-        lines[1] = (f"Time per epoch: {1000 * speed.iloc[0]:.1f} ms at batch {speed.index[0]}, "
-                    f"{1000 * speed.iloc[-1]:.1f} ms at batch {speed.index[-1]}. " + lines[1]).strip()
+        speed = ok.groupby("setting", sort=False)["seconds_per_epoch"].mean()
+        lines[1] = (f"Time per epoch: {1000 * speed.iloc[0]:.3g} ms at batch {speed.index[0]}, "
+                    f"{1000 * speed.iloc[-1]:.3g} ms at batch {speed.index[-1]}. " + lines[1]).strip()
     return lines

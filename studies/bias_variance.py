@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial import legendre
 
+from studies import charts
 from studies.schema import Param, Schema
+from studies.takeaways import edge_note, number
 from core import cancel
 from studies.training import StudyResult
 
@@ -44,16 +46,17 @@ GRID = 101        # test points on [0, 1]
 FITS_SHOWN = 8    # fitted curves kept per degree for the Fig. 71/72 chart
 
 SCHEMA = Schema([
-    Param("max_degree", "int", 25, "Fit every polynomial degree from 1 up to this one.", "study", low=1, high=30),
-    Param("samples", "int", 30, "Training points m per data set (lecture: m = 30).", "study", low=5, high=1000),
-    Param("noise", "float", 0.1, "Standard deviation sigma of the Gaussian noise (lecture: 0.1).", "study",
-          low=0.0, high=2.0),
+    Param("max_degree", "int", 12, "Fit every polynomial degree from 1 up to this one.", "study", low=1, high=30),
+    Param("samples", "int", 15, "Training points m per data set (lecture: m = 30; fewer points overfit sooner).",
+          "study", low=5, high=1000),
+    Param("noise", "float", 0.3, "Standard deviation sigma of the Gaussian noise (lecture: 0.1; more noise makes "
+          "the overfitting plain).", "study", low=0.0, high=2.0),
     Param("design", "choice", "chebyshev", "Where the m inputs lie: chebyshev points (bounded fits), "
           "equispaced, or random uniform per data set (both blow up at high degree).", "study",
           choices=("chebyshev", "equispaced", "random")),
     Param("datasets", "int", 300, "Resampled training sets per degree: more sets, less Monte-Carlo error.",
           "study", low=10, high=5000),
-    Param("show_degree", "int", 4, "Degree whose fitted curves are drawn (Fig. 71/72).", "study", low=1, high=30),
+    Param("show_degree", "int", 12, "Degree whose fitted curves are drawn (Fig. 71/72).", "study", low=1, high=30),
     Param("seed", "int", 0, "Seed of the training sets; every degree sees the same ones.", "study",
           low=0, high=2**31 - 1),
 ])
@@ -100,7 +103,7 @@ def fit_degree(trial) -> dict:
            "expected_test_mse": bias2 + variance + sigma ** 2, "test_mse": float(per_set_test.mean()),
            "test_mse_se": float(per_set_test.std(ddof=1) / np.sqrt(n_sets)), "train_mse": float(train_mse.mean())}
     fits = {"mean": predictions.mean(axis=0), **{f"fit {i + 1}": predictions[i] for i in range(min(FITS_SHOWN, n_sets))}}
-    return {"row": row, "fits": fits}
+    return {"row": row, "fits": fits, "points": {"x": x_train[0].tolist(), "y": y_train[0].tolist()}}
 
 
 def fit_cost(p: dict) -> tuple[float, float]:
@@ -111,6 +114,13 @@ def fit_cost(p: dict) -> tuple[float, float]:
 
 TRIAL, COST = fit_degree, fit_cost
 
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25": {
+        "samples": "30", "noise": "0.1", "max_degree": "25", "show_degree": "4", "design": "chebyshev"},
+    "Runge's blow-up: equispaced inputs": {"samples": "15", "noise": "0.3", "max_degree": "14", "design": "equispaced",
+                                           "show_degree": "14"},
+}
 
 def plan(values: dict) -> list[dict]:
     return [{**values, "degree": d} for d in range(1, values["max_degree"] + 1)]
@@ -125,7 +135,9 @@ def assemble(values: dict, results: list) -> StudyResult:
     fits = pd.DataFrame([{"degree": r.trial.params["degree"], "curve": name, "x": x, "y": y}
                          for r in results for name, ys in r.payload.get("fits", {}).items() for x, y in zip(grid, ys)],
                         columns=["degree", "curve", "x", "y"])
-    return StudyResult(NAME, dict(values), tidy, summarise(tidy), {"fits": fits})
+    points = next((pd.DataFrame(r.payload["points"]) for r in results if "points" in r.payload),
+                  pd.DataFrame(columns=["x", "y"]))  # every degree sees the same sets: any trial's first set
+    return StudyResult(NAME, dict(values), tidy, summarise(tidy), {"fits": fits, "points": points})
 
 
 def summarise(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -144,54 +156,82 @@ def trial_detail(result) -> str:
     return f"bias^2 {row['bias2']:.3g}, variance {row['variance']:.3g}" if row else ""
 
 
-def _against_degree(frame: pd.DataFrame, columns: dict[str, str], title: str) -> alt.Chart:
+def _against_degree(frame: pd.DataFrame, columns: dict[str, str], title: str, look_for: str) -> alt.Chart:
     long = frame.melt(id_vars=["degree"], value_vars=list(columns), var_name="quantity", value_name="value")
     long["quantity"] = long["quantity"].map(columns)
     long = long[long["value"] > 0]  # log axis
     pick = alt.selection_point(fields=["quantity"], bind="legend")
-    return alt.Chart(long, title=title).mark_line(point=True).encode(
-        x=alt.X("degree:Q", title="polynomial degree d"),
-        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="mean squared error"),
-        color=alt.Color("quantity:N", title=None),
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("degree:Q", title="polynomial degree d (capacity)", scale=alt.Scale(nice=False, padding=10),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="mean squared error", axis=alt.Axis(format="~g")),
+        color=alt.Color("quantity:N", title=None, sort=list(columns.values()), legend=charts.legend()),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
         tooltip=["degree:Q", "quantity:N", alt.Tooltip("value:Q", format=".4g")],
-    ).add_params(pick).properties(width=360, height=240)
+    ).add_params(pick)
+    return charts.finish(chart, title, look_for)
 
 
-def fits_chart(fits: pd.DataFrame, degree: int, noise: float) -> alt.Chart:
-    shown = fits[fits["degree"] == degree].assign(kind=lambda d: np.where(d["curve"] == "mean", "mean of all fits",
-                                                                          "single fit"))
+def fits_chart(fits: pd.DataFrame, points: pd.DataFrame, degree: int, noise: float) -> alt.Chart:
+    shown = fits[fits["degree"] == degree].assign(kind=lambda d: np.select(
+        [d["curve"] == "mean", d["curve"] == "fit 1"], ["mean of all fits", "fit to the points shown"],
+        "fits to other training sets"))
     grid = np.linspace(0, 1, GRID)
     true = pd.DataFrame({"x": grid, "y": truth(grid), "kind": "true f(x)", "curve": "truth"})
-    data = pd.concat([shown, true], ignore_index=True)
+    kinds = ["fits to other training sets", "fit to the points shown", "mean of all fits", "true f(x)", "training set 1"]
+    colour = alt.Color("kind:N", title=None, legend=charts.legend(columns=2),
+                       scale=alt.Scale(domain=kinds, range=["#9ecae1", "#ff7f0e", "#3182bd", "#d62728", "#ff7f0e"]))
     pad = 1.5 + 3 * noise
-    return alt.Chart(data, title=f"Fits of degree {degree} to resampled data sets (Fig. 71/72)").mark_line().encode(
-        x=alt.X("x:Q"), y=alt.Y("y:Q", scale=alt.Scale(domain=[-pad, pad], clamp=True), title="y"),
-        detail="curve:N",
-        color=alt.Color("kind:N", scale=alt.Scale(domain=["single fit", "mean of all fits", "true f(x)"],
-                                                  range=["#9ecae1", "#08519c", "#d62728"]), title=None),
-        strokeWidth=alt.condition("datum.kind == 'single fit'", alt.value(1), alt.value(3)),
-        tooltip=["curve:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".3f")],
-    ).properties(width=360, height=240)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[-pad, pad], clamp=True), title="y")
+    lines = alt.Chart(pd.concat([shown, true], ignore_index=True)).mark_line().encode(
+        x=alt.X("x:Q", title="x"), y=y, detail="curve:N", color=colour,
+        strokeWidth=alt.condition("datum.kind == 'fits to other training sets'", alt.value(1), alt.value(2.5)),
+        tooltip=["curve:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".3f")])
+    dots = alt.Chart(points.assign(kind="training set 1")).mark_point(filled=True, size=55, stroke="white",
+                                                                        strokeWidth=0.8).encode(
+        x="x:Q", y=y, color=colour, tooltip=[alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")])
+    return charts.finish(lines + dots, f"Fits of degree {degree} to resampled training sets (Fig. 71/72)",
+                         "Look for: a low degree misses the shape of f the same way every time (bias); a high "
+                         "degree passes through its points but swings differently for every set (variance).")
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy[result.tidy["status"] == "ok"]
     degree = min(result.params["show_degree"], result.params["max_degree"])
     return [
-        fits_chart(result.tables["fits"], degree, result.params["noise"]),
+        fits_chart(result.tables["fits"], result.tables.get("points", pd.DataFrame(columns=["x", "y"])), degree,
+                   result.params["noise"]),
         _against_degree(tidy, {"bias2": "bias²", "variance": "variance", "expected_test_mse": "bias² + variance + σ²"},
-                        "Bias and variance against capacity (Fig. 73/74)"),
+                        "Bias and variance against capacity (Fig. 73/74)",
+                        "Look for: bias² falls and variance rises with the degree; their sum plus the noise σ² is "
+                        "lowest in between."),
         _against_degree(tidy, {"train_mse": "training MSE", "test_mse": "test MSE"},
-                        "Training and test MSE against capacity (Fig. 75)"),
+                        "Training and test MSE against capacity (Fig. 75)",
+                        "Look for: the training error keeps falling, the test error turns up again: past its "
+                        "minimum, more capacity overfits."),
     ]
+
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' bias², variance and test MSE against the degree, the pinned one dashed."""
+    names = {"bias2": "bias²", "variance": "variance", "test_mse": "test MSE"}
+    frame = pd.concat([r.tidy.melt(id_vars=["degree"], value_vars=list(names), var_name="quantity",
+                                   value_name="value").assign(run=label) for label, r in runs], ignore_index=True)
+    frame["quantity"] = frame["quantity"].map(names)
+    return [charts.compare_lines(frame[frame["value"] > 0], "degree", "value", "quantity", [l for l, _ in runs],
+                                 "Bias², variance and test MSE against the degree, both runs",
+                                 "Look for: how noise and sample count move the best degree and the variance.",
+                                 y_title="mean squared error", y_format="~g", colour_order=list(names.values()))]
 
 
 def takeaway(result: StudyResult) -> list[str]:
     s = result.summary.iloc[0]
     if pd.isna(s["best_degree"]):
         return ["Every degree failed; see the status column.", ""]
-    return [f"Best degree {int(s['best_degree'])}: test MSE {s['best_test_mse']:.4f} = bias² {s['best_bias2']:.4f} + "
-            f"variance {s['best_variance']:.4f} + noise {s['noise']:.4f} (up to Monte-Carlo error).",
+    n = number
+    edge = edge_note(range(1, int(s["max_degree"]) + 1), int(s["best_degree"]), "lower", "higher")
+    return [f"Best degree {int(s['best_degree'])}: test MSE {n(s['best_test_mse'])} = bias² {n(s['best_bias2'])} + "
+            f"variance {n(s['best_variance'])} + noise {n(s['noise'])} (up to Monte-Carlo error).{edge}",
             f"Underfitting at degree 1: {s['degree1_test_mse']:.3g}; overfitting at degree {int(s['max_degree'])}: "
             f"{s['max_degree_test_mse']:.3g}."]

@@ -1,18 +1,77 @@
-"""Altair chart builders shared by the training studies: pure functions DataFrame -> chart.
+"""Altair chart builders shared by the studies: pure functions DataFrame -> chart.
 
-Every chart has tooltips, a legend that highlights a setting when clicked, and marks trials that
-diverged or failed (dashed lines, crosses) instead of dropping them.
+The house rules, so that every chart reads the same way in the app and in the HTML report:
+- charts take the width of their column and a readable height; titles and legends are never cut
+  (no length limit, legends list every value, below the plot);
+- one colour per split everywhere (``SPLIT_COLOURS``); settings of a sweep in viridis order;
+- axes are labelled in words, with units; a log axis ticks at the values tried, extremes included,
+  and is padded so no mark is cut at its edge;
+- curves over repeats are the mean with a band of one standard deviation; single repeats on request;
+- trials that diverged, failed or were cancelled are kept and marked, never dropped;
+- every chart carries one line of "what to look for" from the lecture (its ``description``).
 """
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from core.runner import STATUSES
 
-STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2]])
+HEIGHT = 260  # of the plot itself: axes, title and legends come on top (autosize fit-x)
+LEGEND_COLUMNS = 4  # legends below the plot wrap into rows instead of running off its edge
 SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
+SPLIT_COLOURS = alt.Scale(domain=list(SPLIT_LABELS.values()), range=["#1f77b4", "#ff7f0e", "#2ca02c"])
+STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2], [1, 3]])
+SHAPES = {"ok": "circle", "diverged": "cross", "failed": "triangle", "cancelled": "square"}
+STATUS_COLOURS = alt.Scale(domain=list(STATUSES), range=["#4c78a8", "#d62728", "#7f7f7f", "#bab0ac"])
+WORDS = {  # axis and legend titles in words, with units
+    "learning_rate": "learning rate α", "batch_size": "batch size (samples per update)",
+    "hidden_units": "hidden units", "epoch": "epoch", "updates": "weight updates",
+    "seconds": "training time (s)", "l2": "L2 penalty λ", "epochs": "epochs", "degree": "polynomial degree",
+}
 COUNTS = ("epoch", "updates")  # whole numbers: no ticks at 0.5 epochs
+
+
+def words(name: str) -> str:
+    return WORDS.get(name, name.replace("_", " "))
+
+
+def legend(columns: int = LEGEND_COLUMNS, **kwargs) -> alt.Legend:
+    """Below the plot, every value listed in rows of ``columns``, no label cut (long labels: fewer
+    columns, so the rows stay inside the chart)."""
+    return alt.Legend(orient="bottom", direction="horizontal", columns=columns, symbolLimit=0, labelLimit=0,
+                      titleLimit=0, **kwargs)
+
+
+def titled(text: str) -> alt.TitleParams:
+    return alt.TitleParams(text=text, limit=0, anchor="start")
+
+
+def finish(chart, title: str, look_for: str):
+    """Column width, readable height, an uncut title and the lecture's line under the chart. fit-x:
+    the plot keeps HEIGHT and the legends add below it, instead of squeezing the plot (Streamlit's
+    default "fit" squeezed the hidden-unit chart to 40 px)."""
+    return chart.properties(title=titled(title), width="container", height=HEIGHT, description=look_for,
+                            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+def statuses_in(frame: pd.DataFrame) -> list[str]:
+    """The trial statuses present, in the usual order (a legend lists what the chart shows)."""
+    present = set(frame["status"].dropna())
+    return [status for status in STATUSES if status in present] or ["ok"]
+
+
+def log_axis(field: str, tried, title: str | None = None, labels: dict | None = None) -> alt.X:
+    """A log x axis ticking at the values tried (extremes included), padded so no mark is cut;
+    ``labels`` names ticks in words (batch size 1077 -> "full (1,077)")."""
+    tried = sorted({float(v) for v in tried if v is not None and np.isfinite(v) and v > 0})
+    expr = "format(datum.value, '~g')"
+    for value, text in (labels or {}).items():
+        expr = f"datum.value == {float(value)!r} ? {text!r} : {expr}"
+    return alt.X(f"{field}:Q", title=title or words(field),
+                 scale=alt.Scale(type="log", nice=False, padding=14, zero=False),
+                 axis=alt.Axis(values=tried, labelExpr=expr, labelOverlap=False, grid=True))
 
 
 def vega_lite(chart: alt.TopLevelMixin) -> dict:
@@ -37,70 +96,142 @@ def _legend_pick(field: str):
     return alt.selection_point(fields=[field], bind="legend", name=f"pick_{field}")
 
 
-def curves(tidy: pd.DataFrame, color: str, y: str = "error", x: str = "epoch", split: str = "val",
-           title: str | None = None, log_x: bool = False) -> alt.Chart:
+def setting_order(frame: pd.DataFrame, swept: str) -> list[str]:
+    """Setting labels in the numeric order of the swept value (so 10 comes after 2)."""
+    pairs = frame[[swept, "setting"]].drop_duplicates().sort_values(swept)
+    return list(dict.fromkeys(pairs["setting"]))
+
+
+def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", split: str = "val",
+           title: str | None = None, log_x: bool = False, repeats: bool = False, look_for: str = "") -> alt.Chart:
     """Learning curves of one split: ``y`` (cost or error) against epochs, updates or seconds, one
-    line per trial, coloured by the swept parameter ``color``."""
+    colour per setting of ``swept``. The mean over repeats with a ±1 std band, or every repeat as
+    its own line (``repeats``) with its status as the dash."""
     data = tidy.loc[(tidy["split"] == split) & tidy[y].notna(), list(dict.fromkeys(
-        [x, y, color, "trial", "repeat", "status"]))]  # only what is drawn: less to send and parse
+        [x, y, swept, "setting", "trial", "repeat", "status"]))]
     if log_x:
         data = data[data[x] > 0]
-    pick = _legend_pick(color)
+    order = setting_order(tidy, swept)
+    pick = _legend_pick("setting")
     y_title = f"{SPLIT_LABELS[split]} {'error rate' if y == 'error' else 'cost'}"
-    return (
-        alt.Chart(data, title=title or f"{y_title} against {x}")
-        .mark_line(point=alt.OverlayMarkDef(size=12))
-        .encode(
-            x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined,
-                    axis=alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Undefined),
-            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="%") if y == "error" else alt.Undefined),
-            color=alt.Color(f"{color}:O", title=color, scale=alt.Scale(scheme="viridis")),
-            detail="trial:N",
-            strokeDash=alt.StrokeDash("status:N", scale=STATUS_DASH, title="status"),
-            opacity=alt.condition(pick, alt.value(0.9), alt.value(0.08)),
-            tooltip=[f"{color}:Q", "repeat:Q", "trial:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")],
-        )
-        .add_params(pick)
-        .properties(width=360, height=240)
-    )
+    colour = alt.Color("setting:N", title=words(swept), sort=order, scale=alt.Scale(scheme="viridis"),
+                       legend=legend())
+    x_enc = alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=8) if log_x
+                  else alt.Scale(nice=False, padding=8),
+                  axis=alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Axis(format="~g"))
+    y_axis = alt.Axis(format="%") if y == "error" else alt.Axis(format="~g")
+    opacity = alt.condition(pick, alt.value(0.95), alt.value(0.08))
+    if repeats:
+        lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=10)).encode(
+            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=y_axis), color=colour, detail="trial:N",
+            strokeDash=alt.StrokeDash("status:N", title="trial status", legend=legend(), scale=alt.Scale(
+                domain=statuses_in(data), range=[STATUS_DASH.range[STATUSES.index(s)] for s in statuses_in(data)])),
+            opacity=opacity,
+            tooltip=["setting:N", "repeat:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
+        return finish(lines.add_params(pick), title or f"{y_title} against {words(x)}", look_for)
+    if x == "epoch":
+        keys = ["setting", swept, x]
+        stats = data.groupby(keys)[y].agg(["mean", "std", "count"]).reset_index()
+    else:  # updates and seconds differ between repeats: average them as well
+        keys = ["setting", swept, "epoch"]
+        stats = tidy.loc[(tidy["split"] == split) & tidy[y].notna()].groupby(keys).agg(
+            mean=(y, "mean"), std=(y, "std"), count=(y, "count"), **{x: (x, "mean")}).reset_index()
+        if log_x:
+            stats = stats[stats[x] > 0]
+    stats["std"] = stats["std"].fillna(0.0)
+    stats["low"], stats["high"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    base = alt.Chart(stats).encode(x=x_enc, color=colour, opacity=opacity)
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=y_title, axis=y_axis), y2="high:Q",
+                                                opacity=alt.condition(pick, alt.value(0.2), alt.value(0.02)))
+    mean = base.mark_line(point=alt.OverlayMarkDef(size=10)).encode(
+        y=alt.Y("mean:Q", title=y_title, axis=y_axis),
+        tooltip=["setting:N", f"{x}:Q", alt.Tooltip("mean:Q", format=".4f", title=f"mean {y}"),
+                 alt.Tooltip("std:Q", format=".4f", title="std over repeats"), alt.Tooltip("count:Q", title="repeats")])
+    return finish(alt.layer(band, mean).add_params(pick), title or f"{y_title} against {words(x)}", look_for)
 
 
-def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", log_x: bool = True,
-                  title: str | None = None, y_format: str = "%") -> alt.Chart:
-    """One point per trial (crosses for diverged or failed ones) and the mean over repeats."""
-    data = summary[[x, y, "repeat", "trial", "status", "message"]].copy()
-    data["marker"] = data["status"].map({"ok": "circle"}).fillna("cross")
-    x_enc = alt.X(f"{x}:Q", title=x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
-    y_enc = alt.Y(f"{y}:Q", title=y.replace("_", " "), axis=alt.Axis(format=y_format))
+def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", title: str | None = None,
+                  y_title: str = "final validation error", y_format: str = "%", labels: dict | None = None,
+                  look_for: str = "") -> alt.Chart:
+    """One point per trial (status as colour and shape) and the mean over repeats that finished."""
+    data = summary[[x, y, "setting", "repeat", "trial", "status", "message"]].copy()
+    x_enc = log_axis(x, data[x], labels=labels)
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format))
     pick = _legend_pick("status")
     tip_format = ".2%" if y_format == "%" else y_format
+    shown = statuses_in(data)
     points = alt.Chart(data).mark_point(filled=True, size=60).encode(
-        x=x_enc, y=y_enc, color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUSES),
-                                                                       range=["#1f77b4", "#d62728", "#7f7f7f"])),
-        shape=alt.Shape("marker:N", legend=None),
+        x=x_enc, y=y_enc, color=alt.Color("status:N", title="trial status", legend=legend(), scale=alt.Scale(
+            domain=shown, range=[STATUS_COLOURS.range[STATUSES.index(s)] for s in shown])),
+        shape=alt.Shape("status:N", scale=alt.Scale(domain=shown, range=[SHAPES[s] for s in shown]), legend=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-        tooltip=[f"{x}:Q", "repeat:Q", "trial:Q", "status:N", alt.Tooltip(f"{y}:Q", format=tip_format),
-                 "message:N"],
+        tooltip=["setting:N", "repeat:Q", "status:N", alt.Tooltip(f"{y}:Q", format=tip_format), "message:N"],
     ).add_params(pick)
     mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
-        x=x_enc, y=alt.Y(f"mean({y}):Q"), tooltip=[f"{x}:Q", alt.Tooltip(f"mean({y}):Q", format=tip_format, title="mean")])
-    return (points + mean).properties(title=title or f"{y.replace('_', ' ')} against {x}", width=360, height=240)
+        x=x_enc, y=alt.Y(f"mean({y}):Q"),
+        tooltip=["setting:N", alt.Tooltip(f"mean({y}):Q", format=tip_format, title="mean over repeats")])
+    return finish(points + mean, title or f"{y_title} against {words(x)}", look_for)
 
 
-def split_means(long: pd.DataFrame, x: str, title: str) -> alt.Chart:
+def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "") -> alt.Chart:
     """Error per split (``split``, ``error`` columns) against ``x`` on a log axis: a point per
-    trial, a line through the means; the gap between the lines is the overfitting."""
-    x_enc = alt.X(f"{x}:Q", title=x.replace("_", " "), scale=alt.Scale(type="log"))
-    color = alt.Color("split:N", title="split")
-    pick = _legend_pick("split")
+    trial, the mean over repeats with a ±1 std band; the gap between the splits is the overfitting."""
+    long = long.assign(split=long["split"].map(SPLIT_LABELS).fillna(long["split"]))
     ok = long[long["status"] == "ok"]
-    points = alt.Chart(long).mark_point(size=40).encode(
-        x=x_enc, y=alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate"), color=color,
-        shape=alt.Shape("status:N", scale=alt.Scale(domain=list(STATUSES),
-                                                    range=["circle", "cross", "triangle"]),
-                        legend=alt.Legend(orient="bottom", direction="horizontal")),
-        opacity=alt.condition(pick, alt.value(0.8), alt.value(0.1)),
+    stats = ok.groupby([x, "split"])["error"].agg(["mean", "std"]).reset_index()
+    stats["std"] = stats["std"].fillna(0.0)
+    stats["low"], stats["high"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    x_enc = log_axis(x, long[x])
+    colour = alt.Color("split:N", title="split", scale=SPLIT_COLOURS, legend=legend())
+    pick = _legend_pick("split")
+    y_enc = alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate")
+    points = alt.Chart(long).mark_point(size=40, filled=True).encode(
+        x=x_enc, y=y_enc, color=colour,
+        shape=alt.Shape("status:N", scale=alt.Scale(domain=statuses_in(long), range=[SHAPES[s] for s in
+                                                                                      statuses_in(long)]),
+                        title="trial status", legend=legend()),
+        opacity=alt.condition(pick, alt.value(0.7), alt.value(0.1)),
         tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
-    means = alt.Chart(ok).mark_line().encode(x=x_enc, y="mean(error):Q", color=color,
-                                             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)))
-    return (points + means).properties(title=title, width=360, height=240)
+    band = alt.Chart(stats).mark_area(opacity=0.15).encode(x=x_enc, y="low:Q", y2="high:Q", color=colour)
+    means = alt.Chart(stats).mark_line(strokeWidth=2.5).encode(
+        x=x_enc, y=alt.Y("mean:Q", title="final error rate"), color=colour,
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        tooltip=[f"{x}:Q", "split:N", alt.Tooltip("mean:Q", format=".2%", title="mean")])
+    return finish(alt.layer(band, means, points), title, look_for)
+
+
+RUN_DASH = [[1, 0], [7, 4]]  # this run solid, the pinned one dashed
+
+
+def compare_lines(frame: pd.DataFrame, x: str, y: str, colour: str, runs: list[str], title: str, look_for: str,
+                  log_x: bool = False, y_title: str | None = None, y_format: str = "%",
+                  colour_order: list | None = None, colour_title: str | None = None) -> alt.Chart:
+    """Two runs on the same axes: one line per (``colour`` value, run), the pinned run dashed and
+    named in the legend. ``frame`` has a ``run`` column holding one of ``runs``."""
+    x_enc = (alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=10), axis=alt.Axis(format="~g"))
+             if log_x else alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(nice=False, padding=10)))
+    chart = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=x_enc, y=alt.Y(f"{y}:Q", title=y_title or words(y), axis=alt.Axis(format=y_format)),
+        color=alt.Color(f"{colour}:N", title=colour_title or words(colour), sort=colour_order,
+                        scale=alt.Scale(scheme="viridis"),
+                        legend=legend()),
+        strokeDash=alt.StrokeDash("run:N", title="run", scale=alt.Scale(domain=runs, range=RUN_DASH), legend=legend()),
+        detail="run:N",
+        tooltip=["run:N", f"{colour}:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
+    return finish(chart, title, look_for)
+
+
+def compare_sweep(runs: list[tuple[str, "StudyResult"]], swept: str, split: str = "val",
+                  look_for: str = "Look for: where the dashed (pinned) curves part from the solid ones: "
+                                  "that is what the changed parameters did.") -> list[alt.Chart]:
+    """Mean learning curves of two runs of one sweep on the same axes."""
+    frames = []
+    for label, result in runs:
+        tidy = result.tidy
+        rows = tidy[(tidy["split"] == split) & tidy["error"].notna()]
+        frames.append(rows.groupby(["setting", swept, "epoch"])["error"].mean().reset_index().assign(run=label))
+    frame = pd.concat(frames, ignore_index=True)
+    order = list(dict.fromkeys(frame.sort_values(swept)["setting"]))
+    return [compare_lines(frame, "epoch", "error", "setting", [label for label, _ in runs],
+                          f"{SPLIT_LABELS[split]} error per epoch, both runs", look_for,
+                          y_title=f"{SPLIT_LABELS[split]} error rate", colour_order=order, colour_title=words(swept))]

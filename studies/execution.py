@@ -91,6 +91,22 @@ def export_name(study, values: dict, part: str = "", suffix: str = "csv") -> str
     return f"{study.NAME}-{run_key(study, values)[:8]}{'-' + part if part else ''}.{suffix}"
 
 
+def load_by_key(store: ResultStore, study, key: str) -> tuple[dict, StudyResult] | None:
+    """A stored run of ``study`` by its key (a pinned run): its values and result, or None."""
+    found = store.load_key(key)
+    if found is None or found[0] != study.NAME:
+        return None
+    values, _ = study.SCHEMA.parse_lenient(found[1])
+    result = load_result(store, study, values)
+    return (values, result) if result is not None else None
+
+
+def differences(study, values: dict, other: dict) -> str:
+    """``epochs=30, l2=0.01``: the parameters of ``other`` that differ from ``values``."""
+    mine, theirs = study.SCHEMA.to_texts(values), study.SCHEMA.to_texts(other)
+    return ", ".join(f"{k}={v}" for k, v in theirs.items() if mine.get(k) != v) or "same parameters"
+
+
 def storing(study, values: dict, store: ResultStore) -> Callable:
     """An ``on_end`` that assembles the run's result, keeps it on the run (``run.outcome``) and saves
     it; a store that cannot be written leaves the result on the run with ``run.save_error`` set."""

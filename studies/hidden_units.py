@@ -34,6 +34,12 @@ SCHEMA = Schema([
 ])
 
 
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 120/123: Fashion-MNIST, 2 to 400 units": {
+        "dataset": "fashion-mnist", "hidden_units": "2,5,10,20,50,100,200,400", "epochs": "15", "repeats": "1",
+        "learning_rate": "0.1", "batch_size": "64"},
+}
+
 def plan(values: dict) -> list[dict]:
     return [{**p, "hidden": (p[SWEPT],)} for p in sweep(values, SWEPT, values[SWEPT], SWEPT)]
 
@@ -51,15 +57,25 @@ def final_errors(summary: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy
     capacity = charts.split_means(final_errors(result.summary), SWEPT,
-                                  title="Final training and test error against hidden units (Fig. 120)")
+                                  title="Final training and test error against hidden units (Fig. 120)",
+                                  look_for="Look for: training error keeps falling with more units while test error "
+                                           "levels off: the widening gap is overfitting (Fig. 120).")
     return [
-        charts.curves(tidy, SWEPT, split="train", title="Training error per epoch"),
-        charts.curves(tidy, SWEPT, split="test", title="Test error per epoch"),
         capacity,
+        charts.curves(tidy, SWEPT, split="train", repeats=repeats, title="Training error per epoch",
+                      look_for="Look for: more units fit the training data faster and further down."),
+        charts.curves(tidy, SWEPT, split="test", repeats=repeats, title="Test error per epoch",
+                      look_for="Look for: beyond some size, more units no longer lower the test error."),
     ]
+
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' mean test curves on the same axes, the pinned one dashed."""
+    return charts.compare_sweep(runs, SWEPT, split="test")
 
 
 def takeaway(result: StudyResult) -> list[str]:

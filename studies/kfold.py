@@ -21,9 +21,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from studies import cost
+from studies import charts, cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
+from studies.takeaways import edge_note
 from studies.training import StudyResult, tidy_frame, train_trial, trial_detail  # noqa: F401
 
 NAME = "kfold"
@@ -92,6 +93,12 @@ def summarise(folds: pd.DataFrame, values: dict) -> pd.DataFrame:
     return summary
 
 
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 79: perceptron, 5 folds over the epochs": {
+        "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rate": "0.5", "k": "5", "tune": "epochs",
+        "values": "1,2,3,5,10,20,30,50"},
+}
+
 def plan(values: dict) -> list[dict]:
     if values["tune"] == "epochs":  # one run per fold, read at every epoch
         longest = max(tuned_values(values))
@@ -134,30 +141,48 @@ def _tidy(values: dict, results) -> pd.DataFrame:
     return tidy
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tune = result.params["tune"]
     summary = result.summary.dropna(subset=["mean_val_error"]).assign(
         low=lambda d: d["mean_val_error"] - d["std_val_error"].fillna(0),
-        high=lambda d: d["mean_val_error"] + d["std_val_error"].fillna(0))
-    log = tune in ("learning_rate", "hidden_units") or (tune == "l2" and (summary["value"] > 0).all())
-    x = alt.X("value:Q", title=tune, scale=alt.Scale(type="log") if log else alt.Undefined)
+        high=lambda d: d["mean_val_error"] + d["std_val_error"].fillna(0),
+        marker=lambda d: np.where(d["best"], "best (lowest mean)", "mean over folds ± std"))
+    log = tune in ("learning_rate", "hidden_units", "epochs") or (tune == "l2" and (summary["value"] > 0).all())
+    tried = tuned_values(result.params)
+    x = charts.log_axis("value", tried, title=charts.words(tune)) if log else alt.X(
+        "value:Q", title=charts.words(tune), scale=alt.Scale(nice=False, padding=14),
+        axis=alt.Axis(values=[float(v) for v in tried], format="~g"))
     base = alt.Chart(summary)
     bars = base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title="validation error",
                                                             axis=alt.Axis(format="%")), y2="high:Q")
-    line = base.mark_line(point=True).encode(
+    line = base.mark_line().encode(x=x, y="mean_val_error:Q")
+    marks = base.mark_point(filled=True, size=90).encode(
         x=x, y="mean_val_error:Q",
+        color=alt.Color("marker:N", title=None, scale=alt.Scale(domain=["mean over folds ± std", "best (lowest mean)"],
+                                                                range=["#4c78a8", "#d62728"]), legend=charts.legend()),
+        shape=alt.Shape("marker:N", scale=alt.Scale(domain=["mean over folds ± std", "best (lowest mean)"],
+                                                    range=["circle", "diamond"]), legend=None),
         tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%", title="mean"),
-                 alt.Tooltip("std_val_error:Q", format=".2%", title="std"), "folds:Q"])
-    best = base.transform_filter("datum.best").mark_point(shape="diamond", size=200, color="red", filled=True).encode(
-        x=x, y="mean_val_error:Q", tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%"),
-                                            alt.Tooltip("test_error:Q", format=".2%", title="test error (retrained)")])
-    folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.4, size=25).encode(
-        x=x, y="error:Q", color=alt.Color("fold:N", title="fold", scale=alt.Scale(scheme="greys")),
+                 alt.Tooltip("std_val_error:Q", format=".2%", title="std"), "folds:Q",
+                 alt.Tooltip("test_error:Q", format=".2%", title="test error (retrained)")])
+    folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.35, size=25, color="gray").encode(
+        x=x, y="error:Q", detail="fold:N",
         tooltip=["value:Q", "fold:N", alt.Tooltip("error:Q", format=".2%"), "n_train:Q", "n_val:Q"])
-    pick = alt.selection_point(fields=["fold"], bind="legend")
-    folds = folds.encode(opacity=alt.condition(pick, alt.value(0.8), alt.value(0.05))).add_params(pick)
-    title = f"{result.params['k']}-fold validation error against {tune} (Fig. 79), best in red"
-    return [(folds + bars + line + best).properties(title=title, width=480, height=280)]
+    title = f"{result.params['k']}-fold validation error against {charts.words(tune)} (Fig. 79)"
+    return [charts.finish(folds + bars + line + marks, title,
+                          "Look for: the value with the lowest mean over the folds (red); grey dots are single folds, "
+                          "the bars one standard deviation: values within a bar of the best are as good.")]
+
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' mean validation error over the folds against the tuned value, the pinned one dashed."""
+    frame = pd.concat([r.summary.assign(run=label) for label, r in runs], ignore_index=True)
+    tune = runs[0][1].params["tune"]
+    return [charts.compare_lines(frame, "value", "mean_val_error", "run", [label for label, _ in runs],
+                                 f"Mean validation error over the folds against {charts.words(tune)}, both runs",
+                                 "Look for: whether the best value moved, and by how much the error changed.",
+                                 log_x=tune in ("learning_rate", "hidden_units"), y_title="mean validation error")]
 
 
 def takeaway(result: StudyResult) -> list[str]:
@@ -168,7 +193,8 @@ def takeaway(result: StudyResult) -> list[str]:
     tune = result.params["tune"]
     value = int(b["value"]) if tune in ("epochs", "hidden_units") else f"{b['value']:g}"
     failed = int((result.tables["folds"]["status"] != "ok").sum())
-    return [f"Best {tune} {value}: {b['mean_val_error']:.1%} ± {b['std_val_error']:.1%} mean validation error over "
-            f"{b['folds']} folds.",
+    edge = edge_note(s["value"], b["value"])
+    return [f"Best {charts.words(tune)} {value}: {b['mean_val_error']:.1%} ± {b['std_val_error']:.1%} mean validation "
+            f"error over {b['folds']} folds.{edge}",
             f"Retrained on all {b['validated']} training samples it makes {b['test_error']:.1%} test error."
             + (f" {failed} fold runs did not finish ok." if failed else "")]

@@ -35,6 +35,15 @@ SCHEMA = Schema([
 ])
 
 
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2": {
+        "classes": "1,7", "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rates": "0.1,0.5,2",
+        "batch_size": "full", "epochs": "50", "repeats": "1"},
+    "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10": {
+        "dataset": "fashion-mnist", "hidden": "100", "learning_rates": "0.01,0.1,0.5,2,10", "batch_size": "64",
+        "epochs": "10", "repeats": "1", "max_train": "10000"},
+}
+
 def plan(values: dict) -> list[dict]:
     return sweep(values, SWEPT, values["learning_rates"], "learning_rates")
 
@@ -44,13 +53,26 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy
     return [
-        charts.curves(tidy, SWEPT, y="cost", split="train", title="Training cost per epoch (Fig. 55 top)"),
-        charts.curves(tidy, SWEPT, y="error", split="val", title="Validation error per epoch (Fig. 55 bottom)"),
-        charts.final_against(result.summary, SWEPT, title="Final validation error against learning rate"),
+        charts.curves(tidy, SWEPT, y="cost", split="train", repeats=repeats, title="Training cost per epoch (Fig. 55 top)",
+                      look_for="Look for: a small rate creeps down, a moderate one drops fastest, a too large one "
+                               "jumps around or gets stuck high (lecture 3.4.3)."),
+        charts.curves(tidy, SWEPT, y="error", split="val", repeats=repeats,
+                      title="Validation error per epoch (Fig. 55 bottom)",
+                      look_for="Look for: the rate whose curve reaches the lowest error soonest, and curves that "
+                               "zig-zag instead of settling (oscillation, Fig. 56)."),
+        charts.final_against(result.summary, SWEPT, title="Final validation error against the learning rate",
+                             look_for="Look for: the U shape: too small and too large rates both end higher than "
+                                      "the best one in between."),
     ]
+
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' mean validation curves on the same axes, the pinned one dashed."""
+    return charts.compare_sweep(runs, SWEPT)
 
 
 def takeaway(result: StudyResult) -> list[str]:

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
+from core.data import task_class_names
 from core.metrics import confusion_matrix, per_class_report
-from studies import cost
+from studies import charts, cost
 from studies.params import TRAINING
 from studies.schema import Param, Schema, with_defaults, without
-from core.data import task_class_names
 from studies.training import StudyResult, fit_trial
 
 NAME = "pr_roc"
@@ -48,6 +48,13 @@ SCHEMA = Schema([
           "study", low=0.0, high=1.0),
 ])
 
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 65/67: T-shirt vs trouser on Fashion-MNIST": {"dataset": "fashion-mnist", "classes": "0,1"},
+    "Fig. 61/62: confusion matrix of all ten classes": {
+        "classes": "", "hidden": "30", "output": "softmax", "loss": "ce", "learning_rate": "0.5", "epochs": "10",
+        "compare_epochs": "1"},
+}
 
 def plan(values: dict) -> list[dict]:
     """One trial per model: every epoch count with every cost."""
@@ -159,56 +166,110 @@ def is_binary(result: StudyResult) -> bool:
     return "curve" in result.tidy.columns
 
 
-def charts_for(result: StudyResult) -> list[alt.Chart]:
+def best_model(result: StudyResult) -> str | None:
+    """The model the takeaway names: highest ROC AUC (binary) or lowest test error (all classes)."""
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        return None
+    if is_binary(result):
+        return ok.sort_values("auc_roc", ascending=False)["model"].iloc[0]
+    return ok.groupby("model")["test_error"].first().sort_values().index[0]
+
+
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     return _binary_charts(result) if is_binary(result) else _multiclass_charts(result)
 
 
 def _binary_charts(result: StudyResult) -> list[alt.Chart]:
     tidy, summary = result.tidy.dropna(subset=["curve"]), result.summary
     pick = alt.selection_point(fields=["model"], bind="legend")
-    color = alt.Color("model:N", title="model")
+    color = alt.Color("model:N", title="model", legend=charts.legend())
 
-    def curve_chart(curve, title, x_title, y_title):
-        return alt.Chart(tidy[tidy["curve"] == curve]).mark_line(interpolate="step-after" if curve == "pr" else
-                                                                  "linear").encode(
+    def curve_chart(curve, x_title, y_title):
+        return alt.Chart(tidy[tidy["curve"] == curve]).mark_line(
+            interpolate="step-after" if curve == "pr" else "linear").encode(
             x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("y:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color, order="threshold:Q",
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
             tooltip=["model:N", alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("x:Q", format=".3f", title=x_title),
-                     alt.Tooltip("y:Q", format=".3f", title=y_title)]).add_params(pick).properties(
-            title=title, width=340, height=300)
+                     alt.Tooltip("y:Q", format=".3f", title=y_title)]).add_params(pick)
 
     ok = summary[summary["status"] == "ok"]
-    pr = curve_chart("pr", "Precision-recall curve (Fig. 65)", "recall", "precision")
     baseline = alt.Chart(ok.head(1)).mark_rule(strokeDash=[4, 4], color="gray").encode(
         y="baseline_precision:Q", tooltip=[alt.Tooltip("baseline_precision:Q", format=".3f",
                                                        title="random classifier precision")])
-    roc = curve_chart("roc", "ROC curve (Fig. 67) with equal error rate", "false positive rate", "true positive rate")
     diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="gray").encode(
         x="x:Q", y="y:Q")
-    eer = alt.Chart(ok.assign(tpr=lambda d: 1 - d["eer"])).mark_point(shape="diamond", size=120, filled=True).encode(
-        x="eer:Q", y="tpr:Q", color=color, tooltip=["model:N", alt.Tooltip("eer:Q", format=".3f", title="EER"),
-                                                     alt.Tooltip("eer_threshold:Q", format=".3f", title="threshold")])
-    return [pr + baseline, roc + diagonal + eer]
+    eer = alt.Chart(ok.assign(tpr=lambda d: 1 - d["eer"], marker="equal error rate")).mark_point(
+        size=130, filled=True).encode(
+        x="eer:Q", y="tpr:Q", color=color,
+        shape=alt.Shape("marker:N", title=None, scale=alt.Scale(domain=["equal error rate"], range=["diamond"]),
+                        legend=charts.legend()),
+        tooltip=["model:N", alt.Tooltip("eer:Q", format=".3f", title="EER"),
+                 alt.Tooltip("eer_threshold:Q", format=".3f", title="threshold")])
+    pr = charts.finish(alt.layer(curve_chart("pr", "recall", "precision"), baseline),
+                       "Precision-recall curve (Fig. 65)",
+                       "Look for: the curve hugging the top right corner; the grey dashed line is a random "
+                       "classifier's precision, the share of positives.")
+    roc = charts.finish(alt.layer(curve_chart("roc", "false positive rate", "true positive rate"), diagonal, eer),
+                        "ROC curve (Fig. 67) with the equal error rate",
+                        "Look for: the area under the curve (1 is perfect, the grey diagonal 0.5 is chance) and "
+                        "the diamond where false positives and false negatives are equally frequent.")
+    return [pr, roc, confusion_chart(result)] if best_model(result) else [pr, roc]
+
+
+def confusion_chart(result: StudyResult) -> alt.Chart:
+    """The binary confusion table (lecture 3.5.2) of the best model at the chosen threshold."""
+    row = result.summary[result.summary["model"] == best_model(result)].iloc[0]
+    names = task_class_names(result.params["dataset"], tuple(result.params["classes"]))
+    cells = pd.DataFrame([
+        {"actual": f"{names[1]} (positive)", "predicted": f"{names[1]} (positive)", "count": row["tp"], "cell": "TP"},
+        {"actual": f"{names[1]} (positive)", "predicted": f"{names[0]} (negative)", "count": row["fn"], "cell": "FN"},
+        {"actual": f"{names[0]} (negative)", "predicted": f"{names[1]} (positive)", "count": row["fp"], "cell": "FP"},
+        {"actual": f"{names[0]} (negative)", "predicted": f"{names[0]} (negative)", "count": row["tn"], "cell": "TN"}])
+    cells["text"] = cells["cell"] + " " + cells["count"].astype(int).astype(str)
+    heat = alt.Chart(cells).mark_rect().encode(
+        x=alt.X("predicted:N", sort=None, title="predicted class"), y=alt.Y("actual:N", sort=None, title="actual class"),
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["actual:N", "predicted:N", "cell:N", "count:Q"])
+    text = heat.mark_text(fontSize=14).encode(text="text:N", color=alt.value("black"))
+    return charts.finish(heat + text, f"Confusion table of {row['model']} at threshold {row['threshold']:g} (3.5.2)",
+                         f"Look for: precision TP/(TP+FP) = {row['precision']:.3f}, recall TP/(TP+FN) = "
+                         f"{row['recall']:.3f}; moving the threshold trades one against the other.")
 
 
 def _multiclass_charts(result: StudyResult) -> list[alt.Chart]:
-    main = model_label(result.params["loss"], result.params["epochs"])
+    main = best_model(result) or model_label(result.params["loss"], result.params["epochs"])
     counts = result.tidy[result.tidy["model"] == main] if len(result.tidy) else result.tidy
-    heat = alt.Chart(counts, title=f"Confusion matrix, {main} (Fig. 61/62)").mark_rect().encode(
-        x=alt.X("predicted:N", sort=None), y=alt.Y("actual:N", sort=None),
-        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues")),
-        tooltip=["actual:N", "predicted:N", "count:Q"]).properties(width=340, height=340)
+    heat = alt.Chart(counts).mark_rect().encode(
+        x=alt.X("predicted:N", sort=None, title="predicted class"), y=alt.Y("actual:N", sort=None, title="actual class"),
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+        tooltip=["actual:N", "predicted:N", "count:Q"])
     text = heat.mark_text(fontSize=10).encode(text="count:Q", color=alt.value("black"))
     per_class = result.summary[result.summary["model"] == main].melt(
         id_vars=["class"], value_vars=["precision", "recall", "f1"], var_name="measure", value_name="value")
     pick = alt.selection_point(fields=["measure"], bind="legend")
-    bars = alt.Chart(per_class, title="Per-class precision, recall and F1").mark_bar().encode(
-        x=alt.X("class:N", sort=None), xOffset="measure:N", y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
-        color="measure:N", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-        tooltip=["class:N", "measure:N", alt.Tooltip("value:Q", format=".3f")]).add_params(pick).properties(
-        width=420, height=260)
-    return [heat + text, bars]
+    bars = alt.Chart(per_class).mark_bar().encode(
+        x=alt.X("class:N", sort=None, title="class"), xOffset="measure:N",
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="score"),
+        color=alt.Color("measure:N", legend=charts.legend()), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        tooltip=["class:N", "measure:N", alt.Tooltip("value:Q", format=".3f")]).add_params(pick)
+    return [charts.finish(heat + text, f"Confusion matrix of {main} (Fig. 61/62)",
+                          "Look for: the diagonal holds the correct answers; large off-diagonal cells are the "
+                          "pairs of classes the network confuses."),
+            charts.finish(bars, f"Per-class precision, recall and F1 of {main}",
+                          "Look for: the classes with the lowest bars are the hard ones.")]
+
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' ROC curves on the same axes (binary tasks), the pinned one dashed."""
+    if not all(is_binary(r) for _, r in runs):
+        return []
+    frame = pd.concat([r.tidy[r.tidy["curve"] == "roc"].assign(run=label) for label, r in runs], ignore_index=True)
+    return [charts.compare_lines(frame, "x", "y", "model", [label for label, _ in runs], "ROC curves, both runs",
+                                 "Look for: the run whose curves reach the top left corner sooner.",
+                                 y_title="true positive rate", y_format="~g")]
 
 
 def trial_detail(result) -> str:
@@ -230,7 +291,7 @@ def takeaway(result: StudyResult) -> list[str]:
         worst = s[s["model"] == errors.index[0]].sort_values("f1").iloc[0]
         return [f"Best model {errors.index[0]}: {errors.iloc[0]:.1%} test error.",
                 f"Hardest class: {worst['class']} (F1 {worst['f1']:.3f})."]
-    best = s.sort_values("auc_roc", ascending=False).iloc[0]
+    best = s[s["model"] == best_model(result)].iloc[0]
     return [f"Best model {best['model']}: ROC AUC {best['auc_roc']:.4f}, PR AUC {best['auc_pr']:.4f}, "
             f"equal error rate {best['eer']:.1%}.",
             f"At threshold {best['threshold']:g}: precision {best['precision']:.3f}, recall {best['recall']:.3f}, "

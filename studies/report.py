@@ -16,7 +16,8 @@ from studies.training import StudyResult
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f4f4f4}.chart{margin:1.5em 0}code{background:#f4f4f4;padding:2px 4px;word-break:break-all}
-.takeaway{background:#eef6ee;border-left:4px solid #2a7;padding:.6em 1em}"""
+.takeaway{background:#eef6ee;border-left:4px solid #2a7;padding:.6em 1em}.chart{width:100%}
+.look{color:#555;font-size:14px;margin-top:0}"""
 
 
 @functools.lru_cache(maxsize=1)
@@ -31,7 +32,8 @@ def html_report(study, result: StudyResult, share_link: str = "") -> str:
     texts = study.SCHEMA.to_texts(result.params)
     params = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in texts.items())
     link = f'<p>Share link: <code>{html.escape(share_link)}</code></p>' if share_link else ""
-    divs = "".join(f'<div class="chart" id="chart{i}"></div>' for i in range(len(specs)))
+    divs = "".join(f'<div class="chart" id="chart{i}"></div><p class="look">{html.escape(spec.get("description", ""))}</p>'
+                   for i, spec in enumerate(specs))
     embeds = "".join(f"vegaEmbed('#chart{i}', {json.dumps(spec)}, {{actions: false}});" for i, spec in enumerate(specs))
     takeaway = "<br>".join(html.escape(line) for line in study.takeaway(result) if line)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,25 +8,48 @@ def _fmt(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error") -> list[str]:
-    """Best swept value by mean ``metric`` over its repeats that finished ``ok``; then the worst
-    value, and every value with diverged or failed repeats."""
+def number(value: float) -> str:
+    """Three significant digits, never rounded to nothing: 0.0123, 4.56e-05, 1.23e+03."""
+    return f"{value:.3g}"
+
+
+def edge_note(tried, best, smaller: str = "smaller", larger: str = "larger", floor=None) -> str:
+    """When the best value is at the edge of the values tried, the real optimum may lie beyond
+    (unless the edge is ``floor``, the smallest value there is, such as a batch of 1)."""
+    tried = sorted(set(tried))
+    if len(tried) < 2:
+        return ""
+    if best == tried[0] and best != floor:
+        return f" That is the smallest value tried: try {smaller} ones too."
+    if best == tried[-1]:
+        return f" That is the largest value tried: try {larger} ones too."
+    return ""
+
+
+def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
+                 floor=None) -> list[str]:
+    """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
+    lies at the edge of the tried range); then the worst value, and every value with trials that
+    did not finish ok."""
     ok = summary[summary["status"] == "ok"]
+    names = dict(zip(summary[swept], summary["setting"])) if "setting" in summary else {}
+    name = lambda v: names.get(v, _fmt(v))  # noqa: E731
     lines = []
     if len(ok):
         means = ok.groupby(swept)[metric].mean().sort_values()
         best, worst = means.index[0], means.index[-1]
         what = metric.replace("final_", "").replace("_", " ").replace("val ", "validation ")
-        lines.append(f"Best {label} {_fmt(best)}: {means.iloc[0]:.1%} mean {what} "
-                     f"over {int((ok[swept] == best).sum())} repeat(s).")
-        worst_line = f"Worst: {_fmt(worst)} at {means.iloc[-1]:.1%}." if worst != best else ""
+        runs = int((ok[swept] == best).sum())
+        lines.append(f"Best {label} {name(best)}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
+                     f"{'s' if runs != 1 else ''}.{edge_note(summary[swept], best, floor=floor)}")
+        worst_line = f"Worst: {name(worst)} at {means.iloc[-1]:.1%}." if worst != best else ""
     else:
-        lines.append(f"No {label} finished: every trial diverged or failed.")
+        lines.append(f"No {label} finished: every trial diverged, failed or was cancelled.")
         worst_line = ""
     counts = pd.crosstab(summary[swept], summary["status"])  # swept value x status
     totals = counts.sum(axis=1)
-    troubles = [f"{_fmt(v)} {status} in {n} of {totals[v]} repeats"
-                for status in ("diverged", "failed") if status in counts for v, n in counts[status].items() if n]
+    troubles = [f"{name(v)} {status} in {n} of {totals[v]} repeats" for status in ("diverged", "failed", "cancelled")
+                if status in counts for v, n in counts[status].items() if n]
     lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else ""])))
     return lines
 

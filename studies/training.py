@@ -107,6 +107,18 @@ def _swept_value(result: TrialResult, name: str):
     return result.payload.get(name, result.trial.params.get(name))
 
 
+def setting_label(result: TrialResult, name: str) -> str:
+    """The swept value as a person reads it: 0.5, 100, or "full (1,077)" for batch GD."""
+    used = _swept_value(result, name)
+    if result.trial.params.get(name) == "full":
+        return f"full ({used:,})" if isinstance(used, (int, np.integer)) else "full"
+    return f"{used:g}" if isinstance(used, float) else str(used)
+
+
+def _labels(result: TrialResult, swept: list[str]) -> dict:
+    return {"setting": setting_label(result, swept[0])} if len(swept) == 1 else {}
+
+
 def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
     """DESIGN.md's table: one row per (trial, epoch, split); swept parameters and ``repeat`` last.
 
@@ -117,12 +129,13 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
         fold = r.trial.params.get("fold")
         head = {"study": study, "trial": r.trial.index, "seed": r.trial.seed,
                 "fold": fold if fold is not None and fold >= 0 else None}  # -1: the model retrained on all folds
-        tail = {"status": r.status, **{name: _swept_value(r, name) for name in swept},
+        tail = {"status": r.status, **{name: _swept_value(r, name) for name in swept}, **_labels(r, swept),
                 "repeat": r.trial.params.get("repeat")}
         rows = r.payload.get("rows") or [{"epoch": None, "split": None, "cost": None, "error": None,
                                           "seconds": None, "updates": None}]
         records.extend({**head, **row, **tail} for row in rows)
-    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, "repeat"])
+    setting = ["setting"] if len(swept) == 1 else []
+    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, *setting, "repeat"])
     frame["fold"] = frame["fold"].astype("Int64")
     frame["epoch"] = frame["epoch"].astype("Int64")
     frame["updates"] = frame["updates"].astype("Int64")
@@ -136,6 +149,7 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
     for r in results:
         curves = by_trial[r.trial.index]
         row = {"trial": r.trial.index, "seed": r.trial.seed, **{n: _swept_value(r, n) for n in swept},
+               **_labels(r, swept),
                "repeat": r.trial.params.get("repeat"), "fold": r.trial.params.get("fold"), "status": r.status}
         for split in ("train", "val", "test"):
             errors = curves[curves["split"] == split].set_index("epoch")["error"].dropna()

@@ -9,7 +9,8 @@ from studies.execution import run_study
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    tidy, summary, _ = run_cli_study(tmp_path_factory.mktemp("bv"), "bias_variance", "max_degree=25", "datasets=300")
+    tidy, summary, _ = run_cli_study(tmp_path_factory.mktemp("bv"), "bias_variance", "max_degree=25", "datasets=300",
+                                 "samples=30", "noise=0.1")
     return tidy, summary
 
 
@@ -53,6 +54,7 @@ def test_random_design_shows_the_blow_up_on_purpose():
 
 
 def test_charts():
-    result = run_study(bias_variance, bias_variance.SCHEMA.parse({"max_degree": "6", "datasets": "20"}), n_jobs=1)
+    result = run_study(bias_variance, bias_variance.SCHEMA.parse({"max_degree": "6", "datasets": "20",
+                                                                   "show_degree": "4"}), n_jobs=1)
     specs = [c.to_dict() for c in bias_variance.charts_for(result)]
     assert len(specs) == 3 and "Fits of degree 4" in str(specs[0])

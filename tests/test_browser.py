@@ -25,28 +25,66 @@ def browser():
         chromium.close()
 
 
+CHART_SIZES = """() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]')).map(el => {
+    const column = el.closest('[data-testid="stColumn"]') || el.closest('[data-testid="stMainBlockContainer"]');
+    const drawn = (el.querySelector('canvas, svg.marks') || el).getBoundingClientRect();
+    const style = getComputedStyle(column);
+    const inner = column.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return {height: drawn.height, width: drawn.width, column: inner};
+})"""
+VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def assert_charts_readable(page, label):
+    sizes = page.evaluate(CHART_SIZES)
+    assert sizes, label
+    for size in sizes:
+        assert size["height"] >= 200, (label, size)
+        assert size["width"] >= 0.9 * size["column"], (label, size)
+
+
 def test_every_page_runs_in_a_real_browser(app_url, browser):
+    """Run every page at desktop size, then reopen its link at phone size and in the dark theme:
+    every chart at least 200 px tall and 90 % of its column wide. Screenshots go to artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    context = browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
     page.goto(app_url)
     page.get_by_text("Open the study").first.wait_for(timeout=30_000)
     assert page.get_by_text("Open the study").count() == len(STUDIES)
+    assert page.get_by_text("Deploy", exact=True).count() == 0            # toolbarMode = viewer
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    links = {}
     for name in STUDIES:
         page.goto(f"{app_url}/{name}")
-        page.get_by_role("button", name="Run").click()
+        run = page.get_by_role("button", name="Run")
+        assert run.bounding_box()["y"] + run.bounding_box()["height"] < VIEWPORTS["desktop"]["height"]
+        run.click()
         page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
-        charts_drawn(page, 1)
+        charts_drawn(page, page.locator('[data-testid="stVegaLiteChart"]').count())
         page.wait_for_timeout(500)
         assert page.locator('[data-testid="stException"]').count() == 0
+        assert_charts_readable(page, f"{name} desktop")
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        links[name] = page.locator(".st-key-share code").inner_text().strip()
     page.goto(app_url)
     page.get_by_text("Recent runs").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "home-after-runs.png"), full_page=True)
     page.get_by_text("Precision-recall and ROC curves (defaults)").click()   # a recent run reopens at once
-    charts_drawn(page, 2)
+    charts_drawn(page, 3)
     assert page.get_by_text("not stored").count() == 0
-    page.close()
+    context.close()
+    for viewport, scheme in (("phone", "light"), ("desktop", "dark")):
+        context = browser.new_context(viewport=VIEWPORTS[viewport], color_scheme=scheme)
+        page = context.new_page()
+        for name, link in links.items():
+            page.goto(link)
+            page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+            charts_drawn(page, page.locator('[data-testid="stVegaLiteChart"]').count())
+            page.wait_for_timeout(300)
+            assert_charts_readable(page, f"{name} {viewport} {scheme}")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport}-{scheme}.png"), full_page=True)
+        context.close()
 
 
 def test_one_person_stopping_and_leaving_never_harms_another(app_url, browser):

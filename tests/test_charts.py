@@ -1,31 +1,106 @@
-"""Chart specifications carry every row, however long the sweep."""
+"""Chart specifications: every row kept, legends and titles never cut, one colour per split across
+the app, log axes that tick at the tried extremes, a line of the lecture under every chart."""
 import numpy as np
 import pandas as pd
+import pytest
 
-from studies import charts
+from studies import STUDIES, charts
+from studies.execution import run_study
+
+QUICK = {"learning_rate": {"epochs": "3", "repeats": "2"}, "batch_size": {"epochs": "2", "batch_sizes": "8,32,full"},
+         "hidden_units": {"epochs": "3", "hidden_units": "2,10,300"}, "kfold": {"k": "3", "values": "1,5,20"},
+         "bias_variance": {"datasets": "20"}, "pr_roc": {"epochs": "3"}}
+
+
+@pytest.fixture(scope="module")
+def specs():
+    """Every study's chart specifications, as drawn by the page, with means and with repeats."""
+    found = {}
+    for name, study in STUDIES.items():
+        result = run_study(study, study.SCHEMA.parse(QUICK[name]), n_jobs=1)
+        found[name] = [charts.vega_lite(c) for flag in (False, True) for c in study.charts_for(result, repeats=flag)]
+    return found
+
+
+def walk(node, key):
+    """Every value stored under ``key`` anywhere in a nested spec."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                yield v
+            yield from walk(v, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item, key)
+
+
+def test_every_legend_lists_every_value_and_nothing_is_cut(specs):
+    for name, study_specs in specs.items():
+        for spec in study_specs:
+            for legend in walk(spec, "legend"):
+                if legend is not None:
+                    assert legend.get("symbolLimit") == 0 and legend.get("labelLimit") == 0, (name, legend)
+            assert spec["title"]["limit"] == 0, name
+            assert spec["width"] == "container" and spec["height"] >= 200, name
+            assert len(spec["description"]) > 30 and spec["description"].startswith("Look for"), name
+
+
+def test_split_colours_are_the_same_in_every_study(specs):
+    scales = [enc["scale"] for study_specs in specs.values() for spec in study_specs
+              for enc in walk(spec, "color") if isinstance(enc, dict) and enc.get("field") == "split"]
+    assert scales, "some chart colours by split"
+    assert all(scale == charts.SPLIT_COLOURS.to_dict() for scale in scales)
+
+
+def test_log_axes_tick_at_the_tried_extremes(specs):
+    tried = {"learning_rate": [0.01, 10.0], "batch_size": [8.0, 1077.0], "hidden_units": [2.0, 300.0]}
+    for name, (low, high) in tried.items():
+        log_axes = [x for spec in specs[name] for x in walk(spec, "x")
+                    if isinstance(x, dict) and x.get("scale", {}).get("type") == "log" and "values" in x.get("axis", {})]
+        assert log_axes, name
+        for x in log_axes:
+            assert low in x["axis"]["values"] and high in x["axis"]["values"], (name, x["axis"]["values"])
+            assert x["scale"]["padding"] > 0                        # no mark cut at the edge
+
+
+def test_batch_gd_reads_full_with_its_size():
+    study = STUDIES["batch_size"]
+    result = run_study(study, study.SCHEMA.parse(QUICK["batch_size"]), n_jobs=1)
+    assert "full (1,077)" in set(result.summary["setting"]) and "full (1,077)" in set(result.tidy["setting"])
+    spec = str([charts.vega_lite(c) for c in study.charts_for(result)])
+    assert "full (1,077)" in spec
 
 
 def long_sweep(trials=30, epochs=250):
     """A tidy table with more rows than Altair's default transformer accepts (5000)."""
     trial, epoch = np.divmod(np.arange(trials * epochs), epochs)
-    return pd.DataFrame({"trial": trial, "epoch": epoch + 1, "repeat": 0, "status": "ok", "split": "val",
-                         "learning_rate": 10.0 ** -(trial % 5), "error": 1 / (epoch + 1.0), "cost": np.nan})
+    rates = 10.0 ** -(trial % 5)
+    return pd.DataFrame({"trial": trial, "epoch": epoch + 1, "repeat": trial // 5, "status": "ok", "split": "val",
+                         "learning_rate": rates, "setting": [f"{r:g}" for r in rates], "error": 1 / (epoch + 1.0),
+                         "cost": np.nan})
 
 
 def test_curves_of_a_long_sweep_keep_every_row():
     tidy = long_sweep()
-    spec = charts.vega_lite(charts.curves(tidy, "learning_rate"))
+    spec = charts.vega_lite(charts.curves(tidy, "learning_rate", repeats=True))
     (rows,) = spec["datasets"].values()
     assert len(rows) == len(tidy) > 5000
-    assert rows[-1] == {"epoch": 250, "error": 1 / 250, "learning_rate": 1e-4, "trial": 29, "repeat": 0,
-                        "status": "ok"}
+
+
+def test_mean_band_is_the_mean_and_std_over_repeats():
+    tidy = long_sweep(trials=10, epochs=3)
+    tidy["error"] = tidy["error"] + tidy["repeat"] * 0.1                 # repeat 0 and 1 differ by 0.1
+    spec = charts.vega_lite(charts.curves(tidy, "learning_rate"))
+    (rows,) = spec["datasets"].values()
+    row = next(r for r in rows if r["setting"] == "1" and r["epoch"] == 1)
+    assert row["mean"] == pytest.approx(1.0 + 0.05) and row["std"] == pytest.approx(np.std([1.0, 1.1], ddof=1))
+    assert row["low"] == pytest.approx(row["mean"] - row["std"]) and row["count"] == 2
 
 
 def test_every_layer_keeps_its_own_data():
     summary = pd.DataFrame({"learning_rate": [0.1, 0.1, 1.0], "final_val_error": [0.2, 0.3, 0.9],
-                            "repeat": [0, 1, 0], "trial": [0, 1, 2], "status": ["ok", "ok", "diverged"],
-                            "message": ["", "", "cost is not finite"]})
+                            "setting": ["0.1", "0.1", "1"], "repeat": [0, 1, 0], "trial": [0, 1, 2],
+                            "status": ["ok", "ok", "diverged"], "message": ["", "", "cost is not finite"]})
     spec = charts.vega_lite(charts.final_against(summary, "learning_rate"))
     sizes = sorted(len(rows) for rows in spec["datasets"].values())
     assert sizes == [2, 3]                   # the mean line over ok trials, the points of all three
-    assert all("data" in layer for layer in spec["layer"])

@@ -46,5 +46,8 @@ def test_learning_rate_tuning_and_std_error_bars(tmp_path):
 
 def test_chart_marks_the_best_value():
     result = run_study(kfold, kfold.SCHEMA.parse({"values": "1,5", "k": "2"}), n_jobs=1)
-    spec = str(kfold.charts_for(result)[0].to_dict())
-    assert "errorbar" in spec and "datum.best" in spec
+    spec = kfold.charts_for(result)[0].to_dict()
+    assert "errorbar" in str(spec)
+    (marks,) = [layer for layer in spec["layer"] if layer["encoding"].get("shape")]
+    best = [row for row in spec["datasets"][marks["data"]["name"]] if row["marker"] == "best (lowest mean)"]
+    assert [row["value"] for row in best] == [result.summary.loc[result.summary["best"], "value"].item()]

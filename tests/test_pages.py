@@ -9,7 +9,7 @@ from core import engine as engines
 from core.runner import execute
 from studies import STUDIES, execution
 from ui.home import page_file
-from ui.page import WORKER_MODULES, result_store
+from ui.server import WORKER_MODULES, result_store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
@@ -71,7 +71,7 @@ def test_share_link_restores_form_and_shows_stored_results(name):
     assert f"/{name}?" in share and f"{param}={value}" in share
 
 
-CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 2}
+CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 3}
 HOSTILE = {"epochs": "1e12", "seed": "-5", "l2": "nan", "hidden": "", "dataset": "", "bogus<b>[x](y)": "1",
            "learning_rates": "abc,,", "batch_sizes": "0,full", "values": "9" * 300, "max_degree": "-3",
            "threshold": "2", "classes": "1,1,1", "k": "1.5"}
@@ -236,3 +236,96 @@ def test_kfold_opened_plainly_shows_its_stored_defaults():
     execution.save_result(result_store(), study, values, execution.run_study(study, values, n_jobs=1))
     at = AppTest.from_file(str(ROOT / page_file("kfold")), default_timeout=60).run()
     assert not at.exception and at.get("vega_lite_chart"), "the defaults' stored result is found"
+
+
+def test_an_exercise_link_locks_and_hides_and_a_later_link_cannot_unlock():
+    at = page("learning_rate", epochs=5, lock="epochs,learning_rates", hide="dataset,classes")
+    assert not at.exception and not at.warning
+    assert at.sidebar.number_input(key="learning_rate:epochs").disabled
+    assert at.sidebar.text_input(key="learning_rate:learning_rates").disabled
+    assert not at.sidebar.number_input(key="learning_rate:repeats").disabled
+    assert "learning_rate:dataset" not in [w.key for w in at.sidebar.selectbox]
+    assert at.query_params["lock"] == "epochs,learning_rates" and at.query_params["hide"] == "dataset,classes"
+    at.query_params.clear()                          # the same session opens an edited link without lock=
+    at.query_params.update({"epochs": "50", "dataset": "mnist", "repeats": "1"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="learning_rate:epochs").value == 5
+    assert at.sidebar.number_input(key="learning_rate:repeats").value == 1      # what is not fixed follows the link
+    warnings = [w.value.replace("\\", "") for w in at.warning]          # shown with Markdown escapes
+    assert any("epochs is fixed by this exercise - kept 5" in w for w in warnings)
+    assert any("dataset is fixed by this exercise - kept digits" in w for w in warnings)
+    assert at.query_params["epochs"] == "5" and at.query_params["lock"] == "epochs,learning_rates"
+
+
+def test_locked_values_are_checked_like_any_link_input():
+    at = page("learning_rate", epochs="1e12", lock="epochs,nonsense")
+    assert not at.exception
+    assert at.sidebar.number_input(key="learning_rate:epochs").value == 500
+    assert any("lock: unknown parameter 'nonsense'" in w.value for w in at.warning)
+    assert at.query_params["lock"] == "epochs"
+
+
+def test_a_rejected_form_says_the_results_on_the_page_are_the_last_runs():
+    at = press_run(page("learning_rate", epochs=3))
+    at.sidebar.text_input(key="learning_rate:learning_rates").input("0.1,fast")
+    at = at.sidebar.button[0].click().run()
+    assert any("The form was not run" in e.value for e in at.error)
+    assert at.get("vega_lite_chart")
+
+
+PRESETS = [(name, label) for name, study in STUDIES.items() for label in getattr(study, "PRESETS", {})]
+
+
+@pytest.mark.parametrize("name,label", PRESETS)
+def test_each_lecture_preset_fills_the_form(name, label, monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "no-data"))     # Fashion-MNIST absent here
+    study = STUDIES[name]
+    preset = study.PRESETS[label]
+    study.SCHEMA.parse(preset)                                              # the preset is valid input
+    at = page(name)
+    at.sidebar.selectbox(key=f"{name}:preset").select(label).run()
+    assert not at.exception and not at.warning
+    expected = {**preset, "dataset": "digits"} if "dataset" in preset else preset
+    assert {k: at.query_params[k] for k in expected} == expected
+    for param, text in expected.items():
+        widget = next(w for w in at.sidebar if getattr(w, "key", None) == f"{name}:{param}")
+        assert study.SCHEMA.params[param].to_text(study.SCHEMA.params[param].coerce(widget.value)) == text
+    if preset.get("dataset", "digits") != "digits":
+        assert "not installed on this server" in at.sidebar.info[0].value
+
+
+def test_pin_a_run_change_the_form_and_see_both_on_the_same_axes():
+    at = press_run(page("learning_rate", epochs=3, repeats=1))
+    first_key = execution.run_key(STUDIES["learning_rate"], STUDIES["learning_rate"].SCHEMA.parse(
+        {k: v for k, v in at.query_params.items() if k != "pin"}))
+    at.button(key="learning_rate:pin-button").click().run()
+    assert at.query_params["pin"] == first_key
+    at.sidebar.number_input(key="learning_rate:epochs").set_value(5)
+    at = press_run(at)
+    assert not at.exception and at.query_params["pin"] == first_key and at.query_params["epochs"] == "5"
+    assert any(h.value == "This run against the pinned one" for h in at.subheader)
+    spec = str(at.get("vega_lite_chart")[-1].proto.spec)
+    assert "pinned: epochs=3" in spec and "this run" in spec
+    (compare,) = [b for b in at.get("download_button") if b.proto.label == "Compare CSV"]
+    assert f"pin={first_key}" in [m.value for m in at.markdown if m.value.startswith("**Share this comparison")][0]
+    reopened = page("learning_rate", **dict(at.query_params))          # the compare link, in a new session
+    assert any(h.value == "This run against the pinned one" for h in reopened.subheader)
+
+
+def test_compare_with_any_stored_run_of_the_study():
+    press_run(page("bias_variance", datasets=13))
+    at = press_run(page("bias_variance", datasets=14))
+    picker = at.selectbox(key="bias_variance:compare-with")
+    (other,) = [o for o in picker.options if o != "(choose a run)"]
+    assert other == "datasets=13"
+    picker.select_index(1).run()
+    assert not at.exception and any(h.value == "This run against the pinned one" for h in at.subheader)
+    at.button(key="bias_variance:unpin").click().run()
+    assert "pin" not in at.query_params and not any(h.value == "This run against the pinned one" for h in at.subheader)
+
+
+def test_a_hostile_pin_is_ignored_with_a_warning():
+    at = page("learning_rate", pin="../../etc/passwd")
+    assert not at.exception and any("pin: not a run key" in w.value.replace("\\", "") for w in at.warning)
+    assert "pin" not in at.query_params

@@ -3,16 +3,25 @@
 Values arrive from the link (``st.query_params``, untrusted: read leniently, every change
 reported) or from the form (read strictly on Run). The address bar always holds the values
 the page shows, so it is the share link.
+
+A teacher's exercise link adds ``lock=`` (parameters shown but not changeable) and ``hide=``
+(parameters not shown), as TensorFlow Playground's ``_hide`` does. The session that opened it
+remembers the fixed values: a later link in that session that changes one, or drops ``lock=``,
+is reset to them with a warning. (A link is a teaching aid, not a security boundary: a fresh
+browser given an edited link sees what that link says.)
 """
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.data import DataError, check_task
 from studies.schema import Param, ParamError, Schema
 
 GROUPS = {"data": "Data", "model": "Model", "optimisation": "Optimisation", "study": "Study"}
+EXERCISE = ("lock", "hide")
 
 
 def plain(text: str) -> str:
@@ -20,26 +29,79 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", text)
 
 
-def values_from_link(schema: Schema) -> tuple[dict, list[str]]:
-    """Typed values from the address bar (defaults where absent) and a warning per change made."""
+def exercise_of(study) -> dict:
+    """This session's exercise on the page: {"lock": {name: value}, "hide": {name: value}}."""
+    return st.session_state.get(f"{study.NAME}:exercise") or {"lock": {}, "hide": {}}
+
+
+def pinned_key(study) -> str | None:
+    """The run pinned for comparison on this page (``pin=`` in the link), if any."""
+    return st.session_state.get(f"{study.NAME}:pin")
+
+
+def link_texts(study, values: dict) -> dict[str, str]:
+    """What the address bar and the share box carry: the values, the exercise's lock/hide and the pin."""
+    pin = {"pin": pinned_key(study)} if pinned_key(study) else {}
+    return {**study.SCHEMA.to_texts(values), **_exercise_texts(exercise_of(study)), **pin}
+
+
+def _exercise_texts(exercise: dict) -> dict[str, str]:
+    return {kind: ",".join(names) for kind, names in exercise.items() if names}
+
+
+def share_link(study, values: dict, exercise: dict | None = None, pin: str | None = None) -> str:
+    texts = {**study.SCHEMA.to_texts(values), **_exercise_texts(exercise or exercise_of(study))}
+    if pin:
+        texts["pin"] = pin
+    return f"{st.context.url or '/' + study.NAME}?{urlencode(texts)}"
+
+
+def _names(schema: Schema, kind: str, text: str, warnings: list[str]) -> list[str]:
+    names = [n.strip() for n in str(text)[:500].split(",") if n.strip()]
+    unknown = [n for n in names if n not in schema.params]
+    if unknown:
+        warnings.append(f"{kind}: unknown parameter {unknown[0][:40]!r} - ignored")
+    return [n for n in names if n in schema.params]
+
+
+def values_from_link(study) -> tuple[dict, list[str]]:
+    """Typed values from the address bar (defaults where absent) and a warning per change made,
+    the exercise's fixed values applied."""
+    schema = study.SCHEMA
     raw = {str(k): v for k, v in st.query_params.to_dict().items()}
+    asked = {kind: raw.pop(kind) for kind in EXERCISE if kind in raw}
+    pin = str(raw.pop("pin", ""))
     values, warnings = schema.parse_lenient(raw)
-    if warnings:  # rewrite the link so that what it says is what the page shows
-        st.query_params.from_dict(schema.to_texts(values))
+    if pin and not re.fullmatch(r"[0-9a-f]{32}", pin):
+        warnings.append("pin: not a run key - ignored")
+        pin = ""
+    st.session_state[f"{study.NAME}:pin"] = pin or None
+    key = f"{study.NAME}:exercise"
+    if asked and key not in st.session_state:  # a new exercise: fix the values this link gives
+        st.session_state[key] = {kind: {n: values[n] for n in _names(schema, kind, asked.get(kind, ""), warnings)}
+                                 for kind in EXERCISE}
+    for kind, fixed in exercise_of(study).items():
+        for name, value in fixed.items():
+            if values[name] != value:
+                warnings.append(f"{name} is fixed by this exercise - kept {schema.params[name].to_text(value)}")
+                values[name] = value
+    if warnings or asked != _exercise_texts(exercise_of(study)):
+        st.query_params.from_dict(link_texts(study, values))  # what the link says is what the page shows
     return values, warnings
 
 
-def _widget(param: Param, value, key: str):
-    help_text = f"{param.help}  \nAllowed: {param.allowed()}."
-    label = param.name.replace("_", " ")
+def _widget(param: Param, value, key: str, disabled: bool):
+    help_text = f"{param.help}  \nAllowed: {param.allowed()}." + ("  \nFixed by this exercise." if disabled else "")
+    label = param.name.replace("_", " ") + (" 🔒" if disabled else "")
+    common = {"key": key, "help": help_text, "disabled": disabled}
     if param.kind == "choice":
-        return st.selectbox(label, param.choices, index=param.choices.index(value), key=key, help=help_text)
+        return st.selectbox(label, param.choices, index=param.choices.index(value), **common)
     if param.kind == "int":
-        return st.number_input(label, int(param.low), int(param.high), int(value), step=1, key=key, help=help_text)
+        return st.number_input(label, int(param.low), int(param.high), int(value), step=1, **common)
     if param.kind == "float":
-        return st.number_input(label, float(param.low), float(param.high), float(value), key=key, help=help_text,
-                               format="%g", step=None)
-    return st.text_input(label, param.to_text(value), key=key, help=help_text)
+        return st.number_input(label, float(param.low), float(param.high), float(value), format="%g", step=None,
+                               **common)
+    return st.text_input(label, param.to_text(value), **common)
 
 
 def _key(study, param: Param) -> str:
@@ -52,25 +114,67 @@ def forget_form(study) -> None:
         st.session_state.pop(_key(study, param), None)
 
 
-def sidebar_form(study, initial: dict) -> dict | None:
-    """Draw the form; on Run return the validated values (and put them in the link), else None."""
-    schema = study.SCHEMA
+def sidebar_form(study, initial: dict, note: str = "") -> dict | None:
+    """Draw the form, the Run button first with ``note`` (the run's size and time) under it; on Run
+    return the validated values (and put them in the link), else None. A rejected form keeps its
+    error, above the fields and on the page, until the next Run."""
+    schema, exercise = study.SCHEMA, exercise_of(study)
+    error_key = f"{study.NAME}:form_error"
     with st.sidebar.form(f"{study.NAME}:form"):
-        st.subheader(study.TITLE)
-        raw = {}
+        submitted = st.form_submit_button("Run", type="primary", width="stretch", icon=":material/play_arrow:")
+        if note:
+            st.caption(note)
+        if st.session_state.get(error_key):
+            st.error(plain(st.session_state[error_key]), icon=":material/error:")
+        raw = {name: value for name, value in exercise["hide"].items()}
         for group, title in GROUPS.items():
-            params = [p for p in schema if p.group == group]
+            params = [p for p in schema if p.group == group and p.name not in exercise["hide"]]
             if params:
                 st.markdown(f"**{title}**")
                 for p in params:
-                    raw[p.name] = _widget(p, initial[p.name], _key(study, p))
-        submitted = st.form_submit_button("Run", type="primary", width="stretch")
+                    raw[p.name] = _widget(p, initial[p.name], _key(study, p), p.name in exercise["lock"])
     if not submitted:
         return None
     try:
         values = schema.parse(raw)
     except ParamError as exc:
-        st.sidebar.error(plain(str(exc)))
-        return None
-    st.query_params.from_dict(schema.to_texts(values))
+        st.session_state[error_key] = str(exc)
+        st.rerun()  # draw the error above the fields, where the Run button is
+    st.session_state.pop(error_key, None)
+    st.query_params.from_dict(link_texts(study, values))
     return values
+
+
+def form_error(study) -> str | None:
+    return st.session_state.get(f"{study.NAME}:form_error")
+
+
+def preset_picker(study) -> None:
+    """A "Lecture figure" choice that fills the form with the lecture's settings for that figure,
+    on the embedded digits data when the figure's data set is not installed here."""
+    presets = getattr(study, "PRESETS", {})
+    if not presets:
+        return
+    key = f"{study.NAME}:preset"
+
+    def apply() -> None:
+        chosen = st.session_state[key]
+        if chosen not in presets:
+            return
+        texts = {**study.SCHEMA.to_texts(study.SCHEMA.defaults()), **presets[chosen]}
+        try:
+            if "dataset" in texts:
+                check_task(texts["dataset"])
+            st.session_state.pop(f"{study.NAME}:preset_note", None)
+        except DataError:
+            st.session_state[f"{study.NAME}:preset_note"] = (
+                f"{texts['dataset']} is not installed on this server, so this figure's settings run on the "
+                "embedded digits data instead.")
+            texts["dataset"] = "digits"
+        forget_form(study)
+        st.query_params.from_dict({**texts, **_exercise_texts(exercise_of(study))})
+
+    st.sidebar.selectbox("Lecture figure", ["(your own settings)", *presets], key=key, on_change=apply,
+                         help="Fill the form with the lecture's settings for one of its figures.")
+    if st.session_state.get(f"{study.NAME}:preset_note"):
+        st.sidebar.info(st.session_state[f"{study.NAME}:preset_note"], icon=":material/info:")

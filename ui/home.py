@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from studies import STUDIES
-from ui.page import engine, result_store
+from ui.server import engine, result_store
 
 PAGE_FOLDER = "app_pages"
 

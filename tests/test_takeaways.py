@@ -1,0 +1,56 @@
+"""Takeaways say what the numbers support: edges of the tried range, small numbers, partial runs."""
+import pandas as pd
+
+from studies import bias_variance, pr_roc
+from studies.execution import run_study
+from studies.takeaways import best_setting, number
+
+
+def summary(errors: dict, statuses=None) -> pd.DataFrame:
+    rows = [{"learning_rate": rate, "setting": f"{rate:g}", "final_val_error": e, "status": "ok", "repeat": r}
+            for rate, values in errors.items() for r, e in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_a_best_value_at_the_edge_says_try_beyond_it():
+    high = best_setting(summary({0.1: [0.3, 0.3], 1.0: [0.2, 0.2], 10.0: [0.1, 0.12]}), "learning_rate", "rate")
+    assert "largest value tried: try larger ones too" in high[0]
+    low = best_setting(summary({0.1: [0.05], 1.0: [0.2], 10.0: [0.3]}), "learning_rate", "rate")
+    assert "smallest value tried: try smaller ones too" in low[0] and "over 1 repeat." in low[0]
+    inside = best_setting(summary({0.1: [0.3], 1.0: [0.1], 10.0: [0.3]}), "learning_rate", "rate")
+    assert "tried" not in inside[0]
+    floor = best_setting(summary({1: [0.05], 8: [0.2]}).rename(columns={"learning_rate": "batch"}), "batch",
+                         "batch size", floor=1)
+    assert "tried" not in floor[0]
+
+
+def test_small_numbers_keep_their_digits():
+    assert number(0.00001234) == "1.23e-05" and number(0.0123) == "0.0123" and number(3.0) == "3"
+
+
+def test_bias_variance_defaults_show_overfitting_and_the_takeaway_has_no_zeros():
+    result = run_study(bias_variance, bias_variance.SCHEMA.defaults(), n_jobs=1)
+    t = result.tidy.set_index("degree")
+    best = t["test_mse"].idxmin()
+    assert t["test_mse"].iloc[-1] > 1.3 * t.loc[best, "test_mse"]          # the test error turns up again
+    assert t["train_mse"].iloc[-1] < 0.3 * t.loc[best, "train_mse"]         # while the training error falls
+    assert t["variance"].iloc[-1] > 3 * t.loc[best, "variance"]
+    assert "0.0000" not in " ".join(bias_variance.takeaway(result))
+
+
+def test_multiclass_confusion_matrix_is_of_the_model_the_takeaway_names():
+    values = pr_roc.SCHEMA.parse({"classes": "", "hidden": "20", "output": "softmax", "loss": "ce", "epochs": "4",
+                                  "compare_epochs": "1"})
+    result = run_study(pr_roc, values, n_jobs=1)
+    best = pr_roc.takeaway(result)[0].split(":")[0].removeprefix("Best model ")
+    confusion, per_class = pr_roc.charts_for(result)
+    assert best in confusion.to_dict()["title"]["text"] and best in per_class.to_dict()["title"]["text"]
+
+
+def test_binary_case_draws_the_confusion_table_it_promises():
+    result = run_study(pr_roc, pr_roc.SCHEMA.parse({"epochs": "3", "threshold": "0.3"}), n_jobs=1)
+    table = pr_roc.charts_for(result)[-1].to_dict()
+    assert "Confusion table" in table["title"]["text"] and "threshold 0.3" in table["title"]["text"]
+    (cells,) = [rows for rows in table["datasets"].values() if rows and "cell" in rows[0]]
+    best = result.summary.sort_values("auc_roc").iloc[-1]
+    assert {c["cell"]: c["count"] for c in cells} == {k.upper(): best[k] for k in ("tp", "fn", "fp", "tn")}

@@ -1,0 +1,137 @@
+"""A study's results on its page: takeaway, charts (each with its line from the lecture), summary
+table, downloads and share link."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from studies import execution
+from studies.charts import vega_lite
+from studies.report import html_report
+from ui.form import pinned_key, plain, share_link
+from ui.server import result_store
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _stored_specs(study_name: str, store_key: str, repeats: bool, _study, _result) -> list[dict]:
+    """Building Altair charts and validating them costs a page 0.2-0.4 s; a stored result's charts
+    never change, so a reopened share link reuses them."""
+    return _specs(_study, _result, repeats)
+
+
+def _specs(study, result, repeats: bool = False) -> list[dict]:
+    return [vega_lite(chart) for chart in study.charts_for(result, repeats=repeats)]
+
+
+def draw_charts(study, result, store_key: str | None = None, live_key: tuple | None = None,
+                repeats: bool = False) -> None:
+    """Two charts a row, each with its "what to look for" line under it. ``store_key`` names a
+    finished, stored result, whose chart specifications are cached; ``live_key`` (run key, trials
+    finished) a running one's, rebuilt only when a trial has finished."""
+    if store_key:
+        specs = _stored_specs(study.NAME, store_key, repeats, study, result)
+    elif live_key:
+        cached = st.session_state.get(f"{study.NAME}:live")
+        if cached is None or cached[0] != live_key:
+            cached = (live_key, _specs(study, result))
+            st.session_state[f"{study.NAME}:live"] = cached
+        specs = cached[1]
+    else:
+        specs = _specs(study, result, repeats)
+    for row in range(0, len(specs), 2):
+        for column, spec in zip(st.columns(2), specs[row:row + 2]):
+            column.vega_lite_chart(spec, width="stretch")
+            if spec.get("description"):
+                column.caption(spec["description"])
+
+
+def show(study, result, values: dict, store_key: str | None = None) -> None:
+    lines = [line for line in study.takeaway(result) if line]
+    st.success("  \n".join(plain(line) for line in lines), icon=":material/lightbulb:")
+    troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
+    if len(troubles):
+        st.warning("Not every trial finished ok: " + ", ".join(f"{n} {status}" for status, n in troubles.items())
+                   + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon=":material/warning:")
+    repeats = "setting" in result.tidy.columns and st.toggle(
+        "Show every repeat as its own line (default: mean ± 1 std over repeats)", key=f"{study.NAME}:show-repeats")
+    draw_charts(study, result, store_key, repeats=repeats)
+    compare_section(study, values, result)
+    # the interactive grid loads a large script: drawn on request, so a share link opens fast
+    if st.toggle("Show the summary table (one row per trial)", key=f"{study.NAME}:table"):
+        st.dataframe(result.summary, hide_index=True)
+    link = share_link(study, values)
+    cols = st.columns(3)
+    cols[0].download_button("Results CSV", lambda: execution.exported(study, values, result.tidy).to_csv(index=False),
+                            execution.export_name(study, values), "text/csv", on_click="ignore",
+                            icon=":material/download:", width="stretch")
+    cols[1].download_button("Summary CSV",
+                            lambda: execution.exported(study, values, result.summary).to_csv(index=False),
+                            execution.export_name(study, values, "summary"), "text/csv", on_click="ignore",
+                            icon=":material/download:", width="stretch")
+    cols[2].download_button("HTML report", lambda: html_report(study, result, link),
+                            execution.export_name(study, values, "report", "html"), "text/html", on_click="ignore",
+                            icon=":material/description:", width="stretch")
+    # inline code, not st.code: the code block's syntax highlighter costs a share link 0.2 s to load
+    st.container(key="share").markdown(f"**Share** — this link opens the page with these parameters and their "
+                                       f"results:  \n`{link}`")
+    _exercise_box(study, values)
+
+
+def _exercise_box(study, values: dict) -> None:
+    """A teacher's link: parameters that show but cannot be changed, and parameters not shown."""
+    with st.expander("Share as exercise", icon=":material/school:"):
+        names = list(study.SCHEMA.params)
+        locked = st.multiselect("Shown but locked", names, key=f"{study.NAME}:lock")
+        hidden = st.multiselect("Hidden", [n for n in names if n not in locked], key=f"{study.NAME}:hide")
+        link = share_link(study, values, {"lock": locked, "hide": hidden})
+        st.container(key="exercise").markdown(f"Students who open this link can change every other parameter:  \n"
+                                              f"`{link}`")
+
+
+def compare_section(study, values: dict, result) -> None:
+    """Pin this run, or pick a stored one, and see the other run's curves dashed on the same axes,
+    with their own share link and CSV."""
+    key, pin = execution.run_key(study, values), pinned_key(study)
+    cols = st.columns([1, 2], vertical_alignment="bottom")
+    cols[0].button("Pin this run to compare", icon=":material/push_pin:", key=f"{study.NAME}:pin-button",
+                   disabled=pin == key or result.state != "done", width="stretch", on_click=_set_pin, args=(study, key))
+    stored = [r for r in result_store().recent(10, study=study.NAME) if r["key"] != key]
+    options = {r["key"]: execution.differences(study, values, study.SCHEMA.parse_lenient(r["params"])[0])
+               for r in stored}
+    picker = f"{study.NAME}:compare-with"
+    cols[1].selectbox("Or compare with a stored run", [None, *options], key=picker,
+                      format_func=lambda k: "(choose a run)" if k is None else options.get(k, k),
+                      on_change=lambda: _set_pin(study, st.session_state[picker]))
+    if not pin or pin == key:
+        return
+    found = execution.load_by_key(result_store(), study, pin)
+    if found is None:
+        st.warning("The pinned run is no longer stored on this server (evicted or from older code).",
+                   icon=":material/push_pin:")
+        return
+    pinned_values, pinned = found
+    label = f"pinned: {execution.differences(study, values, pinned_values)}"
+    st.subheader("This run against the pinned one")
+    specs = [vega_lite(chart) for chart in study.compare([("this run", result), (label, pinned)])]
+    for spec in specs:
+        st.vega_lite_chart(spec, width="stretch")
+        st.caption(spec.get("description", ""))
+    if not specs:
+        st.info("This case has no comparison chart; the compare CSV holds both runs.")
+    both = pd.concat([execution.exported(study, values, result.tidy).assign(run="this run"),
+                      execution.exported(study, pinned_values, pinned.tidy).assign(run="pinned")], ignore_index=True)
+    cols = st.columns([1, 2], vertical_alignment="center")
+    cols[0].download_button("Compare CSV", lambda: both.to_csv(index=False),
+                            execution.export_name(study, values, f"vs-{pin[:8]}"), "text/csv", on_click="ignore",
+                            icon=":material/download:", width="stretch", key=f"{study.NAME}:compare-csv")
+    cols[1].button("Unpin", icon=":material/close:", key=f"{study.NAME}:unpin", on_click=_set_pin, args=(study, None))
+    st.container(key="compare-share").markdown(f"**Share this comparison:**  \n`{share_link(study, values, pin=pin)}`")
+
+
+def _set_pin(study, key: str | None) -> None:
+    """A callback: the pin lives in the link (so the comparison can be shared) and this session."""
+    st.session_state[f"{study.NAME}:pin"] = key
+    if key:
+        st.query_params["pin"] = key
+    else:
+        st.query_params.pop("pin", None)

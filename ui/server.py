@@ -1,0 +1,34 @@
+"""What every session of this server process shares: the run engine and the result store."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import streamlit as st
+
+from core import engine as engines
+from core.store import ResultStore, default_folder
+
+WORKER_MODULES = ("studies.training",)  # imported by every worker at start, before the first trial
+
+
+@st.cache_resource
+def _store_at(folder: str) -> ResultStore:
+    return ResultStore(folder)
+
+
+def result_store() -> ResultStore:
+    return _store_at(str(default_folder()))
+
+
+def engine() -> engines.Engine:
+    return engines.shared(WORKER_MODULES)
+
+
+def max_run_minutes() -> float:
+    return float(os.environ.get("EXPLORER_MAX_RUN_MINUTES") or 30)
+
+
+def who() -> str:
+    """This browser session, as the engine knows its interest in runs."""
+    return st.session_state.setdefault("explorer:session", uuid.uuid4().hex)
