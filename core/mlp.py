@@ -5,8 +5,10 @@ Notation differs from the lecture in one way: samples are rows. The lecture writ
 ``(n_in, n_out)``, so a whole batch is one matrix product and the backward pass of chapter 4.5.4
 reads ``dW = A.T @ delta``.
 
-Deliberately left out: momentum, AdaGrad, RMSProp, Adam (chapter 5.2), dropout and batch
-normalisation. The studies vary plain gradient descent only, as the lecture's chapters 3-4 do.
+Also here: the initialisation schemes of 5.1.4 (Fig. 131), the optimisers of 5.2
+(``core.optimisers``), L1 beside L2 (5.3.1) and inverted dropout on the hidden layers (5.3.2).
+Plain gradient descent without L1 or dropout keeps its own fused update (the hot path of every
+study of chapters 3-4). Deliberately left out: batch normalisation and learning-rate schedules.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from core.optimisers import Hyper, Optimiser
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -101,15 +105,36 @@ class History:
     status: str = "ok"  # "ok", "diverged" or "cancelled"
 
 
+def _normal(rng, n_in, n_out, sigma):
+    return rng.standard_normal((n_in, n_out)) * sigma
+
+
+def _uniform(rng, n_in, n_out, r):
+    return rng.uniform(-r, r, size=(n_in, n_out))
+
+
+# name -> weights (n_in, n_out) from the rng (lecture 5.1.4, Fig. 131); biases always start at 0.
+# Xavier keeps the variance of activations and gradients equal across layers for sigmoid and tanh
+# (Var W = 2 / (n_in + n_out)), He for ReLU (Var W = 2 / n_in); a uniform U(-r, r) has variance r^2 / 3.
+INITS: dict[str, Callable] = {
+    "normal": lambda rng, n_in, n_out, sigma: _normal(rng, n_in, n_out, sigma),
+    "xavier_normal": lambda rng, n_in, n_out, _: _normal(rng, n_in, n_out, np.sqrt(2 / (n_in + n_out))),
+    "xavier_uniform": lambda rng, n_in, n_out, _: _uniform(rng, n_in, n_out, np.sqrt(6 / (n_in + n_out))),
+    "he_normal": lambda rng, n_in, n_out, _: _normal(rng, n_in, n_out, np.sqrt(2 / n_in)),
+    "he_uniform": lambda rng, n_in, n_out, _: _uniform(rng, n_in, n_out, np.sqrt(6 / n_in)),
+}
+
+
 class MLP:
-    """Fully connected network ``sizes = [n_in, *hidden, n_out]`` trained by plain gradient descent.
+    """Fully connected network ``sizes = [n_in, *hidden, n_out]``.
 
     With no hidden layer this is the lecture's generalised perceptron (``output="sigmoid"``, one
-    output unit) or softmax regression. Weights are drawn from N(0, init_sigma^2), biases start at 0.
+    output unit) or softmax regression. Weights are drawn by ``init`` (``normal``: N(0, init_sigma^2);
+    ``xavier_*`` and ``he_*`` ignore init_sigma), biases start at 0.
     """
 
     def __init__(self, sizes, activation="sigmoid", output="softmax", loss="ce", init_sigma=0.05,
-                 seed=0, dtype=np.float32):
+                 seed=0, dtype=np.float32, init="normal"):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must be [n_in, *hidden, n_out] with positive entries, got {sizes}")
@@ -119,24 +144,29 @@ class MLP:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(table)}")
         if not init_sigma >= 0:
             raise ValueError(f"init_sigma must be >= 0, got {init_sigma}")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITS)}")
         if output == "softmax" and sizes[-1] < 2:
             raise ValueError("a softmax output needs at least 2 units; use output='sigmoid' for one unit")
         self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
         self.seed, self.dtype = seed, np.dtype(dtype)
         rng = np.random.default_rng([seed, 0])
-        self.weights = [(rng.standard_normal((n_in, n_out)) * init_sigma).astype(self.dtype)
+        self.weights = [INITS[init](rng, n_in, n_out, init_sigma).astype(self.dtype)
                         for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros(n_out, dtype=self.dtype) for n_out in sizes[1:]]
 
     # -- forward -----------------------------------------------------------------------------
-    def _hidden(self, X: np.ndarray) -> list[np.ndarray]:
-        """Activations of the input and every hidden layer: ``[X, A1, ..., A_{L-1}]``."""
+    def _hidden(self, X: np.ndarray, masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """Activations of the input and every hidden layer: ``[X, A1, ..., A_{L-1}]``; with dropout
+        ``masks`` (one per hidden layer, 0 or 1/keep) the activations are multiplied by them."""
         f = ACTIVATIONS[self.activation][0]
         acts = [X]
-        for W, b in zip(self.weights[:-1], self.biases[:-1]):
+        for layer, (W, b) in enumerate(zip(self.weights[:-1], self.biases[:-1])):
             z = acts[-1] @ W
             z += b
             acts.append(f(z, out=z))
+            if masks is not None:
+                acts[-1] = acts[-1] * masks[layer]
         return acts
 
     def _logits(self, A: np.ndarray) -> np.ndarray:
@@ -174,14 +204,16 @@ class MLP:
         return Y
 
     # -- cost and gradients ------------------------------------------------------------------
-    def _penalty(self) -> float:
-        return 0.5 * sum(float(np.einsum("ij,ij->", W, W)) for W in self.weights)
+    def _penalty(self, l2: float, l1: float) -> float:
+        value = 0.5 * l2 * sum(float(np.einsum("ij,ij->", W, W)) for W in self.weights) if l2 else 0.0
+        return value + (l1 * sum(float(np.abs(W).sum()) for W in self.weights) if l1 else 0.0)
 
-    def cost(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> float:
-        """J(X, Y) + l2/2 * sum ||W||^2 (lecture 5.3.1; biases are not penalised). Y : (n, n_out)."""
-        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype))[-1])
-        value = LOSSES[self.loss][0](z, np.asarray(Y, dtype=self.dtype), self.output)
-        return value + l2 * self._penalty() if l2 else value
+    def cost(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
+             masks: list[np.ndarray] | None = None) -> float:
+        """J(X, Y) + l2/2 * sum ||W||^2 + l1 * sum |W| (lecture 5.3.1; biases are not penalised).
+        Y : (n, n_out); ``masks`` fix the dropout of each hidden layer (n, units) for a gradient check."""
+        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype), masks)[-1])
+        return LOSSES[self.loss][0](z, np.asarray(Y, dtype=self.dtype), self.output) + self._penalty(l2, l1)
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Data cost and error rate of class indices y : (n_samples,), from one forward pass."""
@@ -189,30 +221,53 @@ class MLP:
         cost = LOSSES[self.loss][0](z, self.targets(y), self.output)
         return cost, float(np.mean(self._classes_from_logits(z) != y))
 
-    def _backward(self, acts: list[np.ndarray], delta: np.ndarray):
+    def _backward(self, acts: list[np.ndarray], delta: np.ndarray, masks: list[np.ndarray] | None = None):
         """Yield ``(layer, delta)`` from the output layer down (lecture 4.5.3, matrix form): the
         error signal of each layer, whose gradients are ``acts[layer].T @ delta`` and ``delta.sum(0)``.
 
         ``delta`` at the output comes scaled as the caller wants its gradients. The next layer's
         signal is computed before yielding, so the caller may update ``weights[layer]`` in place.
+        With dropout, ``acts`` hold the masked activations a * mask: the derivative is taken of the
+        unmasked a = acts / mask where the mask keeps a unit, and is 0 where it dropped it.
         """
         deriv = ACTIVATIONS[self.activation][1]
         for layer in range(len(self.weights) - 1, -1, -1):
             below = None
             if layer:  # the input layer needs no error signal
                 below = delta @ self.weights[layer].T
-                below *= deriv(acts[layer])
+                if masks is None:
+                    below *= deriv(acts[layer])
+                else:
+                    mask = masks[layer - 1]
+                    kept = np.divide(acts[layer], mask, out=np.zeros_like(acts[layer]), where=mask != 0)
+                    below *= deriv(kept) * mask
             yield layer, delta
             delta = below
 
-    def gradients(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Gradient of ``cost(X, Y, l2)``: one (dW, db) pair per layer, input side first."""
-        acts = self.forward(X)
-        delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(acts[0])
+    def gradients(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
+                  masks: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Gradient of ``cost(X, Y, l2, l1, masks)``: one (dW, db) pair per layer, input side first.
+        The L1 term's gradient is l1 * sign(W) (0 at W = 0, where |W| has no derivative)."""
+        X = np.asarray(X, dtype=self.dtype)
+        acts = self._hidden(X, masks)
+        z = self._logits(acts[-1])
+        acts.append(OUTPUTS[self.output](z, out=z))
+        delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(X)
         grads = [None] * len(self.weights)
-        for layer, d in self._backward(acts, delta):
-            grads[layer] = (acts[layer].T @ d + l2 * self.weights[layer], d.sum(axis=0))
+        for layer, d in self._backward(acts, delta, masks):
+            dW = acts[layer].T @ d
+            if l2:
+                dW += l2 * self.weights[layer]
+            if l1:
+                dW += l1 * np.sign(self.weights[layer])
+            grads[layer] = (dW, d.sum(axis=0))
         return grads
+
+    def dropout_masks(self, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
+        """Inverted dropout (lecture 5.3.2): each hidden unit of each sample kept with probability
+        1 - rate and then scaled by 1 / (1 - rate), so nothing changes at test time."""
+        keep = 1.0 - rate
+        return [((rng.random((n, units)) < keep) / keep).astype(self.dtype) for units in self.sizes[1:-1]]
 
     # -- training ----------------------------------------------------------------------------
     def _step(self, xb: np.ndarray, yb: np.ndarray, learning_rate: float, l2: float, grad: list[np.ndarray]) -> None:
@@ -230,10 +285,25 @@ class MLP:
             self.weights[layer] -= np.matmul(acts[layer].T, d, out=grad[layer])
             self.biases[layer] -= d.sum(axis=0)
 
+    def _general_step(self, xb, yb, optimiser: Optimiser, l2: float, l1: float, dropout: float, rng) -> None:
+        """One update by any optimiser, with L1 and dropout: gradients first, then the rule."""
+        masks = self.dropout_masks(len(xb), dropout, rng) if dropout else None
+        params = [p for pair in zip(self.weights, self.biases) for p in pair]
+        offset = optimiser.gradient_point()
+        if offset:  # Nesterov: the gradient at the look-ahead point
+            for p, o in zip(params, offset):
+                p += o
+        grads = [g for pair in self.gradients(xb, yb, l2, l1, masks) for g in pair]
+        if offset:
+            for p, o in zip(params, offset):
+                p -= o
+        optimiser.step(params, grads)
+
     def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
-            l2: float = 0.0, eval_sets: dict | None = None, on_epoch: Callable | None = None,
-            stop: Callable[[], bool] | None = None) -> History:
-        """Plain gradient descent; returns the per-epoch history.
+            l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0, optimiser: str = "gd", momentum: float = 0.9,
+            beta2: float | None = None, eps: float = 1e-8, eval_sets: dict | None = None,
+            on_epoch: Callable | None = None, stop: Callable[[], bool] | None = None) -> History:
+        """Gradient descent by ``optimiser`` (see ``core.optimisers``); returns the per-epoch history.
 
         X : (n_samples, n_in), y : (n_samples,) class indices. ``batch_size`` 1 is SGD, ``>= n_samples``
         is batch GD, anything between is mini-batch GD; samples are reshuffled every epoch.
@@ -249,6 +319,10 @@ class MLP:
         batch_size = max(1, min(int(batch_size), n))
         eval_sets = eval_sets or {}
         rng = np.random.default_rng([self.seed, 1])
+        masks_rng = np.random.default_rng([self.seed, 2])  # dropout masks: from the trial's seed too
+        plain = optimiser == "gd" and not l1 and not dropout
+        opt = None if plain else Optimiser(optimiser, [p for pair in zip(self.weights, self.biases) for p in pair],
+                                           Hyper(learning_rate, momentum, beta2, eps))
         history = History()
         seconds, updates = 0.0, 0
         grad = [np.empty_like(W) for W in self.weights]
@@ -262,7 +336,10 @@ class MLP:
                             history.status = "cancelled"
                             return history
                         idx = order[lo:lo + batch_size]
-                        self._step(X[idx], Y[idx], learning_rate, l2, grad)
+                        if plain:
+                            self._step(X[idx], Y[idx], learning_rate, l2, grad)
+                        else:
+                            self._general_step(X[idx], Y[idx], opt, l2, l1, dropout, masks_rng)
                     seconds += time.perf_counter() - start
                     updates += -(-n // batch_size)
                 rows = [dict(epoch=epoch, split=name, cost=cost, error=error, seconds=seconds, updates=updates)

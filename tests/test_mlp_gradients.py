@@ -55,3 +55,40 @@ def test_backprop_matches_central_differences(activation, loss, hidden, output, 
         assert dW.shape == net.weights[layer].shape and db.shape == net.biases[layer].shape
         assert relative_error(dW, nW) < 1e-6, f"weights of layer {layer}"
         assert relative_error(db, nb) < 1e-6, f"biases of layer {layer}"
+
+
+def numerical(net, X, Y, **fixed):
+    """Central differences of net.cost(X, Y, **fixed) for every weight and bias."""
+    grads = []
+    for params in zip(net.weights, net.biases):
+        pair = []
+        for P in params:
+            G = np.zeros_like(P)
+            for idx in np.ndindex(P.shape):
+                old = P[idx]
+                P[idx] = old + EPS
+                up = net.cost(X, Y, **fixed)
+                P[idx] = old - EPS
+                down = net.cost(X, Y, **fixed)
+                P[idx] = old
+                G[idx] = (up - down) / (2 * EPS)
+            pair.append(G)
+        grads.append(pair)
+    return grads
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_l1_and_dropout_gradients_match_central_differences(activation):
+    """L1 away from zero (|W| has no derivative at 0), dropout with its masks held fixed."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, size=8)
+    net = MLP([4, 6, 5, 3], activation=activation, init_sigma=0.7, seed=2, dtype=np.float64)
+    for W in net.weights:
+        W[np.abs(W) < 0.05] = 0.3                       # keep every weight away from the kink of |W|
+    for b in net.biases:
+        b[:] = rng.normal(scale=0.3, size=b.shape)
+    masks = net.dropout_masks(len(X), 0.4, np.random.default_rng(5))
+    assert any((m == 0).any() for m in masks) and any((m > 1).any() for m in masks)
+    fixed = {"l2": 0.05, "l1": 0.02, "masks": masks}
+    for (dW, db), (nW, nb) in zip(net.gradients(X, net.targets(y), **fixed), numerical(net, X, net.targets(y), **fixed)):
+        assert relative_error(dW, nW) < 1e-6 and relative_error(db, nb) < 1e-6
