@@ -1,10 +1,11 @@
 """Streamlit entry point: `streamlit run app.py`. Routes between the home page and one page per study."""
 import streamlit as st
 
-from studies import STUDIES
+from studies import CHAPTERS, STUDIES
 from ui.home import home, page_file
 
 st.set_page_config(page_title="MLP Study Explorer", page_icon="🧠", layout="wide")
-pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-pages += [st.Page(page_file(name), title=study.TITLE, url_path=name) for name, study in STUDIES.items()]
+pages = {"": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
+for chapter, names in CHAPTERS.items():
+    pages[chapter] = [st.Page(page_file(name), title=STUDIES[name].TITLE, url_path=name) for name in names]
 st.navigation(pages).run()

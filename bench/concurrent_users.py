@@ -1,7 +1,7 @@
 """Many people on one server: simultaneous runs through one engine, as the app's sessions submit them.
 
 1. Every default digits study and one Fashion-MNIST learning-rate study run alone: estimated
-   seconds (``studies.cost``) against measured ones (target: within a factor 2).
+   seconds (``studies.common.cost``) against measured ones (target: within a factor 2).
 2. 1, 4 and 8 simultaneous runs of the default learning-rate study (equal runs under distinct keys,
    so none attaches to another): total wall time against N x the solo time, the spread of their
    completion times (fairness: equal runs should end together), and the peak number of busy
@@ -54,10 +54,10 @@ def timed_runs(engine: Engine, study, values: dict, count: int) -> tuple[float, 
 
 def main() -> None:
     workers = cores()
-    engine = Engine(ProcessPool(workers, ("studies.training",)))
+    engine = Engine(ProcessPool(workers, ("studies.common.training",)))
     engine.pool.start()
     cost.calibration()
-    print(f"{workers} workers (one per core); estimates from studies.cost, calibrated in this process\n")
+    print(f"{workers} workers (one per core); estimates from studies.common.cost, calibrated in this process\n")
     print(f"{'study':34s} {'estimated':>10s} {'measured':>9s} {'ratio':>6s}")
     cases = [(name, study, study.SCHEMA.defaults()) for name, study in STUDIES.items()]
     try:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from core.toy import TOY_CLASSES, make
+
 NORMALISATIONS = ("none", "rescale", "minmax", "z")
 DIGITS_TEST_FRACTION = 0.25  # digits has no official test split; the IDX data sets do
 
@@ -29,8 +31,9 @@ CLASS_NAMES = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
 }
+CLASS_NAMES.update({name: [f"class {i}" for i in range(k)] for name, k in TOY_CLASSES.items()})
 DATASETS = tuple(CLASS_NAMES)
-N_CLASSES = 10
+N_CLASSES = 10  # of the image data sets (an IDX label outside 0-9 is a broken file)
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -158,6 +161,8 @@ def _expected_files() -> str:
 @functools.lru_cache(maxsize=4)
 def load_dataset(name: str) -> Dataset:
     """Read a data set once per process; raises DataError with what to do when it is missing."""
+    if name in TOY_CLASSES:
+        raise DataError(f"{name} is generated from its sample count, noise and seed: use prepare().")
     if name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
     if name == "digits":
@@ -200,20 +205,25 @@ def _idx_sizes(name: str, folder: Path) -> tuple[int, int, int]:
     return sizes["train"][0], sizes["test"][0], sizes["train"][1] * sizes["train"][2]
 
 
-def dataset_shape(name: str) -> tuple[int, int, int]:
-    """(training samples, official test samples, features) from the files' headers alone: what a
-    server needs to check a run and estimate its cost without loading the data into its memory."""
+def dataset_shape(name: str, toy_samples: int = 0) -> tuple[int, int, int]:
+    """(samples, official test samples, features) from the files' headers alone: what a server
+    needs to check a run and estimate its cost without loading the data into its memory. Data sets
+    without an official test split (digits, the toy sets) report 0 test samples."""
     if name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+    if name in TOY_CLASSES:
+        return toy_samples, 0, 2
     return DIGITS_SHAPE if name == "digits" else _idx_sizes(name, data_folder(name))
 
 
 def check_task(name: str, classes: tuple[int, ...] = ()) -> None:
     """Raise DataError when the data set's files are missing or broken, ValueError for a bad pair."""
     dataset_shape(name)
-    bad = [c for c in classes if not 0 <= c < N_CLASSES]
+    n_classes = len(CLASS_NAMES[name])
+    bad = [c for c in classes if not 0 <= c < n_classes]
     if bad or len(set(classes)) != len(classes):
-        raise ValueError(f"classes {list(classes)} must be distinct indices between 0 and {N_CLASSES - 1}")
+        raise ValueError(f"classes {list(classes)} must be distinct indices between 0 and {n_classes - 1} "
+                         f"for {name}")
 
 
 def task_class_names(name: str, classes: tuple[int, ...] = ()) -> list[str]:
@@ -297,15 +307,21 @@ class _BytesCache:
 
 @_BytesCache
 def prepare(dataset: str, classes: tuple[int, ...] = (), normalisation: str = "z",
-            val_fraction: float = 0.2, max_train: int = 0, seed: int = 0, dtype: str = "float32") -> Split:
+            val_fraction: float = 0.2, max_train: int = 0, seed: int = 0, dtype: str = "float32",
+            toy_samples: int = 400, toy_noise: float = 0.2) -> Split:
     """Task (all classes, or a pair as a binary problem) -> stratified train/val/test split.
 
-    The test split is the data set's own where it has one, else a stratified 25 % of digits.
+    The test split is the data set's own where it has one, else a stratified 25 % (digits and the
+    two-dimensional toy sets, which are generated from ``toy_samples``, ``toy_noise`` and the seed).
     ``max_train`` (0 = all) caps the training samples for quick runs; validation is drawn from
     the training part. Normalisation statistics come from the (capped) training split only.
     """
     check_task(dataset, classes)
-    data = load_dataset(dataset)
+    if dataset in TOY_CLASSES:
+        X, y = make(dataset, toy_samples, toy_noise, seed)
+        data = Dataset(dataset, X, y, None, None, CLASS_NAMES[dataset])
+    else:
+        data = load_dataset(dataset)
     X, y = _select(data.X, data.y, classes)
     if data.X_test is None:
         X, X_test, y, y_test = train_test_split(X, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=seed)

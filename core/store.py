@@ -50,7 +50,7 @@ class StoreError(Exception):
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     digest = hashlib.sha256()
-    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("studies/*.py")]):
+    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("studies/**/*.py")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

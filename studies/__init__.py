@@ -1,7 +1,7 @@
 """The lecture's studies. Each module has NAME, TITLE, FIGURES, SUMMARY, SCHEMA, LABEL_KEYS, TRIAL (the
-module-level trial function workers run), COST (its FLOP count, see ``studies.cost``), plan(values),
+module-level trial function workers run), COST (its FLOP count, see ``studies.common.cost``), plan(values),
 assemble(values, results), charts_for(result), takeaway(result) and trial_detail(result); k-fold also
-next_wave(values, results). ``studies.execution`` runs them; none imports streamlit.
+next_wave(values, results). ``studies.common.execution`` runs them; none imports streamlit.
 
 ``STUDIES`` is imported on first use, so a worker that unpickles a trial function imports only the
 trial code it needs, not every study's charts (Altair).
@@ -9,11 +9,21 @@ trial code it needs, not every study's charts (Altair).
 from __future__ import annotations
 
 
+CHAPTERS = {  # the lecture's chapters (short: the navigation cuts long names), each with its studies in reading order (the app's navigation)
+    "3 · Learning from data": ["learning_rate", "batch_size", "pr_roc", "kfold", "bias_variance"],
+    "4 · Multi-layer networks": ["decision_boundary", "hidden_units"],
+    "5 · Training deep networks": ["init", "optimisers", "regularisation"],
+}
+
+
 def __getattr__(name: str):
     if name == "STUDIES":
-        from studies import batch_size, bias_variance, hidden_units, kfold, learning_rate, pr_roc
+        from studies import (batch_size, bias_variance, decision_boundary, hidden_units, init, kfold, learning_rate,
+                             optimisers, pr_roc, regularisation)
 
-        studies = {m.NAME: m for m in (learning_rate, batch_size, hidden_units, kfold, bias_variance, pr_roc)}
+        modules = {m.NAME: m for m in (learning_rate, batch_size, pr_roc, kfold, bias_variance, decision_boundary,
+                                       hidden_units, init, optimisers, regularisation)}
+        studies = {name: modules[name] for names in CHAPTERS.values() for name in names}
         globals()["STUDIES"] = studies
         return studies
     raise AttributeError(f"module 'studies' has no attribute {name!r}")

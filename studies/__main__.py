@@ -19,9 +19,10 @@ from pathlib import Path
 
 from core.data import DataError
 from core.pools import cores
-from studies import STUDIES, cost
-from studies.execution import coverage_note, exported, run_study
-from studies.schema import ParamError
+from studies import STUDIES
+from studies.common import cost
+from studies.common.execution import coverage_note, exported, run_study
+from studies.common.schema import ParamError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import altair as alt
 
-from studies import charts, cost
-from studies.params import TRAINING
-from studies.schema import Param, Schema, with_defaults, without
-from studies.takeaways import best_setting
-from studies.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import best_setting
+from studies.common.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "batch_size"
 TITLE = "Batch-size sweep"

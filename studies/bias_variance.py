@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial import legendre
 
-from studies import charts
-from studies.schema import Param, Schema
-from studies.takeaways import edge_note, number
+from studies.common import charts
+from studies.common.schema import Param, Schema
+from studies.common.takeaways import edge_note, number
 from core import cancel
-from studies.training import StudyResult
+from studies.common.training import StudyResult
 
 NAME = "bias_variance"
 TITLE = "Bias-variance trade-off"

@@ -21,11 +21,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from studies import charts, cost
-from studies.params import TRAINING
-from studies.schema import Param, Schema, with_defaults, without
-from studies.takeaways import edge_note
-from studies.training import StudyResult, tidy_frame, train_trial, trial_detail  # noqa: F401
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import edge_note
+from studies.common.training import StudyResult, tidy_frame, train_trial, trial_detail  # noqa: F401
 
 NAME = "kfold"
 TITLE = "k-fold cross-validation"

@@ -26,10 +26,10 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 
 from core.data import task_class_names
 from core.metrics import confusion_matrix, per_class_report
-from studies import charts, cost
-from studies.params import TRAINING
-from studies.schema import Param, Schema, with_defaults, without
-from studies.training import StudyResult, fit_trial
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.training import StudyResult, fit_trial
 
 NAME = "pr_roc"
 TITLE = "Precision-recall and ROC curves"

@@ -1,6 +1,6 @@
 from cli import run_cli_study
 from studies import batch_size
-from studies.execution import run_study
+from studies.common.execution import run_study
 
 
 def test_sgd_needs_far_fewer_epochs_than_batch_gd(tmp_path):

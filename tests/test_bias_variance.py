@@ -4,7 +4,7 @@ from numpy.polynomial import legendre
 
 from cli import run_cli_study
 from studies import bias_variance
-from studies.execution import run_study
+from studies.common.execution import run_study
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studies import STUDIES, charts
-from studies.execution import run_study
+from studies import STUDIES
+from studies.common import charts
+from studies.common.execution import run_study
 
 QUICK = {"learning_rate": {"epochs": "3", "repeats": "2"}, "batch_size": {"epochs": "2", "batch_sizes": "8,32,full"},
          "hidden_units": {"epochs": "3", "hidden_units": "2,10,300"}, "kfold": {"k": "3", "values": "1,5,20"},
-         "bias_variance": {"datasets": "20"}, "pr_roc": {"epochs": "3"}}
+         "bias_variance": {"datasets": "20"}, "pr_roc": {"epochs": "3"},
+         "init": {"epochs": "2", "depth": "2", "width": "8"}, "optimisers": {"epochs": "2", "rates": "0.1", "steps": "10"},
+         "regularisation": {"epochs": "3", "hidden": "20"}, "decision_boundary": {"epochs": "3", "toy_samples": "80"}}
 
 
 @pytest.fixture(scope="module")

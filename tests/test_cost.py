@@ -2,8 +2,9 @@
 import pytest
 
 from core.runner import execute
-from studies import batch_size, cost, kfold
-from studies.execution import trials_of
+from studies import batch_size, kfold
+from studies.common import cost
+from studies.common.execution import trials_of
 
 
 @pytest.mark.parametrize("batch", ["1", "32", "full"])

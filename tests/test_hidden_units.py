@@ -1,6 +1,6 @@
 from cli import run_cli_study
 from studies import hidden_units
-from studies.execution import run_study
+from studies.common.execution import run_study
 
 
 def test_more_hidden_units_lower_the_error_and_training_error_falls_faster(tmp_path):

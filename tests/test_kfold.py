@@ -3,8 +3,8 @@ import pytest
 
 from cli import run_cli_study
 from studies import kfold
-from studies.execution import run_study
-from studies.training import trial_data
+from studies.common.execution import run_study
+from studies.common.training import trial_data
 
 
 def test_folds_partition_the_training_pool():

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from studies import learning_rate
-from studies.execution import run_study
-from studies.schema import ParamError
-from studies.training import TIDY_COLUMNS
+from studies.common.execution import run_study
+from studies.common.schema import ParamError
+from studies.common.training import TIDY_COLUMNS
 
 CLI = [sys.executable, "-m", "studies"]
 
@@ -139,7 +139,7 @@ def test_cli_refuses_a_run_over_max_minutes_before_computing():
 def test_every_parameter_kind_round_trips_through_its_text_exactly():
     """Texts are what links, the CLI and the store's keys share: typed -> text -> typed is the identity."""
     from studies import STUDIES
-    from studies.execution import run_key
+    from studies.common.execution import run_key
     odd = {"float": 0.1234567, "int": 17, "floats": (1e-06, 0.1234567, 3.0), "ints": (100, 100),
            "batches": (1, "full"), "batch": "full"}
     for study in STUDIES.values():
@@ -155,8 +155,8 @@ def test_every_parameter_kind_round_trips_through_its_text_exactly():
 
 
 def test_hidden_layers_keep_their_repeats_and_train_two_layers():
-    from studies.execution import trials_of
-    from studies.training import fit_trial
+    from studies.common.execution import trials_of
+    from studies.common.training import fit_trial
     values = learning_rate.SCHEMA.parse({"hidden": "100,100", "epochs": "1", "repeats": "1", "learning_rates": "0.1"})
     assert values["hidden"] == (100, 100)
     net, *_ = fit_trial(trials_of(learning_rate, values)[0])

@@ -5,7 +5,7 @@ from sklearn.metrics import roc_auc_score
 from cli import run_cli_study
 from studies import pr_roc
 from core.runner import execute
-from studies.execution import run_study, trials_of
+from studies.common.execution import run_study, trials_of
 
 
 def test_equal_error_rate_hand_computed():

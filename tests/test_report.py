@@ -1,7 +1,8 @@
 import re
 
-from studies import learning_rate, report
-from studies.execution import run_study
+from studies import learning_rate
+from studies.common import report
+from studies.common.execution import run_study
 
 
 def test_report_is_self_contained_and_holds_every_chart():

@@ -8,8 +8,9 @@ import pytest
 from core.engine import Engine, Job, make_pool
 from core.pools import children_cpu
 from core.runner import derive_seed, execute, make_trials
-from studies import execution, learning_rate
-from studies.execution import run_study
+from studies import learning_rate
+from studies.common import execution
+from studies.common.execution import run_study
 from trial_functions import busy, die, echo_or_fail
 
 

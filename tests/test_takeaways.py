@@ -2,8 +2,8 @@
 import pandas as pd
 
 from studies import bias_variance, pr_roc
-from studies.execution import run_study
-from studies.takeaways import best_setting, number
+from studies.common.execution import run_study
+from studies.common.takeaways import best_setting, number
 
 
 def summary(errors: dict, statuses=None) -> pd.DataFrame:

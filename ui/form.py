@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.data import DataError, check_task
-from studies.schema import Param, ParamError, Schema
+from studies.common.schema import Param, ParamError, Schema
 
 GROUPS = {"data": "Data", "model": "Model", "optimisation": "Optimisation", "study": "Study"}
 EXERCISE = ("lock", "hide")

@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from studies import STUDIES
+from studies import CHAPTERS, STUDIES
 from ui.server import engine, result_store
 
 PAGE_FOLDER = "app_pages"
@@ -24,13 +24,16 @@ def home() -> None:
              "lecture as many trials of a hand-written NumPy multi-layer perceptron, in parallel on every core, "
              "and charts the results. The embedded digits data (8×8, the lecture's *MNIST light*) makes each "
              "default run finish in seconds.")
-    columns = st.columns(3)
-    for i, (name, study) in enumerate(STUDIES.items()):
-        with columns[i % 3].container(border=True, height="stretch"):
-            st.markdown(f"#### {study.TITLE}")
-            st.caption(f"Lecture {study.FIGURES}")
-            st.write(study.SUMMARY)
-            st.page_link(page_file(name), label="Open the study", icon=":material/arrow_forward:")
+    for chapter, names in CHAPTERS.items():
+        st.subheader(f"Chapter {chapter}")
+        columns = st.columns(3)
+        for i, name in enumerate(names):
+            study = STUDIES[name]
+            with columns[i % 3].container(border=True, height="stretch"):
+                st.markdown(f"#### {study.TITLE}")
+                st.caption(f"Lecture {study.FIGURES}")
+                st.write(study.SUMMARY)
+                st.page_link(page_file(name), label="Open the study", icon=":material/arrow_forward:")
     running_runs()
     recent_runs()
     st.divider()

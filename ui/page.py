@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from core.data import DataError
-from studies import cost, execution
+from studies.common import cost, execution
 from ui.form import forget_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from ui.server import engine, max_run_minutes, result_store, who

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from studies import execution
-from studies.charts import vega_lite
-from studies.report import html_report
+from studies.common import execution
+from studies.common.charts import vega_lite
+from studies.common.report import html_report
 from ui.form import pinned_key, plain, share_link
 from ui.server import result_store
 

@@ -9,7 +9,7 @@ import streamlit as st
 from core import engine as engines
 from core.store import ResultStore, default_folder
 
-WORKER_MODULES = ("studies.training",)  # imported by every worker at start, before the first trial
+WORKER_MODULES = ("studies.common.training",)  # imported by every worker at start, before the first trial
 
 
 @st.cache_resource

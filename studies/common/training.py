@@ -1,6 +1,6 @@
 """What every training study shares: the trial function, the run loop and the tidy results.
 
-A trial's parameters are one flat dict of the schema's names (see ``studies.params``) plus
+A trial's parameters are one flat dict of the schema's names (see ``studies.common.params``) plus
 ``repeat`` and, in k-fold studies, ``fold`` and ``k``. The trial loads its data itself (cached
 per worker process), trains one network and returns its history rows.
 """
@@ -40,7 +40,7 @@ class StudyResult:
 
 def load_split(p: dict) -> Split:
     return prepare(p["dataset"], tuple(p["classes"]), p["normalisation"], p["val_fraction"], p["max_train"],
-                   p["seed"])
+                   p["seed"], toy_samples=p.get("toy_samples", 400), toy_noise=p.get("toy_noise", 0.2))
 
 
 def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -68,7 +68,7 @@ def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
 def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     return MLP([n_in, *p["hidden"], n_out], activation=p["activation"], output=p["output"], loss=p["loss"],
-               init_sigma=p["init_sigma"], seed=seed)
+               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"))
 
 
 def resolve_batch(batch_size, n_train: int) -> int:
@@ -84,13 +84,19 @@ def fit_trial(trial: Trial, evaluate: bool = True):
     net = build_net(p, X.shape[1], split.n_classes, trial.seed)
     batch = resolve_batch(p["batch_size"], len(X))
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
+                      l1=p.get("l1", 0.0), dropout=p.get("dropout", 0.0), optimiser=p.get("optimiser", "gd"),
+                      momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
                       eval_sets=eval_sets if evaluate else None, stop=cancel.requested)
     return net, history, split, batch, len(X), eval_sets
 
 
 def train_trial(trial: Trial) -> dict:
     """Train one network; returns its status, history rows and the batch size actually used."""
-    _, history, _, batch, n_train, eval_sets = fit_trial(trial)
+    return trial_payload(*fit_trial(trial)[1:])
+
+
+def trial_payload(history, split, batch: int, n_train: int, eval_sets: dict) -> dict:
+    """What a training trial reports: its status, history rows, batch size used and split sizes."""
     return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": n_train,
             "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0}
 

@@ -27,7 +27,7 @@ SHAPES = {"ok": "circle", "diverged": "cross", "failed": "triangle", "cancelled"
 STATUS_COLOURS = alt.Scale(domain=list(STATUSES), range=["#4c78a8", "#d62728", "#7f7f7f", "#bab0ac"])
 WORDS = {  # axis and legend titles in words, with units
     "learning_rate": "learning rate α", "batch_size": "batch size (samples per update)",
-    "hidden_units": "hidden units", "epoch": "epoch", "updates": "weight updates",
+    "hidden_units": "hidden units", "init_sigma": "initial σ", "epoch": "epoch", "updates": "weight updates",
     "seconds": "training time (s)", "l2": "L2 penalty λ", "epochs": "epochs", "degree": "polynomial degree",
 }
 COUNTS = ("epoch", "updates")  # whole numbers: no ticks at 0.5 epochs

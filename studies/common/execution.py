@@ -14,8 +14,8 @@ from core import engine as engines
 from core.data import check_task
 from core.runner import TrialResult
 from core.store import ResultStore, StoreError
-from studies.takeaways import coverage
-from studies.training import StudyResult, trial_seeds
+from studies.common.takeaways import coverage
+from studies.common.training import StudyResult, trial_seeds
 
 log = logging.getLogger(__name__)
 

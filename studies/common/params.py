@@ -6,12 +6,14 @@ and in share links. Defaults are chosen to finish in seconds on the embedded ``d
 from __future__ import annotations
 
 from core.data import DATASETS, NORMALISATIONS
-from core.mlp import ACTIVATIONS, LOSSES, OUTPUTS
-from studies.schema import Param
+from core.mlp import ACTIVATIONS, INITS, LOSSES, OUTPUTS
+from core.optimisers import OPTIMISERS
+from studies.common.schema import Param
 
 DATA = [
     Param("dataset", "choice", "digits", "digits is scikit-learn's 8x8 'MNIST light' (embedded); fashion-mnist "
-          "and mnist are read from IDX files on disk.", "data", choices=DATASETS),
+          "and mnist are read from IDX files on disk; moons, circles, xor, spiral and blobs are generated "
+          "two-dimensional toy sets.", "data", choices=DATASETS),
     Param("classes", "ints", (), "Empty for all classes, or two class indices for a binary task "
           "(e.g. 1,7 on digits; 0,1 is T-shirt vs trouser on fashion-mnist).", "data",
           low=0, high=9, max_len=2, lengths=(0, 2)),
@@ -21,6 +23,10 @@ DATA = [
     Param("val_fraction", "float", 0.2, "Share of the training data held out for validation (lecture 3.6.2, "
           "Table 3).", "data", low=0.05, high=0.5),
     Param("max_train", "int", 0, "Cap on training samples for quick runs (0 = all).", "data", low=0, high=1_000_000),
+    Param("toy_samples", "int", 400, "Points generated for a two-dimensional toy data set (others ignore it).",
+          "data", low=40, high=20_000),
+    Param("toy_noise", "float", 0.2, "Noise of a two-dimensional toy data set (others ignore it).", "data",
+          low=0.0, high=2.0),
 ]
 
 MODEL = [
@@ -32,8 +38,11 @@ MODEL = [
           "pair of classes, else one unit per class.", "model", choices=tuple(OUTPUTS)),
     Param("loss", "choice", "ce", "ce: cross-entropy, the mean negative log-likelihood (3.4.4); mse: "
           "1/(2m) * sum of squared errors (3.4.1).", "model", choices=tuple(LOSSES)),
+    Param("init", "choice", "normal", "Initial weights (lecture 5.1.4, Fig. 131): normal N(0, sigma^2) with the "
+          "sigma below; Xavier (for sigmoid, tanh) and He (for ReLU) scale by the layer sizes.", "model",
+          choices=tuple(INITS)),
     Param("init_sigma", "float", 0.05, "Weights start from N(0, sigma^2), biases at 0; sigma 0 keeps all hidden "
-          "units identical (lecture Fig. 121).", "model", low=0.0, high=10.0),
+          "units identical (lecture Fig. 121). Used by init=normal.", "model", low=0.0, high=10.0),
 ]
 
 OPTIMISATION = [
@@ -42,8 +51,18 @@ OPTIMISATION = [
     Param("batch_size", "batch", 32, "Samples per update: 1 is SGD, 'full' is batch GD, anything between is "
           "mini-batch GD (lecture 3.7).", "optimisation", low=1, high=100_000),
     Param("epochs", "int", 30, "Passes over the training data.", "optimisation", low=1, high=500),
+    Param("optimiser", "choice", "gd", "Update rule (lecture 5.2): gd, momentum, nesterov, adagrad, rmsprop, adam.",
+          "optimisation", choices=OPTIMISERS),
+    Param("momentum", "float", 0.9, "beta of momentum, Nesterov and Adam's first moment (lecture 5.2.1).",
+          "optimisation", low=0.0, high=0.999),
+    Param("beta2", "float", 0.0, "Decay of the squared gradients: 0 means the optimiser's default (0.999 for "
+          "Adam, 0.9 for RMSProp).", "optimisation", low=0.0, high=0.9999),
     Param("l2", "float", 0.0, "L2 weight penalty lambda (lecture 5.3.1): adds lambda/2 * ||W||^2 to the cost.",
           "optimisation", low=0.0, high=10.0),
+    Param("l1", "float", 0.0, "L1 weight penalty (lecture 5.3.1, Fig. 141/142): adds l1 * sum |W| to the cost; "
+          "drives weights to exactly zero.", "optimisation", low=0.0, high=10.0),
+    Param("dropout", "float", 0.0, "Share of hidden units dropped in each training step (inverted dropout, "
+          "lecture 5.3.2); none at test time.", "optimisation", low=0.0, high=0.9),
 ]
 
 STUDY = [

@@ -16,7 +16,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.data import DIGITS_TEST_FRACTION, dataset_shape
+from core.data import CLASS_NAMES, DIGITS_TEST_FRACTION, dataset_shape
 from core.mlp import MLP
 
 STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
@@ -50,21 +50,21 @@ def calibration() -> tuple[float, float]:
     return per_flop, per_call
 
 
-def _task_sizes(p: dict) -> tuple[int, int, int, int]:
+def task_sizes(p: dict) -> tuple[int, int, int, int]:
     """(pool of training + validation samples, test samples, inputs, classes) of a trial's task."""
-    n, n_test, n_in = dataset_shape(p["dataset"])
-    share = 2 / 10 if len(p.get("classes", ())) == 2 else 1.0
-    if not n_test:  # digits: the test split is cut from the data
+    n, n_test, n_in = dataset_shape(p["dataset"], p.get("toy_samples", 0))
+    all_classes = len(CLASS_NAMES[p["dataset"]])
+    share = 2 / all_classes if len(p.get("classes", ())) == 2 else 1.0
+    if not n_test:  # digits and the toy sets: the test split is cut from the data
         n_test = round(n * DIGITS_TEST_FRACTION)
         n -= n_test
     pool, n_test = round(n * share), round(n_test * share)
-    n_classes = 2 if share < 1 else 10
-    return pool, n_test, n_in, n_classes
+    return pool, n_test, n_in, 2 if share < 1 else all_classes
 
 
 def _training_sizes(p: dict) -> tuple[int, int, int]:
     """(samples trained on, samples evaluated per epoch, splits evaluated) of a training trial."""
-    pool, n_test, _, _ = _task_sizes(p)
+    pool, n_test, _, _ = task_sizes(p)
     val = round(pool * p["val_fraction"])
     train = min(pool - val, p["max_train"] or pool)
     fold = p.get("fold")
@@ -78,7 +78,7 @@ def _training_sizes(p: dict) -> tuple[int, int, int]:
 
 def training(p: dict, evaluate: bool = True) -> tuple[float, float]:
     """(FLOPs, batches) of one training trial with the schema's parameters."""
-    _, n_test, n_in, n_classes = _task_sizes(p)
+    _, n_test, n_in, n_classes = task_sizes(p)
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     sizes = [n_in, *p["hidden"], n_out]
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))

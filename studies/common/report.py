@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import vl_convert
 
-from studies.charts import vega_lite
-from studies.training import StudyResult
+from studies.common.charts import vega_lite
+from studies.common.training import StudyResult
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}

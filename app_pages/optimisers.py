@@ -1,0 +1,5 @@
+"""optimisers."""
+from studies import optimisers
+from ui.page import study_page
+
+study_page(optimisers)

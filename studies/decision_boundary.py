@@ -1,0 +1,205 @@
+"""Decision boundaries (lecture 4.3.1), the picture TensorFlow Playground is known for.
+
+A network is trained on a two-dimensional toy data set for every setting of one swept parameter:
+the hidden units of one layer (0 = no hidden layer, a linear boundary), the number of hidden layers
+of ``width`` units, or the activation. Each setting gets a small multiple: the class the network
+predicts over the plane as a heatmap, the training points on top, and its training and test error.
+For the first setting the boundary is also kept at several epochs, to watch it form on a slider.
+
+CSV (``--out``): the tidy columns of DESIGN.md, then ``setting``, the swept parameter's value as
+text, and ``repeat``. Summary: one row per trial as in the learning-rate study. Further tables:
+``regions`` (setting, epoch, x, y, predicted class, probability of class 1) and ``points`` (x, y,
+class of the training points).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core import cancel
+from core.toy import TOY_CLASSES
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.training import (StudyResult, assemble_training, build_net, load_split, resolve_batch,  # noqa: F401
+                                     trial_data, trial_detail)
+
+NAME = "decision_boundary"
+TITLE = "Decision boundaries"
+FIGURES = "4.3.1"
+SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
+LABEL_KEYS = ("setting", "repeat")
+SWEEPS = ("hidden_units", "layers", "activation")
+GRID = 50           # heatmap cells per axis
+SNAPSHOTS = 12      # epochs kept for the slider
+
+SCHEMA = Schema([
+    Param("dataset", "choice", "xor", "Two-dimensional toy data set.", "data", choices=tuple(TOY_CLASSES)),
+    *with_defaults(without(TRAINING, "dataset", "classes", "hidden", "max_train", "repeats"), toy_samples=400,
+                   toy_noise=0.1, activation="tanh", init="xavier_normal", learning_rate=0.3, batch_size=16, epochs=60,
+                   val_fraction=0.2),
+    Param("sweep", "choice", "hidden_units", "What differs between the small multiples.", "study", choices=SWEEPS),
+    Param("hidden_units", "ints", (0, 2, 4, 8, 32), "Units of the single hidden layer (0: no hidden layer, a "
+          "straight boundary).", "study", low=0, high=500, min_len=1, max_len=8),
+    Param("layers", "ints", (1, 2, 3), "Numbers of hidden layers of `width` units.", "study", low=0, high=6,
+          min_len=1, max_len=6),
+    Param("width", "int", 8, "Units per hidden layer when sweeping layers or activations.", "study", low=1, high=500),
+    Param("activations", "choices", ("sigmoid", "tanh", "relu"), "Activations to compare.", "study",
+          choices=("sigmoid", "tanh", "relu"), max_len=3),
+    Param("repeats", "int", 1, "Trials per setting, each with its own initialisation and shuffling.", "study",
+          low=1, high=5),
+])
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "XOR: no hidden layer against 8 units": {"dataset": "xor", "sweep": "hidden_units", "hidden_units": "0,8"},
+    "Spiral: depth helps": {"dataset": "spiral", "sweep": "layers", "layers": "1,2,3", "width": "16",
+                            "epochs": "150", "toy_noise": "0.1"},
+}
+
+
+def settings(values: dict) -> list[tuple[str, dict]]:
+    """(label, the parameters it sets) of every small multiple, in the order given."""
+    if values["sweep"] == "hidden_units":
+        return [(f"{n} hidden units" if n else "no hidden layer", {"hidden": (n,) if n else ()})
+                for n in values["hidden_units"]]
+    if values["sweep"] == "layers":
+        return [(f"{n} × {values['width']} units" if n else "no hidden layer", {"hidden": (values["width"],) * n})
+                for n in values["layers"]]
+    return [(name, {"activation": name, "hidden": (values["width"],)}) for name in values["activations"]]
+
+
+def plan(values: dict) -> list[dict]:
+    base = {k: v for k, v in values.items() if k not in ("repeats",)}
+    return [{**base, "classes": (), "max_train": 0, **change, "setting": label, "first": i == 0, "repeat": r}
+            for r in range(values["repeats"]) for i, (label, change) in enumerate(settings(values))]
+
+
+def plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A GRID x GRID lattice covering the points with a margin: cell centres (GRID², 2), axes."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * (high - low)
+    xs, ys = (np.linspace(low[i] - pad[i], high[i] + pad[i], GRID) for i in range(2))
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32), xs, ys
+
+
+def run_trial(trial) -> dict:
+    """Train one setting; keep its regions at the end (and, for the first setting, along the way)."""
+    p = trial.params
+    X, y, eval_sets = trial_data(p)
+    split = load_split(p)
+    net = build_net(p, X.shape[1], split.n_classes, trial.seed)
+    grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
+    keep = set(np.unique(np.geomspace(1, p["epochs"], SNAPSHOTS).astype(int))) | {0} if p["first"] else set()
+    regions = []
+
+    def snapshot(epoch, rows):
+        if epoch in keep or epoch == p["epochs"]:
+            proba = net.predict_proba(grid)
+            regions.append({"epoch": epoch, "class": net.predict(grid).tolist(),
+                            "p1": (proba[:, -1] if proba.shape[1] <= 2 else proba.max(axis=1)).tolist()})
+
+    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"],
+                      batch_size=resolve_batch(p["batch_size"], len(X)), l2=p["l2"], l1=p["l1"],
+                      dropout=p["dropout"], optimiser=p["optimiser"], momentum=p["momentum"],
+                      beta2=p["beta2"] or None, eval_sets=eval_sets, on_epoch=snapshot, stop=cancel.requested)
+    return {"status": history.status, "rows": history.rows, "regions": regions, "batch_size": len(X)}
+
+
+TRIAL, COST = run_trial, cost.training
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    result = assemble_training(NAME, values, results, ["setting"])
+    split = load_split({**values, "classes": (), "max_train": 0})
+    grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
+    order = [label for label, _ in settings(values)]
+    rows = []
+    for r in results:
+        if r.trial.params["repeat"] != 0:
+            continue
+        for snap in r.payload.get("regions", []):
+            rows.append(pd.DataFrame({"setting": r.trial.params["setting"], "epoch": snap["epoch"],
+                                      "x": grid[:, 0], "y": grid[:, 1], "class": snap["class"], "p1": snap["p1"]}))
+    result.tables["regions"] = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["setting", "epoch", "x", "y", "class", "p1"])
+    result.tables["points"] = pd.DataFrame({"x": split.X_train[:, 0], "y": split.X_train[:, 1],
+                                            "class": split.y_train})
+    result.tables["order"] = pd.DataFrame({"setting": order})
+    return result
+
+
+def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_for: str,
+                  slider: alt.Parameter | None = None) -> alt.Chart:
+    step_x = (regions["x"].max() - regions["x"].min()) / (GRID - 1) if len(regions) else 1
+    step_y = (regions["y"].max() - regions["y"].min()) / (GRID - 1) if len(regions) else 1
+    cells = regions.assign(x2=regions["x"] + step_x, y2=regions["y"] + step_y,
+                           region=regions["class"].map(lambda c: f"predicted {c}"))
+    classes = sorted(points["class"].unique())
+    palette = ["#4c78a8", "#f58518", "#54a24b"]
+    heat = alt.Chart(cells).mark_rect(opacity=0.35).encode(
+        x=alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
+        y=alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False)), y2="y2:Q",
+        color=alt.Color("region:N", title="predicted region", legend=charts.legend(columns=3),
+                        scale=alt.Scale(domain=[f"predicted {c}" for c in classes], range=palette[:len(classes)])))
+    if slider is not None:
+        heat = heat.transform_filter(f"datum.epoch == {slider.name}").add_params(slider)
+    dots = alt.Chart(points.assign(label=points["class"].map(lambda c: f"class {c}"))).mark_point(
+        filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
+        x="x:Q", y="y:Q", fill=alt.Fill("label:N", title="training points", legend=charts.legend(columns=3),
+                                          scale=alt.Scale(domain=[f"class {c}" for c in classes],
+                                                          range=palette[:len(classes)])),
+        tooltip=["label:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")])
+    return charts.finish(alt.layer(heat, dots), title, look_for)
+
+
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
+    regions, points = result.tables["regions"], result.tables["points"]
+    order = list(result.tables["order"]["setting"]) if "order" in result.tables else []
+    summary = result.summary[result.summary["status"] == "ok"].groupby("setting")[
+        ["final_train_error", "final_test_error"]].mean()
+    shown = []
+    for setting in order:
+        final = regions[(regions["setting"] == setting)]
+        if final.empty:
+            continue
+        final = final[final["epoch"] == final["epoch"].max()]
+        errors = (f" · training {summary.loc[setting, 'final_train_error']:.1%}, test "
+                  f"{summary.loc[setting, 'final_test_error']:.1%}" if setting in summary.index else "")
+        shown.append(_region_chart(final, points, f"{setting}{errors}",
+                                   "Look for: a straight boundary without hidden units; more units and layers bend "
+                                   "it around the classes, until it also wraps single noisy points."))
+    first = regions[regions["setting"] == order[0]] if order else regions.iloc[:0]
+    epochs = sorted(first["epoch"].unique())
+    if len(epochs) > 1:
+        slider = alt.param(name="boundary_epoch", value=int(epochs[-1]),
+                           bind=alt.binding_select(options=[int(e) for e in epochs], name="epoch "))
+        shown.append(_region_chart(first, points, f"{order[0]}: the boundary over the epochs (pick an epoch)",
+                                   "Look for: the boundary starts as a straight line and bends as training goes on.",
+                                   slider))
+    return shown
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' final test error per setting, the pinned one dashed."""
+    frame = pd.concat([r.summary.assign(run=label) for label, r in runs], ignore_index=True)
+    frame = frame[frame["status"] == "ok"].groupby(["run", "setting"])["final_test_error"].mean().reset_index()
+    frame["index"] = frame.groupby("run").cumcount()
+    return [charts.compare_lines(frame, "index", "final_test_error", "run", [label for label, _ in runs],
+                                 "Final test error per setting (in the order given), both runs",
+                                 "Look for: which settings gained from the changed parameters.",
+                                 y_title="test error")]
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    order = list(result.tables["order"]["setting"])
+    ok = result.summary[result.summary["status"] == "ok"] if "status" in result.summary else result.summary
+    if ok.empty:
+        return ["No setting finished ok.", ""]
+    means = ok.groupby("setting")[["final_train_error", "final_test_error"]].mean().reindex(order).dropna()
+    best = means["final_test_error"].idxmin()
+    return [f"Lowest test error: {best} at {means.loc[best, 'final_test_error']:.1%} "
+            f"(training {means.loc[best, 'final_train_error']:.1%}).",
+            "Test error per setting: " + ", ".join(f"{name} {row.final_test_error:.1%}"
+                                                  for name, row in means.iterrows()) + "."]

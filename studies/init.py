@@ -1,0 +1,196 @@
+"""Initialisation (lecture 4.6, Fig. 121, 122; 5.1, Fig. 125-131).
+
+Two parts. The sigma sweep trains the same network from N(0, sigma^2) weights for several sigma,
+0 included: with sigma 0 every hidden unit computes the same thing and gets the same update, so
+the network never gets better than its best single unit (Fig. 121, 122); a moderate sigma learns.
+In exact arithmetic the symmetry would last for ever; here the rounding of the matrix products
+(summed in a different order for different columns) breaks it after some ten epochs, and from then
+on the network learns: run 30 epochs to watch it happen.
+Weight and bias histograms per layer after training show what each sigma ended with.
+
+The depth probe builds a deep network (``depth`` hidden layers of ``width`` units) for every pair of
+initialisation scheme and activation and measures, at the start of training on one batch, the
+standard deviation of each hidden layer's activations and of each layer's weight gradients
+(Fig. 128, 130): with N(0, 1) they explode or vanish from layer to layer; Xavier (sigmoid, tanh)
+and He (ReLU) keep them of one size.
+
+CSV (``--out``): the tidy columns of DESIGN.md for the sweep's trials, then ``init_sigma``,
+``setting`` and ``repeat``. Summary (``--summary-out``): one row per sweep trial as in the
+learning-rate study. Further tables in the report: ``histograms`` (sigma, layer, kind, bin_left,
+bin_right, count) and ``layers`` (scheme, activation, layer, activation_std, gradient_std).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core.mlp import ACTIVATIONS
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import best_setting
+from studies.common.training import (StudyResult, assemble_training, build_net, fit_trial, load_split, sweep,  # noqa: F401
+                              trial_detail, trial_payload)
+
+NAME = "init"
+TITLE = "Initialisation"
+FIGURES = "Fig. 121, 122, 128, 130"
+SUMMARY = "Weights from sigma 0 never learn; N(0, 1) explodes or vanishes in deep nets, Xavier and He do not."
+SWEPT = "init_sigma"
+LABEL_KEYS = (SWEPT, "repeat")
+SCHEMES = {"N(0, 1)": ("normal", 1.0), "N(0, 0.01²)": ("normal", 0.01), "Xavier": ("xavier_normal", 0.0),
+           "He": ("he_normal", 0.0)}
+BINS = 30
+PROBE_SAMPLES = 500
+
+SCHEMA = Schema([
+    *with_defaults(without(TRAINING, SWEPT, "init"), epochs=10, repeats=2),
+    Param("sigmas", "floats", (0.0, 0.01, 0.05, 0.5, 3.0), "Standard deviations of the initial weights to "
+          "compare, 0 included (lecture Fig. 121).", "study", low=0.0, high=10.0, min_len=1, max_len=10),
+    Param("depth", "int", 5, "Hidden layers of the deep network probed at the start of training (Fig. 128).",
+          "study", low=2, high=12),
+    Param("width", "int", 100, "Units per hidden layer of the probed network.", "study", low=2, high=1000),
+])
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 121/122: sigma 0 against sigma 0.05": {"sigmas": "0,0.05", "epochs": "10", "repeats": "1"},
+    "Rounding breaks the symmetry: 30 epochs": {"sigmas": "0,0.05", "epochs": "30", "repeats": "1"},
+}
+
+
+def plan(values: dict) -> list[dict]:
+    trials = [{**p, "part": "sweep"} for p in sweep(values, SWEPT, values["sigmas"], "sigmas")]
+    probes = [{**values, "part": "probe", "scheme": scheme, "activation": activation, "repeat": 0}
+              for scheme in SCHEMES for activation in ACTIVATIONS]
+    return trials + probes
+
+
+def run_trial(trial) -> dict:
+    """A sweep trial trains (and keeps its weight histograms); a probe measures the deep network."""
+    if trial.params["part"] == "probe":
+        return probe(trial)
+    net, *fitted = fit_trial(trial)
+    payload = trial_payload(*fitted)
+    return {**payload, "histograms": _histograms(net)} if trial.params["repeat"] == 0 else payload
+
+
+def _histograms(net) -> list[dict]:
+    rows = []
+    for layer, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        for kind, values in (("weights", W.ravel()), ("biases", b.ravel())):
+            values = values.astype(np.float64)
+            low, high = float(values.min()), float(values.max())
+            if high - low < 1e-9 * max(1.0, abs(low)):  # all equal (sigma 0): one spike, not 30 empty bins
+                low, high = low - 0.5, low + 0.5
+            counts, edges = np.histogram(values, bins=BINS, range=(low, high))
+            rows += [{"layer": f"layer {layer}", "kind": kind, "bin_left": float(a), "bin_right": float(e),
+                      "count": int(c)} for a, e, c in zip(edges[:-1], edges[1:], counts)]
+    return rows
+
+
+def probe(trial) -> dict:
+    """Std of each hidden layer's activations and each layer's weight gradient, untrained, on one batch."""
+    p = trial.params
+    split = load_split(p)
+    init, sigma = SCHEMES[p["scheme"]]
+    net = build_net({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma},
+                    split.X_train.shape[1], split.n_classes, trial.seed)
+    X, y = split.X_train[:PROBE_SAMPLES], split.y_train[:PROBE_SAMPLES]
+    acts = net.forward(X)[1:-1]
+    grads = net.gradients(X, net.targets(y))
+    rows = [{"layer": i + 1, "activation_std": float(a.std()), "gradient_std": float(g.std())}
+            for i, (a, (g, _)) in enumerate(zip(acts, grads))]
+    return {"layers": rows}
+
+
+def probe_cost(p: dict) -> tuple[float, float]:
+    """(FLOPs, calls) of one probe: one forward and backward pass of the deep network on a batch."""
+    _, _, n_in, n_classes = cost.task_sizes(p)
+    sizes = [n_in, *(p["width"],) * p["depth"], n_classes]
+    return 6.0 * PROBE_SAMPLES * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 10
+
+
+def trial_cost(p: dict) -> tuple[float, float]:
+    return probe_cost(p) if p["part"] == "probe" else cost.training(p)
+
+
+TRIAL, COST = run_trial, trial_cost
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    sweeps = [r for r in results if r.trial.params["part"] == "sweep"]
+    result = assemble_training(NAME, values, sweeps, [SWEPT])
+    result.tables["histograms"] = pd.DataFrame(
+        [{"init_sigma": r.trial.params[SWEPT], **row} for r in sweeps for row in r.payload.get("histograms", [])],
+        columns=["init_sigma", "layer", "kind", "bin_left", "bin_right", "count"])
+    result.tables["layers"] = pd.DataFrame(
+        [{"scheme": r.trial.params["scheme"], "activation": r.trial.params["activation"], **row}
+         for r in results if r.trial.params["part"] == "probe" for row in r.payload.get("layers", [])],
+        columns=["scheme", "activation", "layer", "activation_std", "gradient_std"])
+    return result
+
+
+def _histogram_chart(histograms: pd.DataFrame) -> alt.Chart:
+    data = histograms.assign(sigma=lambda d: d["init_sigma"].map(lambda v: f"σ = {v:g}"))
+    chart = alt.Chart(data).mark_bar(opacity=0.6, binSpacing=0).encode(
+        x=alt.X("bin_left:Q", title="value after training", bin="binned"), x2="bin_right:Q",
+        y=alt.Y("count:Q", title="count", stack=None),
+        color=alt.Color("sigma:N", title="initial σ", legend=charts.legend(), scale=alt.Scale(scheme="viridis")),
+        tooltip=["sigma:N", "layer:N", "kind:N", alt.Tooltip("bin_left:Q", format=".3g"), "count:Q"])
+    pick = alt.param(name="layer_kind", value="layer 1 weights",
+                     bind=alt.binding_select(options=sorted(set(data["layer"] + " " + data["kind"])),
+                                             name="histogram of "))
+    chart = chart.transform_calculate(which="datum.layer + ' ' + datum.kind").transform_filter(
+        "datum.which == layer_kind").add_params(pick)
+    return charts.finish(chart, "Weights and biases after training, per layer (pick one below)",
+                         "Look for: with σ = 0 every weight of a layer stays equal (a single spike): the units "
+                         "never become different (Fig. 122).")
+
+
+def _layer_chart(layers: pd.DataFrame, field: str, title: str, look_for: str) -> alt.Chart:
+    data = layers[layers[field] > 0]
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("layer:Q", title="hidden layer (input side first)", axis=alt.Axis(tickMinStep=1, format="d"),
+                scale=alt.Scale(nice=False, padding=10)),
+        y=alt.Y(f"{field}:Q", scale=alt.Scale(type="log"), title=title.split(" per ")[0], axis=alt.Axis(format="~g")),
+        color=alt.Color("scheme:N", title="initialisation", legend=charts.legend()),
+        strokeDash=alt.StrokeDash("activation:N", title="activation", legend=charts.legend()),
+        tooltip=["scheme:N", "activation:N", "layer:Q", alt.Tooltip(f"{field}:Q", format=".3g")])
+    return charts.finish(chart, title, look_for)
+
+
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
+    layers = result.tables.get("layers", pd.DataFrame())
+    shown = [
+        charts.curves(result.tidy, SWEPT, split="val", repeats=repeats, title="Validation error per epoch (Fig. 121)",
+                      look_for="Look for: σ = 0 stays near chance (the units stay identical) while a moderate σ "
+                               "learns at once; far too large a σ saturates the units and learns slowly."),
+        _histogram_chart(result.tables["histograms"]),
+    ]
+    if len(layers):
+        shown += [
+            _layer_chart(layers, "activation_std", "Standard deviation of the activations per layer (Fig. 128)",
+                         "Look for: lines that stay flat (Xavier for sigmoid and tanh, He for ReLU) against lines "
+                         "that grow or shrink by a factor at every layer."),
+            _layer_chart(layers, "gradient_std", "Standard deviation of the weight gradients per layer (Fig. 130)",
+                         "Look for: vanishing (falling towards the input) or exploding gradients with N(0, 1); "
+                         "even ones with Xavier and He."),
+        ]
+    return shown
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' mean validation curves on the same axes, the pinned one dashed."""
+    return charts.compare_sweep(runs, SWEPT)
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    lines = best_setting(result.summary, SWEPT, "initial sigma")
+    layers = result.tables.get("layers", pd.DataFrame())
+    if len(layers):
+        spread = layers.groupby(["scheme", "activation"])["activation_std"].agg(lambda s: s.max() / max(s.min(), 1e-30))
+        worst = spread.idxmax()
+        lines[1] = (f"Across the deep network's layers the activation spread is worst for {worst[0]} with {worst[1]} "
+                    f"(×{spread.max():.3g} between layers). " + lines[1]).strip()
+    return lines

@@ -1,0 +1,228 @@
+"""Optimisers (lecture 5.2, Fig. 133-137 and 5.2.5).
+
+Two parts. On three two-parameter cost surfaces (a saddle point, the elongated bowl of Fig. 134 and
+Rosenbrock's curved valley) every optimiser of ``core.optimisers`` runs ``steps`` updates from the
+same start, each at its own best learning rate from ``surface_rates``; the paths are drawn over the
+cost's contours with a step slider (the lecture's animations of 5.2.5). On the chosen data set every
+optimiser trains the same network at every rate of ``rates``; the learning curves compare each at
+its own best rate, so no optimiser loses for a badly chosen step size.
+
+CSV (``--out``): the tidy columns of DESIGN.md for the data set's trials, then ``optimiser``,
+``learning_rate``, ``setting`` and ``repeat``. Summary: one row per trial as in the learning-rate
+study. Further tables: ``paths`` (surface, optimiser, learning_rate, step, x, y, cost) and
+``best`` (optimiser, learning_rate, mean final validation error, best).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core.optimisers import OPTIMISERS, Hyper, minimise
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.training import StudyResult, assemble_training, train_trial, trial_detail  # noqa: F401
+
+NAME = "optimisers"
+TITLE = "Optimisers"
+FIGURES = "Fig. 133-137, 5.2.5"
+SUMMARY = "GD, momentum, Nesterov, AdaGrad, RMSProp and Adam on cost surfaces and on the data, each at its best rate."
+LABEL_KEYS = ("optimiser", "learning_rate")
+GRID = 60  # contour resolution per axis
+
+
+def _saddle(x, y):
+    return 0.5 * x ** 2 - 0.5 * y ** 2 + 0.25 * y ** 4, np.array([x, -y + y ** 3])
+
+
+def _bowl(x, y):
+    return 0.5 * (x ** 2 + 100 * y ** 2), np.array([x, 100 * y])
+
+
+def _rosenbrock(x, y):
+    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2, np.array([-2 * (1 - x) - 400 * x * (y - x ** 2),
+                                                             200 * (y - x ** 2)])
+
+
+# name -> (cost and gradient at (x, y), start, (x range), (y range))
+SURFACES = {
+    "saddle point": (_saddle, (-2.0, 1e-3), (-2.2, 2.2), (-1.6, 1.6)),
+    "elongated bowl": (_bowl, (-8.0, 1.0), (-9.0, 9.0), (-1.5, 1.5)),
+    "Rosenbrock valley": (_rosenbrock, (-1.5, 2.0), (-2.0, 2.0), (-1.0, 3.0)),
+}
+
+SCHEMA = Schema([
+    *with_defaults(without(TRAINING, "optimiser", "learning_rate", "repeats"), epochs=15),
+    Param("optimisers", "choices", OPTIMISERS, "Optimisers to compare (lecture 5.2).", "study", choices=OPTIMISERS,
+          max_len=len(OPTIMISERS)),
+    Param("rates", "floats", (0.001, 0.01, 0.1, 1.0), "Learning rates tried for every optimiser on the data; each "
+          "is shown at its best.", "study", low=1e-6, high=100.0, min_len=1, max_len=8),
+    Param("repeats", "int", 1, "Trials per optimiser and rate, each with its own initialisation and shuffling.",
+          "study", low=1, high=10),
+    Param("steps", "int", 100, "Updates on each cost surface.", "study", low=1, high=2000),
+    Param("surface_rates", "floats", (0.001, 0.003, 0.01, 0.03, 0.1, 0.3), "Learning rates tried on the cost "
+          "surfaces; each optimiser's path is drawn at its best.", "study", low=1e-6, high=10.0, min_len=1,
+          max_len=10),
+])
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "5.2.5: all six optimisers, 200 steps on the surfaces": {"steps": "200"},
+    "Fig. 134: GD against AdaGrad and RMSProp": {"optimisers": "gd,adagrad,rmsprop"},
+}
+
+
+def plan(values: dict) -> list[dict]:
+    base = {k: v for k, v in values.items() if k not in ("rates", "optimisers", "repeats")}
+    surfaces = [{**base, "part": "surface", "surface": name, "repeat": 0} for name in SURFACES]
+    curves = [{**base, "part": "curve", "optimiser": name, "learning_rate": rate, "repeat": r}
+              for r in range(values["repeats"]) for name in values["optimisers"] for rate in values["rates"]]
+    return surfaces + curves
+
+
+def surface_paths(p: dict) -> list[dict]:
+    """Every optimiser's path on one surface at its best rate (lowest cost after the last step)."""
+    function, start, _, _ = SURFACES[p["surface"]]
+    rows = []
+    for name in OPTIMISERS:
+        best = None
+        with np.errstate(all="ignore"):
+            for rate in p["surface_rates"]:
+                path = minimise(name, np.array(start), lambda t: function(*t)[1], p["steps"],
+                                Hyper(rate, p["momentum"], p["beta2"] or None))
+                final = function(*path[-1])[0]
+                if np.isfinite(final) and (best is None or final < best[0]):
+                    best = (final, rate, path)
+        if best is not None:
+            rows += [{"surface": p["surface"], "optimiser": name, "learning_rate": best[1], "step": i,
+                      "x": float(x), "y": float(y), "cost": float(function(x, y)[0])}
+                     for i, (x, y) in enumerate(best[2])]
+    return rows
+
+
+def run_trial(trial) -> dict:
+    return {"paths": surface_paths(trial.params)} if trial.params["part"] == "surface" else train_trial(trial)
+
+
+def trial_cost(p: dict) -> tuple[float, float]:
+    if p["part"] == "surface":
+        return 0.0, 2 * p["steps"] * len(OPTIMISERS) * len(p["surface_rates"])
+    flops, calls = cost.training(p)
+    return (flops, calls * 2) if p["optimiser"] != "gd" else (flops, calls)  # the general step costs twice
+
+
+TRIAL, COST = run_trial, trial_cost
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    curves = [r for r in results if r.trial.params["part"] == "curve"]
+    result = assemble_training(NAME, values, curves, ["optimiser", "learning_rate"])
+    paths = [row for r in results if r.trial.params["part"] == "surface" for row in r.payload.get("paths", [])]
+    result.tables["paths"] = pd.DataFrame(paths, columns=["surface", "optimiser", "learning_rate", "step", "x", "y",
+                                                          "cost"])
+    result.tables["best"] = best_rates(result.summary)
+    return result
+
+
+def best_rates(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean final validation error of every (optimiser, rate) over the repeats that finished ok; the
+    best rate of each optimiser marked."""
+    ok = summary[summary["status"] == "ok"] if len(summary) else summary
+    if ok.empty:
+        return pd.DataFrame(columns=["optimiser", "learning_rate", "final_val_error", "best"])
+    table = ok.groupby(["optimiser", "learning_rate"])["final_val_error"].mean().reset_index()
+    table["best"] = table.index.isin(table.groupby("optimiser")["final_val_error"].idxmin())
+    return table
+
+
+def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
+    function, _, (x0, x1), (y0, y1) = SURFACES[surface]
+    xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
+    X, Y = np.meshgrid(xs, ys)
+    z = function(X, Y)[0]
+    grid = pd.DataFrame({"x": X.ravel(), "y": Y.ravel(), "level": np.log10(z.ravel() - z.min() + 1e-3)})
+    dx, dy = (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1)
+    grid = grid.assign(x2=grid["x"] + dx, y2=grid["y"] + dy)
+    x_enc = alt.X("x:Q", title="θ₁", scale=alt.Scale(domain=[x0, x1], nice=False))
+    y_enc = alt.Y("y:Q", title="θ₂", scale=alt.Scale(domain=[y0, y1], nice=False))
+    heat = alt.Chart(grid).mark_rect(opacity=0.45).encode(
+        x=x_enc, x2="x2:Q", y=y_enc, y2="y2:Q",
+        color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=[alt.Tooltip("level:Q", format=".2f", title="log10 cost above its minimum")])
+    name = "step_" + "".join(c for c in surface if c.isalnum())
+    slider = alt.param(name=name, value=steps, bind=alt.binding_range(min=0, max=steps, step=1, name="step "))
+    shown = paths[paths["surface"] == surface].assign(
+        label=lambda d: d["optimiser"] + " (α " + d["learning_rate"].map(lambda v: f"{v:g}") + ")")
+    lines = alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(size=14), strokeWidth=2).encode(
+        x=x_enc, y=y_enc, order="step:Q",
+        color=alt.Color("label:N", title="optimiser (its best rate)", legend=charts.legend(columns=3),
+                        scale=alt.Scale(scheme="category10")),
+        tooltip=["optimiser:N", "step:Q", alt.Tooltip("cost:Q", format=".4g"), alt.Tooltip("x:Q", format=".3f"),
+                 alt.Tooltip("y:Q", format=".3f")]).transform_filter(f"datum.step <= {name}").add_params(slider)
+    look = {"saddle point": "Look for: plain GD lingers on the ridge of the saddle; momentum methods and Adam escape "
+                            "to a minimum in far fewer steps.",
+            "elongated bowl": "Look for: GD zig-zags across the steep axis and crawls along the flat one; AdaGrad, "
+                              "RMSProp and Adam scale each axis and head straight for the minimum (Fig. 134).",
+            "Rosenbrock valley": "Look for: everyone reaches the curved valley floor quickly; following it to the "
+                                 "minimum at (1, 1) is what separates the optimisers."}[surface]
+    return charts.finish(heat + lines, f"Paths on the {surface} (drag the step slider)", look)
+
+
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
+    steps = result.params["steps"]
+    shown = [_surface_chart(result.tables["paths"], surface, steps) for surface in SURFACES
+             if (result.tables["paths"]["surface"] == surface).any()]
+    best = result.tables["best"]
+    if len(best):
+        chosen = best[best["best"]][["optimiser", "learning_rate"]]
+        tidy = result.tidy.merge(chosen, on=["optimiser", "learning_rate"])
+        tidy = tidy.assign(setting=tidy["optimiser"] + " (α " + tidy["learning_rate"].map(lambda v: f"{v:g}") + ")")
+        shown.append(charts.curves(tidy, "optimiser", split="val", repeats=repeats,
+                                   title="Validation error per epoch, each optimiser at its best rate",
+                                   look_for="Look for: which optimiser gets lowest soonest once each has its own "
+                                            "step size; adaptive ones are far less sensitive to the rate."))
+        shown.append(_rate_chart(best))
+    return shown
+
+
+def _rate_chart(best: pd.DataFrame) -> alt.Chart:
+    chart = alt.Chart(best).mark_line(point=True).encode(
+        x=charts.log_axis("learning_rate", best["learning_rate"]),
+        y=alt.Y("final_val_error:Q", title="final validation error", axis=alt.Axis(format="%")),
+        color=alt.Color("optimiser:N", legend=charts.legend(columns=3), scale=alt.Scale(scheme="category10")),
+        tooltip=["optimiser:N", "learning_rate:Q", alt.Tooltip("final_val_error:Q", format=".2%"), "best:N"])
+    return charts.finish(chart, "Final validation error against the learning rate, per optimiser",
+                         "Look for: the width of each optimiser's valley: a wide one forgives a poorly chosen rate.")
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' best-rate validation error per optimiser, the pinned one dashed."""
+    frame = pd.concat([r.tables["best"][r.tables["best"]["best"]].assign(run=label) for label, r in runs],
+                      ignore_index=True)
+    return [charts.compare_lines(frame.assign(index=frame["optimiser"].map(OPTIMISERS.index)), "index",
+                                 "final_val_error", "run", [label for label, _ in runs],
+                                 "Best final validation error per optimiser (0 = gd ... 5 = adam), both runs",
+                                 "Look for: which optimisers gained or lost with the changed parameters.",
+                                 y_title="final validation error")]
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    best = result.tables["best"]
+    paths = result.tables["paths"]
+    lines = []
+    if len(best):
+        chosen = best[best["best"]].sort_values("final_val_error")
+        top = chosen.iloc[0]
+        lines.append(f"On the data, {top['optimiser']} at α {top['learning_rate']:g} ends lowest: "
+                     f"{top['final_val_error']:.1%} validation error; "
+                     + ", ".join(f"{r.optimiser} {r.final_val_error:.1%} (α {r.learning_rate:g})"
+                                 for r in chosen.iloc[1:].itertuples()) + ".")
+    else:
+        lines.append("No training run on the data finished ok.")
+    if len(paths):
+        final = paths[paths["step"] == paths["step"].max()]
+        bowl = final[final["surface"] == "elongated bowl"].set_index("optimiser")["cost"]
+        if len(bowl):
+            lines.append(f"Elongated bowl after {result.params['steps']} steps: " +
+                         ", ".join(f"{name} {bowl[name]:.3g}" for name in bowl.sort_values().index) + " (cost).")
+    return lines if len(lines) == 2 else lines + [""]

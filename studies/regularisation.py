@@ -1,0 +1,192 @@
+"""Regularisation (lecture 5.3, Fig. 138-145): none, L2, L1, dropout and early stopping side by side.
+
+An over-parameterised network (the lecture's 250-150 hidden units) on a training set small enough to
+overfit (``max_train``) is trained once per method and repeat: without regularisation, with an L2
+penalty (5.3.1, weights shrink towards zero), with an L1 penalty (Fig. 141/142, many weights exactly
+zero), and with each dropout rate (5.3.2). Early stopping (5.3.3, Fig. 145) needs no run of its own:
+it is the unregularised run read at its best validation epoch, with the test error at that epoch.
+
+CSV (``--out``): the tidy columns of DESIGN.md, then ``method``, ``setting`` and ``repeat``.
+Summary: one row per trial as in the learning-rate study plus ``weight_norm`` (sum of squared
+weights after training) and ``gap`` (final validation minus training error); early stopping adds a
+row per repeat (``method`` = early stopping) with the epoch and errors at the best validation epoch.
+Further table ``histograms``: method, layer, bin_left, bin_right, count (first repeat).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from studies.common import charts, cost
+from studies.common.params import TRAINING
+from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.training import StudyResult, assemble_training, fit_trial, trial_detail, trial_payload  # noqa: F401
+
+NAME = "regularisation"
+TITLE = "Regularisation"
+FIGURES = "Fig. 138-145"
+SUMMARY = "An over-parameterised net on few samples: none, L2, L1, dropout and early stopping side by side."
+LABEL_KEYS = ("method", "repeat")
+BINS = 40
+EARLY = "early stopping"
+
+SCHEMA = Schema([
+    *with_defaults(without(TRAINING, "l2", "l1", "dropout"), hidden=(250, 150), max_train=100, epochs=100,
+                   repeats=1, learning_rate=0.5, batch_size=16),
+    Param("l2_penalty", "float", 0.01, "lambda of the L2 run (0 leaves it out).", "study", low=0.0, high=10.0),
+    Param("l1_penalty", "float", 0.0003, "lambda of the L1 run (0 leaves it out).", "study", low=0.0, high=10.0),
+    Param("dropout_rates", "floats", (0.2, 0.5), "Dropout rates, one run each (empty for none).", "study",
+          low=0.0, high=0.9, max_len=4),
+])
+
+PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
+    "Fig. 138-145: 250-150 units on 100 samples": {"hidden": "250,150", "max_train": "100", "epochs": "100"},
+}
+
+
+def methods(values: dict) -> list[tuple[str, dict]]:
+    """(label, the parameters it changes) of every run: none first, then the penalties and dropouts."""
+    found = [("none", {})]
+    if values["l2_penalty"]:
+        found.append((f"L2 λ={values['l2_penalty']:g}", {"l2": values["l2_penalty"]}))
+    if values["l1_penalty"]:
+        found.append((f"L1 λ={values['l1_penalty']:g}", {"l1": values["l1_penalty"]}))
+    found += [(f"dropout {rate:g}", {"dropout": rate}) for rate in values["dropout_rates"]]
+    return found
+
+
+def plan(values: dict) -> list[dict]:
+    base = {k: v for k, v in values.items() if k not in ("repeats", "l2_penalty", "l1_penalty", "dropout_rates")}
+    return [{**base, "l2": 0.0, "l1": 0.0, "dropout": 0.0, **change, "method": label, "repeat": r}
+            for r in range(values["repeats"]) for label, change in methods(values)]
+
+
+def run_trial(trial) -> dict:
+    net, *fitted = fit_trial(trial)
+    payload = trial_payload(*fitted)
+    payload["weight_norm"] = float(sum(np.sum(W.astype(np.float64) ** 2) for W in net.weights))
+    payload["zero_share"] = float(np.mean(np.concatenate([np.abs(W.ravel()) < 1e-3 for W in net.weights])))
+    if trial.params["repeat"] == 0:
+        payload["histograms"] = [
+            {"layer": f"layer {i}", "bin_left": float(a), "bin_right": float(b), "count": int(c)}
+            for i, W in enumerate(net.weights, start=1)
+            for c, a, b in zip(*_histogram(W.ravel()))]
+    return payload
+
+
+def _histogram(values: np.ndarray):
+    counts, edges = np.histogram(values, bins=BINS, range=(-0.5, 0.5))
+    return counts, edges[:-1], edges[1:]
+
+
+def trial_cost(p: dict) -> tuple[float, float]:
+    flops, calls = cost.training(p)
+    return (flops, calls * 2) if p.get("l1") or p.get("dropout") else (flops, calls)
+
+
+TRIAL, COST = run_trial, trial_cost
+
+
+def early_stopping(tidy: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The unregularised runs read at their best validation epoch (5.3.3): one row per repeat."""
+    rows = []
+    for trial in summary.loc[(summary["method"] == "none") & (summary["status"] == "ok"), "trial"]:
+        curves = tidy[tidy["trial"] == trial].pivot_table(index="epoch", columns="split", values="error")
+        best = int(curves["val"].idxmin())
+        rows.append({"method": EARLY, "setting": EARLY, "trial": trial, "repeat": int(
+            summary.loc[summary["trial"] == trial, "repeat"].iloc[0]), "status": "ok", "best_epoch": best,
+            "final_train_error": curves.loc[best, "train"], "final_val_error": curves.loc[best, "val"],
+            "best_val_error": curves.loc[best, "val"], "final_test_error": curves.loc[best, "test"],
+            "last_epoch_test_error": curves["test"].iloc[-1]})
+    return pd.DataFrame(rows)
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    result = assemble_training(NAME, values, results, ["method"])
+    by_trial = {r.trial.index: r.payload for r in results}
+    for key in ("weight_norm", "zero_share"):
+        result.summary[key] = result.summary["trial"].map(lambda t: by_trial[t].get(key, np.nan))
+    result.summary["gap"] = result.summary["final_val_error"] - result.summary["final_train_error"]
+    early = early_stopping(result.tidy, result.summary)
+    if len(early):
+        result.summary = pd.concat([result.summary, early], ignore_index=True)
+    result.tables["histograms"] = pd.DataFrame(
+        [{"method": r.trial.params["method"], **row} for r in results for row in r.payload.get("histograms", [])],
+        columns=["method", "layer", "bin_left", "bin_right", "count"])
+    return result
+
+
+def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
+    order = [label for label, _ in methods(result.params)]
+    tidy = result.tidy[result.tidy["split"].isin(["train", "val"])].assign(
+        split=lambda d: d["split"].map(charts.SPLIT_LABELS))
+    means = tidy.groupby(["method", "split", "epoch"])["error"].mean().reset_index()
+    curves = alt.Chart(means).mark_line().encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d")),
+        y=alt.Y("error:Q", title="error rate", axis=alt.Axis(format="%")),
+        color=alt.Color("method:N", sort=order, title="method", legend=charts.legend(columns=3),
+                        scale=alt.Scale(scheme="category10")),
+        strokeDash=alt.StrokeDash("split:N", title="split", legend=charts.legend(),
+                                  scale=alt.Scale(domain=["training", "validation"], range=[[2, 2], [1, 0]])),
+        tooltip=["method:N", "split:N", "epoch:Q", alt.Tooltip("error:Q", format=".2%")])
+    final = result.summary[result.summary["status"] == "ok"]
+    bars = alt.Chart(final).mark_bar().encode(
+        x=alt.X("method:N", sort=[*order, EARLY], title=None, axis=alt.Axis(labelAngle=0, labelLimit=0)),
+        y=alt.Y("mean(final_test_error):Q", title="test error", axis=alt.Axis(format="%")),
+        color=alt.Color("method:N", sort=[*order, EARLY], legend=None, scale=alt.Scale(scheme="category10")),
+        tooltip=["method:N", alt.Tooltip("mean(final_test_error):Q", format=".2%", title="test error"),
+                 alt.Tooltip("mean(gap):Q", format=".2%", title="validation - training"),
+                 alt.Tooltip("mean(weight_norm):Q", format=".3g", title="sum of squared weights")])
+    histograms = result.tables["histograms"]
+    pick = alt.param(name="weights_layer", value="layer 1",
+                     bind=alt.binding_select(options=sorted(set(histograms["layer"])) or ["layer 1"],
+                                             name="weights of "))
+    hist = alt.Chart(histograms).mark_line(interpolate="step").encode(
+        x=alt.X("bin_left:Q", title="weight value (|w| ≤ 0.5 shown)"),
+        y=alt.Y("count:Q", title="count (log)", scale=alt.Scale(type="symlog")),
+        color=alt.Color("method:N", sort=order, legend=charts.legend(columns=3), scale=alt.Scale(scheme="category10")),
+        tooltip=["method:N", "layer:N", alt.Tooltip("bin_left:Q", format=".3f"), "count:Q"]
+    ).transform_filter("datum.layer == weights_layer").add_params(pick)
+    return [
+        charts.finish(curves, "Training (dotted) and validation (solid) error per epoch (Fig. 139, 145)",
+                      "Look for: without regularisation the training error reaches zero while the validation "
+                      "error stalls: the gap between the two lines is the overfitting each method narrows."),
+        charts.finish(bars, "Test error per method (early stopping: at the best validation epoch)",
+                      "Look for: the methods that beat 'none' on data the network never saw."),
+        charts.finish(hist, "Weights after training, per layer (Fig. 141/142)",
+                      "Look for: L2 pulls the weights towards zero, L1 piles many of them at exactly zero."),
+    ]
+
+
+def compare(runs: list) -> list[alt.Chart]:
+    """Two runs' validation error per epoch of the unregularised network, the pinned one dashed."""
+    frame = pd.concat([r.tidy[(r.tidy["split"] == "val")].groupby(["method", "epoch"])["error"].mean()
+                       .reset_index().assign(run=label) for label, r in runs], ignore_index=True)
+    return [charts.compare_lines(frame, "epoch", "error", "method", [label for label, _ in runs],
+                                 "Validation error per epoch and method, both runs",
+                                 "Look for: how the changed parameters move each method's curve.",
+                                 y_title="validation error")]
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    s = result.summary[result.summary["status"] == "ok"]
+    if s.empty:
+        return ["No run finished ok.", ""]
+    means = s.groupby("method")[["final_test_error", "gap", "weight_norm"]].mean()
+    best = means["final_test_error"].idxmin()
+    lines = [f"Lowest test error: {best} at {means.loc[best, 'final_test_error']:.1%}; without regularisation "
+             f"{means.loc['none', 'final_test_error']:.1%}." if "none" in means.index else
+             f"Lowest test error: {best} at {means.loc[best, 'final_test_error']:.1%}."]
+    detail = []
+    l2 = [m for m in means.index if m.startswith("L2")]
+    if l2 and "none" in means.index:
+        detail.append(f"{l2[0]} shrinks the sum of squared weights from {means.loc['none', 'weight_norm']:.3g} to "
+                      f"{means.loc[l2[0], 'weight_norm']:.3g} and the validation-training gap from "
+                      f"{means.loc['none', 'gap']:.1%} to {means.loc[l2[0], 'gap']:.1%}.")
+    early = s[s["method"] == EARLY]
+    if len(early):
+        detail.append(f"Early stopping at epoch {int(early['best_epoch'].iloc[0])}: test error "
+                      f"{early['final_test_error'].mean():.1%} against {early['last_epoch_test_error'].mean():.1%} "
+                      "at the last epoch.")
+    return lines + [" ".join(detail)]

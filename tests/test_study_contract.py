@@ -1,0 +1,55 @@
+"""Every study follows the one protocol (studies.common.protocol), as scikit-learn checks every
+estimator: names, a schema whose defaults and presets parse, a plan, a cost, and results that charts,
+takeaway, compare and CSV export all accept."""
+import inspect
+
+import pytest
+
+from core.runner import execute
+from studies import CHAPTERS, STUDIES
+from studies.common import cost, execution
+from studies.common.protocol import Study, describes
+
+QUICK = {"learning_rate": {"epochs": "2", "repeats": "1", "learning_rates": "0.1,1"},
+         "batch_size": {"epochs": "2", "repeats": "1", "batch_sizes": "32,full"},
+         "hidden_units": {"epochs": "2", "repeats": "1", "hidden_units": "3,10"},
+         "kfold": {"k": "2", "values": "1,3"}, "bias_variance": {"datasets": "10", "max_degree": "3"},
+         "pr_roc": {"epochs": "2"}, "init": {"epochs": "2", "repeats": "1", "depth": "2", "width": "8"},
+         "optimisers": {"epochs": "2", "optimisers": "gd,adam", "rates": "0.1", "steps": "10"},
+         "regularisation": {"epochs": "3", "hidden": "20", "dropout_rates": "0.3"},
+         "decision_boundary": {"epochs": "3", "hidden_units": "0,4", "toy_samples": "80"}}
+
+
+def test_every_study_is_in_one_chapter_and_has_a_page():
+    from pathlib import Path
+
+    from ui.home import page_file
+    root = Path(__file__).resolve().parents[1]
+    listed = [name for names in CHAPTERS.values() for name in names]
+    assert sorted(listed) == sorted(STUDIES) and len(set(listed)) == len(listed)
+    for name in STUDIES:
+        assert (root / page_file(name)).is_file()
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_study_follows_the_protocol(name):
+    study = STUDIES[name]
+    assert isinstance(study, Study) and describes(study) == []
+    assert study.NAME == name and study.TRIAL.__module__.startswith("studies")
+    assert "repeats" in inspect.signature(study.charts_for).parameters
+    defaults = study.SCHEMA.defaults()
+    assert study.SCHEMA.parse(study.SCHEMA.to_texts(defaults)) == defaults
+    for preset in study.PRESETS.values():
+        study.SCHEMA.parse(preset)
+    values = study.SCHEMA.parse(QUICK[name])
+    trials = execution.trials_of(study, values)
+    assert trials and cost.estimate(study, [t.params for t in trials], 2) > 0
+    results = [execute(study.TRIAL, t) for t in trials]
+    assert {r.status for r in results} == {"ok"}, [r.message for r in results]
+    result = execution.result_of(study, values, results, len(results), "done")
+    assert len(result.tidy) and len(result.summary)
+    assert study.charts_for(result) and len(study.takeaway(result)) == 2
+    assert isinstance(study.compare([("this run", result), ("pinned", result)]), list)
+    assert study.trial_detail(results[0]) is not None
+    exported = execution.exported(study, values, result.tidy)
+    assert set(study.SCHEMA.params) <= set(exported.columns) | set(result.tidy.columns)
