@@ -10,6 +10,10 @@ Cancelling is per run: its queued trials are dropped at once and its running tri
 cancel token within about a second (``core.cancel``). Nothing is shared between runs but the
 workers, so one run's Stop or failure never touches another's trials.
 
+A task may be a stack (``core.stack``): its ``params["members"]`` are the trials it trains together
+and its payload's ``members`` one payload each; the engine hands those on as the members' results,
+so a stack is scheduled and cancelled as one task but counted and shown as its trials.
+
 Who may stop a run? Every session that started or opened it registers its interest; Stop withdraws
 the caller's interest and cancels the run only when nobody else is still interested. Closing a tab
 withdraws nothing: runs outlive tabs.
@@ -53,7 +57,7 @@ class Run:
     def __init__(self, job: Job, token, who):
         self.job, self.key, self.token = job, job.key, token
         self.queue: deque[Trial] = deque(job.trials)
-        self.total = len(job.trials)
+        self.total = sum(_size(t) for t in job.trials)
         self.results: list[TrialResult] = []
         self.running = 0
         self.state = "queued"          # queued -> running -> done | cancelled
@@ -199,16 +203,19 @@ class Engine:
                 result = exc
         if isinstance(result, BaseException):
             result = TrialResult(trial, "failed", {}, f"worker lost: {type(result).__name__}: {result}")
+        members = _members(result)
         with self._lock:
             self.busy -= 1
             run.running -= 1
-            run.results.append(result)
-            done, total, listeners = len(run.results), run.total, list(run.listeners)
-        for listener in listeners:
-            try:
-                listener(result, done, total)
-            except Exception:
-                log.exception("progress listener of run %s", run.key)
+            start = len(run.results)
+            run.results.extend(members)
+            total, listeners = run.total, list(run.listeners)
+        for done, member in enumerate(members, start + 1):
+            for listener in listeners:
+                try:
+                    listener(member, done, total)
+                except Exception:
+                    log.exception("progress listener of run %s", run.key)
 
     def _wave_or_end(self, run: Run) -> None:
         if not run.cancelled and run.job.next_wave is not None:
@@ -220,7 +227,7 @@ class Engine:
             run.job.next_wave = None  # one follow-up wave at most
             if more:
                 run.queue.extend(more)
-                run.total += len(more)
+                run.total += sum(_size(t) for t in more)
                 self._events.put(None)
                 return
         run.state = "cancelled" if run.cancelled else "done"
@@ -236,6 +243,25 @@ class Engine:
         while len(self._ended) > KEEP_ENDED:
             self._ended.popitem(last=False)
         run._ended.set()
+
+
+def _size(task: Trial) -> int:
+    return len(task.params.get("members", ())) or 1
+
+
+def _members(result: TrialResult) -> list[TrialResult]:
+    """A stack's result as its members' results; any other result as itself."""
+    members = result.trial.params.get("members")
+    if not members:
+        return [result]
+    payloads = result.payload.get("members") or [{} for _ in members]
+    share = result.seconds / len(members)
+    found = []
+    for member, payload in zip(members, payloads):
+        payload = dict(payload)
+        status = payload.pop("status", result.status if result.status != "ok" else "ok")
+        found.append(TrialResult(member, status, payload, payload.pop("message", result.message), share))
+    return found
 
 
 _STOP = object()

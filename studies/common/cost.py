@@ -76,8 +76,9 @@ def _training_sizes(p: dict) -> tuple[int, int, int]:
     return pool - pool // p["k"], pool, 2
 
 
-def training(p: dict, evaluate: bool = True) -> tuple[float, float]:
-    """(FLOPs, batches) of one training trial with the schema's parameters."""
+def training(p: dict, evaluate: bool = True, eval_factor: float = EVAL_FLOP_FACTOR) -> tuple[float, float]:
+    """(FLOPs, batches) of one training trial with the schema's parameters; the evaluation's FLOPs
+    count ``eval_factor`` times (1: the arithmetic itself, as a FLOP-based limit wants it)."""
     _, n_test, n_in, n_classes = task_sizes(p)
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     sizes = [n_in, *p["hidden"], n_out]
@@ -88,7 +89,7 @@ def training(p: dict, evaluate: bool = True) -> tuple[float, float]:
     epochs_evaluated = epochs + 1
     if not evaluate:  # trained silently, then the test split scored once
         n_eval, splits, epochs_evaluated = n_test, 1, 1
-    flops = 6.0 * weights * n_train * epochs + EVAL_FLOP_FACTOR * 2.0 * weights * n_eval * epochs_evaluated
+    flops = 6.0 * weights * n_train * epochs + eval_factor * 2.0 * weights * n_eval * epochs_evaluated
     return flops, math.ceil(n_train / batch) * epochs + EVAL_CALLS * splits * epochs_evaluated
 
 

@@ -15,6 +15,7 @@ from core.data import check_task
 from core.runner import TrialResult
 from core.store import ResultStore, StoreError
 from studies.common.takeaways import coverage
+from studies.common import training
 from studies.common.training import StudyResult, trial_seeds
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,18 @@ def _next_wave(study, values: dict, first: int, results: list[TrialResult]) -> l
     return trial_seeds(study.NAME, values["seed"], study.next_wave(values, results), start=first)
 
 
-def job(study, values: dict, key: str, on_end: Callable | None = None) -> engines.Job:
+def job(study, values: dict, key: str, on_end: Callable | None = None, workers: int = 0) -> engines.Job:
     """The engine job of one study run. Checks the data set's files first (headers only, nothing
-    loaded into this process), so a missing file is reported before any worker starts."""
+    loaded into this process), so a missing file is reported before any worker starts. With
+    ``workers``, compatible training trials are stacked (``training.stacks``) to keep them all busy."""
     if "dataset" in values:
         check_task(values["dataset"], tuple(values.get("classes", ())))
     trials = trials_of(study, values)
+    fn, tasks = study.TRIAL, trials
+    if workers and study.TRIAL is training.train_trial:
+        fn, tasks = training.train_any, training.stacks(trials, workers)
     wave = functools.partial(_next_wave, study, values, len(trials)) if hasattr(study, "next_wave") else None
-    return engines.Job(key=key, title=study.TITLE, fn=study.TRIAL, trials=trials, next_wave=wave, on_end=on_end,
+    return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
                        meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
 
 
@@ -124,14 +129,16 @@ def storing(study, values: dict, store: ResultStore) -> Callable:
 
 
 def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None = None,
-              scheduler: str | None = None, engine: engines.Engine | None = None) -> StudyResult:
+              scheduler: str | None = None, engine: engines.Engine | None = None, stack: bool = True) -> StudyResult:
     """Run a study to its end and return its result. ``progress(result, done, total)`` is called
     as each trial finishes (collect the results there to keep them). KeyboardInterrupt cancels the
-    run and propagates once its running trials have stopped."""
+    run and propagates once its running trials have stopped. ``stack=False`` trains every trial on its
+    own (the one-trial-per-task path the throughput bench compares with)."""
     own = engine is None
     engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler))
     try:
-        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}"), who="cli")
+        workers = engine.pool.capacity() if stack else 0
+        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", workers=workers), who="cli")
         if progress:
             run.listeners.append(progress)
         try:

@@ -15,10 +15,12 @@ from sklearn.model_selection import StratifiedKFold
 from core import cancel
 from core.data import Split, prepare
 from core.mlp import MLP
+from core.stack import NetworkStack
 from core.runner import Trial, TrialResult, make_trials
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
-SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
+SEED_KEYS = ("repeat", "fold")
+MAX_STACK = 16  # members per stack: beyond this the batched products no longer save time  # what makes two trials' initialisations differ; see trial_seeds()
 
 
 @dataclass
@@ -93,6 +95,67 @@ def fit_trial(trial: Trial, evaluate: bool = True):
 def train_trial(trial: Trial) -> dict:
     """Train one network; returns its status, history rows and the batch size actually used."""
     return trial_payload(*fit_trial(trial)[1:])
+
+
+# what members of one stack may differ in; everything else (data, architecture, batches, epochs) is shared
+STACKABLE = ("learning_rate", "l2", "init", "init_sigma", "repeat")
+
+
+def stack_key(trial: Trial):
+    """Trials with equal keys can train as one stack (``core.stack``); None: this one trains alone
+    (other optimisers, L1 and dropout take the general path, which is not stacked)."""
+    p = trial.params
+    if p.get("optimiser", "gd") != "gd" or p.get("l1") or p.get("dropout"):
+        return None
+    return repr(sorted((k, v) for k, v in p.items() if k not in STACKABLE))
+
+
+def train_stack(task: Trial) -> dict:
+    """Train the member trials of a stack together; one payload per member, in their order."""
+    members: list[Trial] = task.params["members"]
+    first = members[0].params
+    X, y, eval_sets = trial_data(first)
+    split = load_split(first)
+    nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
+    batch = resolve_batch(first["batch_size"], len(X))
+    histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
+                                       learning_rates=[m.params["learning_rate"] for m in members],
+                                       l2s=[m.params["l2"] for m in members], stop=cancel.requested)
+    return {"members": [trial_payload(h, split, batch, len(X), eval_sets) for h in histories]}
+
+
+def train_any(task: Trial) -> dict:
+    """The trial function of a run whose training trials may be stacked."""
+    return train_stack(task) if "members" in task.params else train_trial(task)
+
+
+def stacks(trials: list[Trial], workers: int) -> list[Trial]:
+    """The engine's tasks for ``train_trial``'s trials: compatible ones trained as stacks (a task whose
+    ``members`` are the trials), the others alone.
+
+    Members of one seed share their first layer's product (``core.stack``), and its rounding depends
+    on how many share it; so a seed's members always form one block (cut only at MAX_STACK), whatever
+    the number of workers, and a study gives the same numbers on 1 or 20 workers. The blocks are then
+    packed into as many stacks as there are workers (largest first onto the lightest stack). A seed
+    with one member trains alone: stacked it would share no product and only add bookkeeping."""
+    groups: dict = {}
+    for t in trials:
+        groups.setdefault(stack_key(t), []).append(t)
+    tasks = groups.pop(None, [])
+    for group in groups.values():
+        by_seed: dict = {}
+        for t in group:
+            by_seed.setdefault(t.seed, []).append(t)
+        blocks = [members[i:i + MAX_STACK] for members in by_seed.values() for i in range(0, len(members), MAX_STACK)]
+        tasks += [block[0] for block in blocks if len(block) == 1]  # a lone seed shares no product: no gain
+        blocks = [block for block in blocks if len(block) > 1]
+        bins: list[list[Trial]] = [[] for _ in range(min(max(workers, 1), len(blocks)))]
+        for block in sorted(blocks, key=len, reverse=True):
+            min(bins, key=len).extend(block)
+        for members in bins:
+            tasks.append(members[0] if len(members) == 1 else
+                         Trial(members[0].study, members[0].index, {"members": members}, members[0].seed))
+    return sorted(tasks, key=lambda task: task.index)
 
 
 def trial_payload(history, split, batch: int, n_train: int, eval_sets: dict) -> dict:

@@ -1,0 +1,198 @@
+"""Several networks of one architecture trained together, as one stacked network.
+
+A study's trials differ in a learning rate, an L2 penalty, an initialisation or a seed, and train the
+same architecture on the same data. One at a time, each batch costs about 220 us of which the matrix
+products are a fifth: the rest is the per-call overhead of NumPy, paid again by every trial. Here the
+K members train in one loop:
+
+- members with one seed shuffle alike (common random numbers), so they share each gathered batch,
+  and their first layers are one matrix: ``X_b @ [W_1 | ... | W_k]`` is one product reading the batch
+  once (and so is the evaluation of a whole split);
+- every later layer is stacked, (K, n_in, n_out), and runs as one batched product for all members;
+- members with other seeds gather their own batches and join from the second layer on.
+
+The arithmetic is member by member that of ``MLP.fit``'s plain gradient descent (the same batches,
+the same update order: the error signal of the layer below is taken before a layer's weights change,
+the L2 shrink before the gradient step), so a member's history equals training it alone up to the
+rounding of the wider products. A member whose cost or weights become non-finite stops alone: its
+history ends there and its weights are zeroed so that the others never see a NaN.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from core.mlp import ACTIVATIONS, LOSSES, OUTPUTS, MLP, History
+
+
+class NetworkStack:
+    """K networks (``MLP`` objects of equal sizes, activation, output, loss and dtype)."""
+
+    def __init__(self, nets: list[MLP]):
+        first = nets[0]
+        for net in nets[1:]:
+            if (net.sizes, net.activation, net.output, net.loss, net.dtype) != (
+                    first.sizes, first.activation, first.output, first.loss, first.dtype):
+                raise ValueError("a stack needs networks of one architecture, activation, output, loss and dtype")
+        self.nets, self.k = nets, len(nets)
+        self.sizes, self.activation, self.output, self.loss, self.dtype = (
+            first.sizes, first.activation, first.output, first.loss, first.dtype)
+        seeds = list(dict.fromkeys(net.seed for net in nets))
+        self.order = [i for seed in seeds for i, net in enumerate(nets) if net.seed == seed]  # stacked position -> net
+        self.groups, start = [], 0  # (seed, first stacked position, members) of each seed
+        for seed in seeds:
+            size = sum(net.seed == seed for net in nets)
+            self.groups.append((seed, start, size))
+            start += size
+        ordered = [nets[i] for i in self.order]
+        width = self.sizes[1]
+        self.first = [np.concatenate([ordered[j].weights[0] for j in range(s, s + n)], axis=1) for _, s, n in self.groups]
+        self.first_bias = [np.concatenate([ordered[j].biases[0] for j in range(s, s + n)]) for _, s, n in self.groups]
+        self.width = width
+        self.weights = [np.stack([net.weights[l] for net in ordered]) for l in range(1, len(first.weights))]
+        self.biases = [np.stack([net.biases[l] for net in ordered])[:, None, :] for l in range(1, len(first.biases))]
+
+    def write_back(self) -> list[MLP]:
+        """Copy the trained weights back into the member networks."""
+        for position, index in enumerate(self.order):
+            g, offset = self._group_of(position)
+            cols = slice(offset * self.width, (offset + 1) * self.width)
+            net = self.nets[index]
+            net.weights = [self.first[g][:, cols].copy(), *(W[position].copy() for W in self.weights)]
+            net.biases = [self.first_bias[g][cols].copy(), *(b[position, 0].copy() for b in self.biases)]
+        return self.nets
+
+    def _group_of(self, position: int) -> tuple[int, int]:
+        for g, (_, start, size) in enumerate(self.groups):
+            if start <= position < start + size:
+                return g, position - start
+        raise IndexError(position)
+
+    # -- forward ---------------------------------------------------------------------------------
+    def _first_layer(self, inputs: list[np.ndarray]) -> np.ndarray:
+        """Each seed group's inputs (n, n_in) through its fused first layer -> (K, n, width)."""
+        parts = []
+        for x, W, b, (_, _, size) in zip(inputs, self.first, self.first_bias, self.groups):
+            z = x @ W
+            z += b
+            parts.append(z.reshape(len(x), size, self.width).transpose(1, 0, 2))
+        return np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0])
+
+    def _forward(self, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Hidden activations [A1, ..., A_{L-1}] (K, n, units) and the output logits (K, n, n_out)."""
+        f = ACTIVATIONS[self.activation][0]
+        z = self._first_layer(inputs)
+        acts = []
+        for W, b in zip(self.weights, self.biases):
+            acts.append(f(z, out=z))
+            z = np.matmul(acts[-1], W)
+            z += b
+        return acts, z
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, Y: np.ndarray) -> list[tuple[float, float]]:
+        """(data cost, error rate) of every member, in the nets' order, on X : (n, n_in), y : (n,)."""
+        _, z = self._forward([X] * len(self.groups))
+        value = LOSSES[self.loss][0]
+        found = [None] * self.k
+        for position, zk in enumerate(z):
+            predicted = (zk[:, 0] >= 0).astype(np.int64) if zk.shape[1] == 1 else zk.argmax(axis=1)
+            found[self.order[position]] = (value(zk, Y, self.output), float(np.mean(predicted != y)))
+        return found
+
+    # -- one step ----------------------------------------------------------------------------------
+    def _step(self, batches: list[np.ndarray], targets: np.ndarray, scale: np.ndarray,
+              shrink: np.ndarray | None) -> None:
+        """batches : one (b, n_in) per seed group; targets : (K, b, n_out); scale : (K,) rate / b."""
+        acts, z = self._forward(batches)
+        n_out = z.shape[-1]
+        flat = z.reshape(-1, n_out)
+        a = OUTPUTS[self.output](flat, out=flat)
+        delta = LOSSES[self.loss][1](a, targets.reshape(-1, n_out), self.output).reshape(z.shape)
+        delta *= scale[:, None, None]
+        deriv = ACTIVATIONS[self.activation][1]
+        for layer in range(len(self.weights) - 1, -1, -1):  # the stacked layers, from the output down
+            below = np.matmul(delta, self.weights[layer].transpose(0, 2, 1))  # before this layer changes
+            below *= deriv(acts[layer])
+            if shrink is not None:
+                self.weights[layer] *= shrink[:, None, None]
+            self.weights[layer] -= np.matmul(acts[layer].transpose(0, 2, 1), delta)
+            self.biases[layer] -= delta.sum(axis=1, keepdims=True)
+            delta = below
+        for g, (x, (_, start, size)) in enumerate(zip(batches, self.groups)):  # the fused first layers
+            d = delta[start:start + size].transpose(1, 0, 2).reshape(len(x), size * self.width)
+            if shrink is not None:
+                self.first[g] *= np.repeat(shrink[start:start + size], self.width)
+            self.first[g] -= x.T @ d
+            self.first_bias[g] -= d.sum(axis=0)
+
+    # -- training ----------------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rates, batch_size: int, l2s=None,
+            eval_sets: dict | None = None, stop: Callable[[], bool] | None = None) -> list[History]:
+        """Plain gradient descent of every member, each with its own learning rate, L2 penalty and
+        shuffling (from its network's seed, as ``MLP.fit``). X : (n, n_in), y : (n,); the rates and
+        penalties in the nets' order. Returns one History per net; ``seconds`` is the stack's
+        training time shared out equally."""
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        Y = self.nets[0].targets(y)
+        n = len(X)
+        batch_size = max(1, min(int(batch_size), n))
+        rates = np.asarray(learning_rates, dtype=np.float64)[self.order].astype(self.dtype)
+        penalties = (np.zeros(self.k) if l2s is None else np.asarray(l2s, dtype=np.float64))[self.order]
+        shrink = (1 - rates * penalties).astype(self.dtype) if penalties.any() else None
+        rngs = [np.random.default_rng([seed, 1]) for seed, _, _ in self.groups]
+        sizes = [size for _, _, size in self.groups]
+        splits = {name: (np.ascontiguousarray(Xs, dtype=self.dtype), ys, self.nets[0].targets(ys))
+                  for name, (Xs, ys) in (eval_sets or {}).items()}
+        histories = [History() for _ in range(self.k)]
+        active = np.ones(self.k, dtype=bool)  # in the nets' order
+        seconds, updates = 0.0, 0
+        with np.errstate(all="ignore"):  # a diverging member overflows; it is detected and stopped below
+            for epoch in range(epochs + 1):
+                if epoch:
+                    start = time.perf_counter()
+                    orders = [rng.permutation(n) for rng in rngs]
+                    for lo in range(0, n, batch_size):
+                        if stop is not None and stop():
+                            for history in histories:
+                                history.status = "cancelled" if history.status == "ok" else history.status
+                            return histories
+                        idx = [order[lo:lo + batch_size] for order in orders]
+                        targets = np.concatenate([np.broadcast_to(Y[i], (size, *Y[i].shape))
+                                                  for i, size in zip(idx, sizes)])
+                        self._step([X[i] for i in idx], targets, rates / len(idx[0]), shrink)
+                    seconds += (time.perf_counter() - start) / self.k
+                    updates += -(-n // batch_size)
+                scores = {name: self.evaluate(Xs, ys, Ys) for name, (Xs, ys, Ys) in splits.items()}
+                for member in np.flatnonzero(active):
+                    rows = [dict(epoch=epoch, split=name, cost=found[member][0], error=found[member][1],
+                                 seconds=seconds, updates=updates) for name, found in scores.items()]
+                    if self._finite(member, rows):
+                        histories[member].rows.extend(rows)
+                    else:
+                        histories[member].status = "diverged"
+                        active[member] = False
+                        self._retire(self.order.index(member), rates, shrink)
+        return histories
+
+    def _finite(self, member: int, rows: list[dict]) -> bool:
+        position = self.order.index(member)
+        g, offset = self._group_of(position)
+        first = self.first[g][:, offset * self.width:(offset + 1) * self.width]
+        return (all(np.isfinite(r["cost"]) for r in rows) and np.isfinite(first.sum())
+                and all(np.isfinite(W[position].sum()) for W in self.weights))
+
+    def _retire(self, position: int, rates: np.ndarray, shrink: np.ndarray | None) -> None:
+        """A diverged member trains no more: rate 0, weights 0 (its NaNs would only cost time)."""
+        rates[position] = 0
+        if shrink is not None:
+            shrink[position] = 1
+        g, offset = self._group_of(position)
+        cols = slice(offset * self.width, (offset + 1) * self.width)
+        self.first[g][:, cols] = 0
+        self.first_bias[g][cols] = 0
+        for W in self.weights:
+            W[position] = 0
+        for b in self.biases:
+            b[position] = 0

@@ -1,0 +1,98 @@
+"""Trials trained together as one stack give what they give trained one by one (core.stack)."""
+import itertools
+
+import numpy as np
+import pytest
+
+from core.data import prepare
+from core.mlp import MLP
+from core.stack import NetworkStack
+from studies import learning_rate
+from studies.common import training
+from studies.common.execution import run_study, trials_of
+
+CASES = [(act, out, loss) for act, out, loss in itertools.product(("sigmoid", "tanh", "relu"), ("softmax", "sigmoid"),
+                                                                   ("ce", "mse"))]
+
+
+def train_both(dtype, activation, output, loss, seeds, rates, l2s, hidden=(12,), epochs=5, classes=(), sigmas=None):
+    split = prepare("digits", classes=classes)
+    n_out = 1 if output == "sigmoid" and classes else 10
+    make = lambda seed, sigma: MLP([64, *hidden, n_out], activation=activation, output=output, loss=loss,  # noqa
+                                   init_sigma=sigma, seed=seed, dtype=dtype)
+    sigmas = sigmas or [0.05 + 0.05 * i for i in range(len(seeds))]
+    evals = {"train": (split.X_train, split.y_train), "val": (split.X_val, split.y_val)}
+    alone = [make(s, g).fit(split.X_train, split.y_train, epochs=epochs, learning_rate=r, batch_size=32, l2=l2,
+                            eval_sets=evals) for s, g, r, l2 in zip(seeds, sigmas, rates, l2s)]
+    stack = NetworkStack([make(s, g) for s, g in zip(seeds, sigmas)])
+    together = stack.fit(split.X_train, split.y_train, epochs=epochs, learning_rates=rates, batch_size=32, l2s=l2s,
+                         eval_sets=evals)
+    return alone, together
+
+
+def costs(history):
+    return np.array([row["cost"] for row in history.rows]), np.array([row["error"] for row in history.rows])
+
+
+@pytest.mark.parametrize("activation,output,loss", CASES)
+def test_float64_stack_equals_one_by_one_within_1e_10(activation, output, loss):
+    seeds, rates, l2s = [3, 3, 3, 7, 7], [0.05, 0.2, 0.5, 0.1, 0.3], [0.0, 0.001, 0.0, 0.01, 0.0]
+    alone, together = train_both(np.float64, activation, output, loss, seeds, rates, l2s)
+    for a, t in zip(alone, together):
+        assert a.status == t.status == "ok"
+        (ca, ea), (ct, et) = costs(a), costs(t)
+        np.testing.assert_allclose(ct, ca, rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(et, ea)
+        assert [r["updates"] for r in a.rows] == [r["updates"] for r in t.rows]
+
+
+@pytest.mark.parametrize("activation,output,loss", CASES[::3])
+def test_float32_stack_within_1e_4_relative(activation, output, loss):
+    alone, together = train_both(np.float32, activation, output, loss, [1, 1, 1, 2], [0.1, 0.3, 0.5, 0.2],
+                                 [0.0] * 4, classes=(1, 7) if output == "sigmoid" else ())
+    for a, t in zip(alone, together):
+        np.testing.assert_allclose(costs(t)[0], costs(a)[0], rtol=1e-4)
+
+
+def test_a_diverging_member_stops_alone():
+    """A rate of 1e8 with cross-entropy and ReLU overflows; its neighbours in the stack train on unharmed."""
+    alone, together = train_both(np.float64, "relu", "softmax", "ce", [5, 5, 5], [0.1, 1e8, 0.3], [0.0] * 3,
+                                 hidden=(30,), sigmas=[0.5] * 3)
+    assert [h.status for h in alone] == [h.status for h in together] == ["ok", "diverged", "ok"]
+    assert len(together[1].rows) == len(alone[1].rows) < len(together[0].rows)
+    for k in (0, 2):
+        np.testing.assert_allclose(costs(together[k])[0], costs(alone[k])[0], rtol=1e-10)
+
+
+def test_no_hidden_layer_and_two_hidden_layers_stack_too():
+    for hidden in ((), (10, 6)):
+        alone, together = train_both(np.float64, "tanh", "softmax", "ce", [2, 2, 4], [0.1, 0.4, 0.2], [0.0] * 3,
+                                     hidden=hidden, epochs=3)
+        for a, t in zip(alone, together):
+            np.testing.assert_allclose(costs(t)[0], costs(a)[0], rtol=1e-10)
+
+
+def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers():
+    values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,2", "repeats": "2"})
+    tasks = training.stacks(trials_of(learning_rate, values), workers=2)
+    assert sorted(len(t.params.get("members", [t])) for t in tasks) == [3, 3]      # one stack per seed
+    lone = learning_rate.SCHEMA.parse({"learning_rates": "0.1", "repeats": "3"})
+    assert all("members" not in t.params for t in training.stacks(trials_of(learning_rate, lone), workers=2))
+    single, one, two = (run_study(learning_rate, values, n_jobs=1, stack=False),
+                        run_study(learning_rate, values, n_jobs=1), run_study(learning_rate, values, n_jobs=2))
+    columns = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
+    assert one.tidy[columns].equals(two.tidy[columns])                     # pure: any number of workers
+    np.testing.assert_allclose(one.tidy["cost"], single.tidy["cost"], rtol=1e-4)
+    assert one.tidy[["trial", "epoch", "split", "status"]].equals(single.tidy[["trial", "epoch", "split", "status"]])
+
+
+def test_cancelling_a_stack_cancels_its_members(tmp_path):
+    from core.cancel import FlagFileToken, watching
+    from core.runner import execute
+    values = learning_rate.SCHEMA.parse({"epochs": "200", "learning_rates": "0.1,0.5", "repeats": "1"})
+    (task,) = training.stacks(trials_of(learning_rate, values), workers=1)
+    token = FlagFileToken(tmp_path / "stop")
+    token.set()
+    with watching(token):
+        result = execute(training.train_any, task, token)
+    assert [p["status"] for p in result.payload["members"]] == ["cancelled", "cancelled"]
