@@ -127,13 +127,13 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         y=alt.Y("error:Q", title="error rate", axis=alt.Axis(format="%")),
         color=alt.Color("method:N", sort=order, title="method", legend=charts.legend(columns=3),
                         scale=alt.Scale(scheme="category10")),
-        strokeDash=alt.StrokeDash("split:N", title="split", legend=charts.legend(),
+        strokeDash=alt.StrokeDash("split:N", title="split", legend=charts.legend(orient="top"),
                                   scale=alt.Scale(domain=["training", "validation"], range=[[2, 2], [1, 0]])),
         tooltip=["method:N", "split:N", "epoch:Q", alt.Tooltip("error:Q", format=".2%")])
     final = result.summary[result.summary["status"] == "ok"]
     bars = alt.Chart(final).mark_bar().encode(
-        x=alt.X("method:N", sort=[*order, EARLY], title=None, axis=alt.Axis(labelAngle=0, labelLimit=0)),
-        y=alt.Y("mean(final_test_error):Q", title="test error", axis=alt.Axis(format="%")),
+        y=alt.Y("method:N", sort=[*order, EARLY], title=None, axis=alt.Axis(labelLimit=0)),
+        x=alt.X("mean(final_test_error):Q", title="test error", axis=alt.Axis(format="%")),
         color=alt.Color("method:N", sort=[*order, EARLY], legend=None, scale=alt.Scale(scheme="category10")),
         tooltip=["method:N", alt.Tooltip("mean(final_test_error):Q", format=".2%", title="test error"),
                  alt.Tooltip("mean(gap):Q", format=".2%", title="validation - training"),
@@ -149,7 +149,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         tooltip=["method:N", "layer:N", alt.Tooltip("bin_left:Q", format=".3f"), "count:Q"]
     ).transform_filter("datum.layer == weights_layer").add_params(pick)
     return [
-        charts.finish(curves, "Training (dotted) and validation (solid) error per epoch (Fig. 139, 145)",
+        charts.finish(curves, "Training (dotted) and validation error per epoch (Fig. 139, 145)",
                       "Look for: without regularisation the training error reaches zero while the validation "
                       "error stalls: the gap between the two lines is the overfitting each method narrows."),
         charts.finish(bars, "Test error per method (early stopping: at the best validation epoch)",

@@ -72,7 +72,7 @@ def test_cancelling_one_of_two_concurrent_runs_leaves_the_other_intact(engine):
     runs = {}
 
     def start(name):
-        runs[name] = engine.submit(execution.job(study, values[name], key=name), who=name)
+        runs[name] = engine.submit(execution.job(study, values[name], key=name, stack=False), who=name)
 
     threads = [threading.Thread(target=start, args=(name,)) for name in values]
     [t.start() for t in threads]
@@ -84,7 +84,7 @@ def test_cancelling_one_of_two_concurrent_runs_leaves_the_other_intact(engine):
     assert "cancelled" in {r.status for r in runs["long"].results}
     assert runs["short"].state == "done" and [r.status for r in runs["short"].results] == ["ok"] * 15
     shared = execution.result_of(study, values["short"], runs["short"].results, 15, "done").tidy
-    alone = run_study(study, values["short"], n_jobs=1).tidy
+    alone = run_study(study, values["short"], n_jobs=1, stack=False).tidy
     numbers = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
     pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
 

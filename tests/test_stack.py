@@ -74,10 +74,10 @@ def test_no_hidden_layer_and_two_hidden_layers_stack_too():
 
 def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers():
     values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,2", "repeats": "2"})
-    tasks = training.stacks(trials_of(learning_rate, values), workers=2)
+    tasks = training.stacks(trials_of(learning_rate, values))
     assert sorted(len(t.params.get("members", [t])) for t in tasks) == [3, 3]      # one stack per seed
     lone = learning_rate.SCHEMA.parse({"learning_rates": "0.1", "repeats": "3"})
-    assert all("members" not in t.params for t in training.stacks(trials_of(learning_rate, lone), workers=2))
+    assert all("members" not in t.params for t in training.stacks(trials_of(learning_rate, lone)))
     single, one, two = (run_study(learning_rate, values, n_jobs=1, stack=False),
                         run_study(learning_rate, values, n_jobs=1), run_study(learning_rate, values, n_jobs=2))
     columns = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
@@ -90,7 +90,7 @@ def test_cancelling_a_stack_cancels_its_members(tmp_path):
     from core.cancel import FlagFileToken, watching
     from core.runner import execute
     values = learning_rate.SCHEMA.parse({"epochs": "200", "learning_rates": "0.1,0.5", "repeats": "1"})
-    (task,) = training.stacks(trials_of(learning_rate, values), workers=1)
+    (task,) = training.stacks(trials_of(learning_rate, values))
     token = FlagFileToken(tmp_path / "stop")
     token.set()
     with watching(token):

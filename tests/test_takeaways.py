@@ -3,6 +3,7 @@ import pandas as pd
 
 from studies import bias_variance, pr_roc
 from studies.common.execution import run_study
+from studies.common.charts import title_text
 from studies.common.takeaways import best_setting, number
 
 
@@ -44,13 +45,13 @@ def test_multiclass_confusion_matrix_is_of_the_model_the_takeaway_names():
     result = run_study(pr_roc, values, n_jobs=1)
     best = pr_roc.takeaway(result)[0].split(":")[0].removeprefix("Best model ")
     confusion, per_class = pr_roc.charts_for(result)
-    assert best in confusion.to_dict()["title"]["text"] and best in per_class.to_dict()["title"]["text"]
+    assert best in title_text(confusion.to_dict()) and best in title_text(per_class.to_dict())
 
 
 def test_binary_case_draws_the_confusion_table_it_promises():
     result = run_study(pr_roc, pr_roc.SCHEMA.parse({"epochs": "3", "threshold": "0.3"}), n_jobs=1)
     table = pr_roc.charts_for(result)[-1].to_dict()
-    assert "Confusion table" in table["title"]["text"] and "threshold 0.3" in table["title"]["text"]
+    assert "Confusion table" in title_text(table) and "threshold 0.3" in title_text(table)
     (cells,) = [rows for rows in table["datasets"].values() if rows and "cell" in rows[0]]
     best = result.summary.sort_values("auc_roc").iloc[-1]
     assert {c["cell"]: c["count"] for c in cells} == {k.upper(): best[k] for k in ("tp", "fn", "fp", "tn")}

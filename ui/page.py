@@ -83,8 +83,7 @@ def _start(study, values: dict, key: str):
     """Submit the run (or attach to the same one under way); say so in the page when it cannot run."""
     try:
         cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
-        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()),
-                            workers=engine().pool.capacity())
+        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()))
     except cost.TooLarge as exc:
         st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")
         st.error(plain(str(exc)), icon=":material/hourglass_disabled:")

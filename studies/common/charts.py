@@ -37,15 +37,32 @@ def words(name: str) -> str:
     return WORDS.get(name, name.replace("_", " "))
 
 
-def legend(columns: int = LEGEND_COLUMNS, **kwargs) -> alt.Legend:
-    """Below the plot, every value listed in rows of ``columns``, no label cut (long labels: fewer
-    columns, so the rows stay inside the chart)."""
-    return alt.Legend(orient="bottom", direction="horizontal", columns=columns, symbolLimit=0, labelLimit=0,
+def legend(columns: int = LEGEND_COLUMNS, orient: str = "bottom", **kwargs) -> alt.Legend:
+    """Below the plot (a second legend: ``orient="top"``, so two never run off the chart side by side),
+    every value listed in rows of ``columns``, no label cut (long labels: fewer columns)."""
+    return alt.Legend(orient=orient, direction="horizontal", columns=columns, symbolLimit=0, labelLimit=0,
                       titleLimit=0, **kwargs)
 
 
+TITLE_LINE = 52  # characters: a longer title is broken into lines, so a half-width chart shows all of it
+
+
 def titled(text: str) -> alt.TitleParams:
-    return alt.TitleParams(text=text, limit=0, anchor="start")
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > TITLE_LINE:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return alt.TitleParams(text=lines if len(lines) > 1 else text, limit=0, anchor="start")
+
+
+def title_text(spec: dict) -> str:
+    """A chart specification's title as one string (long titles are stored as lines)."""
+    text = spec["title"]["text"] if isinstance(spec.get("title"), dict) else spec.get("title", "")
+    return " ".join(text) if isinstance(text, list) else text
 
 
 def finish(chart, title: str, look_for: str):
@@ -124,7 +141,7 @@ def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", s
     if repeats:
         lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=10)).encode(
             x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=y_axis), color=colour, detail="trial:N",
-            strokeDash=alt.StrokeDash("status:N", title="trial status", legend=legend(), scale=alt.Scale(
+            strokeDash=alt.StrokeDash("status:N", title="trial status", legend=legend(orient="top"), scale=alt.Scale(
                 domain=statuses_in(data), range=[STATUS_DASH.range[STATUSES.index(s)] for s in statuses_in(data)])),
             opacity=opacity,
             tooltip=["setting:N", "repeat:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])

@@ -44,16 +44,16 @@ def _next_wave(study, values: dict, first: int, results: list[TrialResult]) -> l
     return trial_seeds(study.NAME, values["seed"], study.next_wave(values, results), start=first)
 
 
-def job(study, values: dict, key: str, on_end: Callable | None = None, workers: int = 0) -> engines.Job:
+def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bool = True) -> engines.Job:
     """The engine job of one study run. Checks the data set's files first (headers only, nothing
     loaded into this process), so a missing file is reported before any worker starts. With
-    ``workers``, compatible training trials are stacked (``training.stacks``) to keep them all busy."""
+    ``stack``, compatible training trials train together (``training.stacks``)."""
     if "dataset" in values:
         check_task(values["dataset"], tuple(values.get("classes", ())))
     trials = trials_of(study, values)
     fn, tasks = study.TRIAL, trials
-    if workers and study.TRIAL is training.train_trial:
-        fn, tasks = training.train_any, training.stacks(trials, workers)
+    if stack and study.TRIAL is training.train_trial:
+        fn, tasks = training.train_any, training.stacks(trials)
     wave = functools.partial(_next_wave, study, values, len(trials)) if hasattr(study, "next_wave") else None
     return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
                        meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
@@ -137,8 +137,7 @@ def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None =
     own = engine is None
     engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler))
     try:
-        workers = engine.pool.capacity() if stack else 0
-        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", workers=workers), who="cli")
+        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", stack=stack), who="cli")
         if progress:
             run.listeners.append(progress)
         try:

@@ -129,32 +129,25 @@ def train_any(task: Trial) -> dict:
     return train_stack(task) if "members" in task.params else train_trial(task)
 
 
-def stacks(trials: list[Trial], workers: int) -> list[Trial]:
-    """The engine's tasks for ``train_trial``'s trials: compatible ones trained as stacks (a task whose
-    ``members`` are the trials), the others alone.
+def stacks(trials: list[Trial]) -> list[Trial]:
+    """The engine's tasks for ``train_trial``'s trials: the compatible members of one seed trained as
+    one stack (a task whose ``members`` are the trials), the others alone.
 
-    Members of one seed share their first layer's product (``core.stack``), and its rounding depends
-    on how many share it; so a seed's members always form one block (cut only at MAX_STACK), whatever
-    the number of workers, and a study gives the same numbers on 1 or 20 workers. The blocks are then
-    packed into as many stacks as there are workers (largest first onto the lightest stack). A seed
-    with one member trains alone: stacked it would share no product and only add bookkeeping."""
-    groups: dict = {}
+    Members of one seed share each batch and their first layer's product (``core.stack``); the
+    rounding of that product depends on how many share it, so a seed's members always form one stack
+    (cut only at MAX_STACK), whatever the number of workers: a study gives the same numbers on 1 or 20
+    workers. Members of other seeds share no product, so they are not merged (that would only make
+    progress and Stop coarser). A seed with one member trains alone."""
+    blocks: dict = {}
     for t in trials:
-        groups.setdefault(stack_key(t), []).append(t)
-    tasks = groups.pop(None, [])
-    for group in groups.values():
-        by_seed: dict = {}
-        for t in group:
-            by_seed.setdefault(t.seed, []).append(t)
-        blocks = [members[i:i + MAX_STACK] for members in by_seed.values() for i in range(0, len(members), MAX_STACK)]
-        tasks += [block[0] for block in blocks if len(block) == 1]  # a lone seed shares no product: no gain
-        blocks = [block for block in blocks if len(block) > 1]
-        bins: list[list[Trial]] = [[] for _ in range(min(max(workers, 1), len(blocks)))]
-        for block in sorted(blocks, key=len, reverse=True):
-            min(bins, key=len).extend(block)
-        for members in bins:
-            tasks.append(members[0] if len(members) == 1 else
-                         Trial(members[0].study, members[0].index, {"members": members}, members[0].seed))
+        key = stack_key(t)
+        blocks.setdefault((key, t.seed) if key is not None else ("alone", t.index), []).append(t)
+    tasks = []
+    for members in blocks.values():
+        for i in range(0, len(members), MAX_STACK):
+            chunk = members[i:i + MAX_STACK]
+            tasks.append(chunk[0] if len(chunk) == 1 else
+                         Trial(chunk[0].study, chunk[0].index, {"members": chunk}, chunk[0].seed))
     return sorted(tasks, key=lambda task: task.index)
 
 
