@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.data import DataError, dataset_shape  # noqa: E402
 from core.engine import Engine  # noqa: E402
 from core.pools import ProcessPool, children_cpu, cores  # noqa: E402
-from studies import STUDIES, cost, execution, learning_rate  # noqa: E402
+from studies import STUDIES, learning_rate  # noqa: E402
+from studies.common import cost, execution  # noqa: E402
 
 
 class BusySampler(threading.Thread):
