@@ -31,8 +31,8 @@ FIGURES = "4.3.1"
 SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
 LABEL_KEYS = ("setting", "repeat")
 SWEEPS = ("hidden_units", "layers", "activation")
-GRID = 50           # heatmap cells per axis
-SNAPSHOTS = 12      # epochs kept for the slider
+GRID = 32           # heatmap cells per axis (more makes a share link slow to send)
+SNAPSHOTS = 8       # epochs kept for the slider
 
 SCHEMA = Schema([
     Param("dataset", "choice", "xor", "Two-dimensional toy data set.", "data", choices=tuple(TOY_CLASSES)),

@@ -29,7 +29,7 @@ TITLE = "Optimisers"
 FIGURES = "Fig. 133-137, 5.2.5"
 SUMMARY = "GD, momentum, Nesterov, AdaGrad, RMSProp and Adam on cost surfaces and on the data, each at its best rate."
 LABEL_KEYS = ("optimiser", "learning_rate")
-GRID = 60  # contour resolution per axis
+GRID = 40  # contour resolution per axis (more makes a share link slow to send)
 
 
 def _saddle(x, y):

@@ -102,9 +102,12 @@ STACKABLE = ("learning_rate", "l2", "init", "init_sigma", "repeat")
 
 
 def stack_key(trial: Trial):
-    """Trials with equal keys can train as one stack (``core.stack``); None: this one trains alone
-    (other optimisers, L1 and dropout take the general path, which is not stacked)."""
-    p = trial.params
+    """Trials with equal keys (and seeds) can train as one stack (``core.stack``); None: this one
+    trains alone (other optimisers, L1 and dropout take the general path, which is not stacked)."""
+    return params_key(trial.params)
+
+
+def params_key(p: dict):
     if p.get("optimiser", "gd") != "gd" or p.get("l1") or p.get("dropout"):
         return None
     return repr(sorted((k, v) for k, v in p.items() if k not in STACKABLE))
