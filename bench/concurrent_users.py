@@ -55,9 +55,9 @@ def timed_runs(engine: Engine, study, values: dict, count: int) -> tuple[float, 
 
 def main() -> None:
     workers = cores()
+    cost.calibration()  # before the workers start: their start-up slows the measurement
     engine = Engine(ProcessPool(workers, ("studies.common.training",)))
     engine.pool.start()
-    cost.calibration()
     print(f"{workers} workers (one per core); estimates from studies.common.cost, calibrated in this process\n")
     print(f"{'study':34s} {'estimated':>10s} {'measured':>9s} {'ratio':>6s}")
     cases = [(name, study, study.SCHEMA.defaults()) for name, study in STUDIES.items()]

@@ -108,7 +108,7 @@ def trial_cost(p: dict) -> tuple[float, float]:
     if p["part"] == "surface":
         return 0.0, 2 * p["steps"] * len(OPTIMISERS) * len(p["surface_rates"])
     flops, calls = cost.training(p)
-    return (flops, calls * 2) if p["optimiser"] != "gd" else (flops, calls)  # the general step costs twice
+    return (flops, calls * 1.2) if p["optimiser"] != "gd" else (flops, calls)  # the general step: measured 1.2x
 
 
 TRIAL, COST = run_trial, trial_cost

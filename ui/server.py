@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import engine as engines
 from core.store import ResultStore, default_folder
+from studies.common import cost
 
 WORKER_MODULES = ("studies.common.training",)  # imported by every worker at start, before the first trial
 
@@ -22,6 +23,7 @@ def result_store() -> ResultStore:
 
 
 def engine() -> engines.Engine:
+    cost.calibration()  # first, once: workers starting up beside it made it measure 2-3x too slow
     return engines.shared(WORKER_MODULES)
 
 

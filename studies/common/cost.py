@@ -36,7 +36,7 @@ def calibration() -> tuple[float, float]:
         X, y = rng.standard_normal((n, sizes[0]), dtype=np.float32), rng.integers(0, sizes[-1], n)
         net = MLP(sizes, seed=0)
         best = math.inf
-        for _ in range(3):
+        for _ in range(5):  # the best of five: this VM's speed drifts, the fastest is the machine's own
             start = time.perf_counter()
             net.fit(X, y, epochs=epochs, learning_rate=0.01, batch_size=batch)
             best = min(best, time.perf_counter() - start)
