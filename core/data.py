@@ -145,13 +145,18 @@ def _read_idx_pair(folder: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     images_stem, labels_stem = IDX_FILES[part]
     images = parse_idx(_open_idx(folder, images_stem), 3, str(folder / images_stem))
     labels = parse_idx(_open_idx(folder, labels_stem), 1, str(folder / labels_stem))
-    if len(images) != len(labels):
-        raise DataError(f"{folder}: {images_stem} holds {len(images)} images but {labels_stem} holds "
-                        f"{len(labels)} labels; the two files do not belong together.")
+    _check_pair(folder, part, len(images), len(labels))
     if len(labels) and labels.max() >= N_CLASSES:
         raise DataError(f"{folder / labels_stem}: label {int(labels.max())} is outside the classes 0-{N_CLASSES - 1} "
                         "of this data set; the file is corrupt or from another data set.")
     return images.reshape(len(images), -1), labels.astype(np.int64)
+
+
+def _check_pair(folder: Path, part: str, n_images: int, n_labels: int) -> None:
+    images_stem, labels_stem = IDX_FILES[part]
+    if n_images != n_labels:
+        raise DataError(f"{folder}: {images_stem} holds {n_images} images but {labels_stem} holds "
+                        f"{n_labels} labels; the two files do not belong together.")
 
 
 def _expected_files() -> str:
@@ -198,9 +203,7 @@ def _idx_sizes(name: str, folder: Path) -> tuple[int, int, int]:
             labels = idx_shape(_open_idx(folder, labels_stem, 8), 1, str(folder / labels_stem))
         except FileNotFoundError as missing:
             raise _missing(name, folder, missing.args[0]) from None
-        if images[0] != labels[0]:
-            raise DataError(f"{folder}: {images_stem} holds {images[0]} images but {labels_stem} holds "
-                            f"{labels[0]} labels; the two files do not belong together.")
+        _check_pair(folder, part, images[0], labels[0])
         sizes[part] = images
     return sizes["train"][0], sizes["test"][0], sizes["train"][1] * sizes["train"][2]
 

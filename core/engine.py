@@ -20,6 +20,7 @@ withdraws nothing: runs outlive tabs.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import logging
 import os
@@ -190,19 +191,15 @@ class Engine:
         try:
             future = self.pool.submit(run.job.fn, trial, run.token)
         except Exception as exc:  # the pool could not take it (cluster gone): this trial fails alone
-            self._events.put((run, trial, exc))
-            return
+            future = concurrent.futures.Future()
+            future.set_exception(exc)
         future.add_done_callback(lambda f: self._events.put((run, trial, f)))
 
-    def _complete(self, run: Run, trial: Trial, outcome) -> None:
-        result = outcome if isinstance(outcome, Exception) else None
-        if result is None:
-            try:
-                result = outcome.result()
-            except BaseException as exc:  # the worker died or the task was lost
-                result = exc
-        if isinstance(result, BaseException):
-            result = TrialResult(trial, "failed", {}, f"worker lost: {type(result).__name__}: {result}")
+    def _complete(self, run: Run, trial: Trial, future) -> None:
+        try:
+            result = future.result()
+        except BaseException as exc:  # the worker died, the task was lost or never taken
+            result = TrialResult(trial, "failed", {}, f"worker lost: {type(exc).__name__}: {exc}")
         members = _members(result)
         with self._lock:
             self.busy -= 1

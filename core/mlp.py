@@ -174,9 +174,10 @@ class MLP:
         z += self.biases[-1]
         return z
 
-    def forward(self, X: np.ndarray) -> list[np.ndarray]:
-        """X : (n_samples, n_in) -> activations of every layer, input first, output last."""
-        acts = self._hidden(np.asarray(X, dtype=self.dtype))
+    def forward(self, X: np.ndarray, masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """X : (n_samples, n_in) -> activations of every layer, input first, output last (hidden
+        layers multiplied by their dropout ``masks``, if given)."""
+        acts = self._hidden(np.asarray(X, dtype=self.dtype), masks)
         z = self._logits(acts[-1])
         acts.append(OUTPUTS[self.output](z, out=z))
         return acts
@@ -248,11 +249,8 @@ class MLP:
                   masks: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Gradient of ``cost(X, Y, l2, l1, masks)``: one (dW, db) pair per layer, input side first.
         The L1 term's gradient is l1 * sign(W) (0 at W = 0, where |W| has no derivative)."""
-        X = np.asarray(X, dtype=self.dtype)
-        acts = self._hidden(X, masks)
-        z = self._logits(acts[-1])
-        acts.append(OUTPUTS[self.output](z, out=z))
-        delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(X)
+        acts = self.forward(X, masks)
+        delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(acts[0])
         grads = [None] * len(self.weights)
         for layer, d in self._backward(acts, delta, masks):
             dW = acts[layer].T @ d
@@ -273,9 +271,7 @@ class MLP:
     def _step(self, xb: np.ndarray, yb: np.ndarray, learning_rate: float, l2: float, grad: list[np.ndarray]) -> None:
         """One gradient-descent update on a batch. ``grad`` holds one buffer per weight matrix, so
         the batch loop allocates no weight-sized arrays."""
-        acts = self._hidden(xb)
-        z = self._logits(acts[-1])
-        acts.append(OUTPUTS[self.output](z, out=z))
+        acts = self.forward(xb)
         delta = LOSSES[self.loss][1](acts[-1], yb, self.output)
         delta *= learning_rate / len(xb)  # scale once: the backward pass then yields the update itself
         shrink = 1 - learning_rate * l2

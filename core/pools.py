@@ -57,11 +57,16 @@ def warm(modules: tuple[str, ...]) -> None:
         importlib.import_module(module)
 
 
-class _FlagTokens:
-    """Cancel tokens as flag files in a private folder, removed when the pool closes."""
+class _LocalPool:
+    """``workers`` on this machine, and cancel tokens as flag files in a private folder, removed
+    when the pool closes."""
 
-    def __init__(self):
+    def __init__(self, workers: int):
+        self.workers = workers
         self._folder = tempfile.mkdtemp(prefix="explorer-cancel-")
+
+    def capacity(self) -> int:
+        return self.workers
 
     def token(self) -> FlagFileToken:
         return FlagFileToken(os.path.join(self._folder, uuid.uuid4().hex))
@@ -76,7 +81,7 @@ class _FlagTokens:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-class ProcessPool(_FlagTokens):
+class ProcessPool(_LocalPool):
     """``workers`` processes of this pool alone (loky's executor, as joblib uses, but never its
     process-wide shared one: that one is what a Stop used to abort for everybody). loky starts
     workers without re-running the parent's ``__main__`` (a Streamlit page script), which the
@@ -84,13 +89,9 @@ class ProcessPool(_FlagTokens):
     trials it held; the pool is rebuilt for the next ones."""
 
     def __init__(self, workers: int | None = None, preload: tuple[str, ...] = ()):
-        super().__init__()
-        self.workers = max(1, workers or cores())
+        super().__init__(max(1, workers or cores()))
         self._preload = tuple(preload)
         self._executor = None
-
-    def capacity(self) -> int:
-        return self.workers
 
     def _pool(self):
         from joblib.externals.loky import ProcessPoolExecutor
@@ -115,16 +116,12 @@ class ProcessPool(_FlagTokens):
         self._remove_flags()
 
 
-class ThreadPool(_FlagTokens):
+class ThreadPool(_LocalPool):
     """Trials in threads of this process: no start-up cost, for one-job runs and tests."""
 
     def __init__(self, workers: int = 1):
-        super().__init__()
-        self.workers = workers
+        super().__init__(workers)
         self._executor = cf.ThreadPoolExecutor(workers, thread_name_prefix="explorer-trial")
-
-    def capacity(self) -> int:
-        return self.workers
 
     def start(self) -> None:
         pass

@@ -54,16 +54,6 @@ class NetworkStack:
         self.weights = [np.stack([net.weights[l] for net in ordered]) for l in range(1, len(first.weights))]
         self.biases = [np.stack([net.biases[l] for net in ordered])[:, None, :] for l in range(1, len(first.biases))]
 
-    def write_back(self) -> list[MLP]:
-        """Copy the trained weights back into the member networks."""
-        for position, index in enumerate(self.order):
-            g, offset = self._group_of(position)
-            cols = slice(offset * self.width, (offset + 1) * self.width)
-            net = self.nets[index]
-            net.weights = [self.first[g][:, cols].copy(), *(W[position].copy() for W in self.weights)]
-            net.biases = [self.first_bias[g][cols].copy(), *(b[position, 0].copy() for b in self.biases)]
-        return self.nets
-
     def _group_of(self, position: int) -> tuple[int, int]:
         for g, (_, start, size) in enumerate(self.groups):
             if start <= position < start + size:

@@ -17,13 +17,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import cancel
 from core.toy import TOY_CLASSES
 from studies.common import charts, cost
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.training import (StudyResult, assemble_training, build_net, load_split, resolve_batch,  # noqa: F401
-                                     trial_data, trial_detail)
+from studies.common.training import (StudyResult, assemble_training, fit_trial, load_split,  # noqa: F401
+                                     trial_detail, trial_payload)
 
 NAME = "decision_boundary"
 TITLE = "Decision boundaries"
@@ -87,24 +86,19 @@ def plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def run_trial(trial) -> dict:
     """Train one setting; keep its regions at the end (and, for the first setting, along the way)."""
     p = trial.params
-    X, y, eval_sets = trial_data(p)
     split = load_split(p)
-    net = build_net(p, X.shape[1], split.n_classes, trial.seed)
     grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
     keep = set(np.unique(np.geomspace(1, p["epochs"], SNAPSHOTS).astype(int))) | {0} if p["first"] else set()
     regions = []
 
-    def snapshot(epoch, rows):
+    def snapshot(net, epoch, rows):
         if epoch in keep or epoch == p["epochs"]:
             proba = net.predict_proba(grid)
             regions.append({"epoch": epoch, "class": net.predict(grid).tolist(),
                             "p1": (proba[:, -1] if proba.shape[1] <= 2 else proba.max(axis=1)).tolist()})
 
-    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"],
-                      batch_size=resolve_batch(p["batch_size"], len(X)), l2=p["l2"], l1=p["l1"],
-                      dropout=p["dropout"], optimiser=p["optimiser"], momentum=p["momentum"],
-                      beta2=p["beta2"] or None, eval_sets=eval_sets, on_epoch=snapshot, stop=cancel.requested)
-    return {"status": history.status, "rows": history.rows, "regions": regions, "batch_size": len(X)}
+    _, history, _, batch, n_train, eval_sets = fit_trial(trial, on_epoch=snapshot)
+    return {**trial_payload(history, split, batch, n_train, eval_sets), "regions": regions}
 
 
 TRIAL, COST = run_trial, cost.training

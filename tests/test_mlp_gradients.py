@@ -9,7 +9,8 @@ from core.mlp import MLP
 EPS = 1e-6
 
 
-def numerical_gradients(net, X, Y, l2):
+def numerical(net, X, Y, **fixed):
+    """Central differences of net.cost(X, Y, **fixed) for every weight and bias."""
     grads = []
     for params in zip(net.weights, net.biases):
         pair = []
@@ -18,9 +19,9 @@ def numerical_gradients(net, X, Y, l2):
             for idx in np.ndindex(P.shape):
                 old = P[idx]
                 P[idx] = old + EPS
-                up = net.cost(X, Y, l2)
+                up = net.cost(X, Y, **fixed)
                 P[idx] = old - EPS
-                down = net.cost(X, Y, l2)
+                down = net.cost(X, Y, **fixed)
                 P[idx] = old
                 G[idx] = (up - down) / (2 * EPS)
             pair.append(G)
@@ -49,32 +50,12 @@ def test_backprop_matches_central_differences(activation, loss, hidden, output, 
     Y = net.targets(y)
     l2 = 0.1 if hidden == (5,) else 0.0
     analytic = net.gradients(X, Y, l2)
-    numeric = numerical_gradients(net, X, Y, l2)
+    numeric = numerical(net, X, Y, l2=l2)
     assert len(analytic) == len(hidden) + 1
     for layer, ((dW, db), (nW, nb)) in enumerate(zip(analytic, numeric)):
         assert dW.shape == net.weights[layer].shape and db.shape == net.biases[layer].shape
         assert relative_error(dW, nW) < 1e-6, f"weights of layer {layer}"
         assert relative_error(db, nb) < 1e-6, f"biases of layer {layer}"
-
-
-def numerical(net, X, Y, **fixed):
-    """Central differences of net.cost(X, Y, **fixed) for every weight and bias."""
-    grads = []
-    for params in zip(net.weights, net.biases):
-        pair = []
-        for P in params:
-            G = np.zeros_like(P)
-            for idx in np.ndindex(P.shape):
-                old = P[idx]
-                P[idx] = old + EPS
-                up = net.cost(X, Y, **fixed)
-                P[idx] = old - EPS
-                down = net.cost(X, Y, **fixed)
-                P[idx] = old
-                G[idx] = (up - down) / (2 * EPS)
-            pair.append(G)
-        grads.append(pair)
-    return grads
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])

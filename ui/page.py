@@ -41,9 +41,10 @@ def study_page(study) -> None:
         st.error(f"The form was not run: {plain(form_error(study))}. Fix it in the sidebar; the results below are "
                  "those of the last run, not of the form.", icon=":material/error:")
     key = execution.run_key(study, values)
-    stored = execution.load_result(result_store(), study, values)
     run = engine().get(key)
-    if submitted is not None and (stored is None or stored.state != "done") and (run is None or run.ended):
+    live = run is not None and not run.ended
+    stored = None if live else execution.load_result(result_store(), study, values)
+    if submitted is not None and not live and (stored is None or stored.state != "done"):
         run = _start(study, values, key)
     if run is not None and not run.ended:
         engine().attach(key, who())
@@ -71,12 +72,12 @@ def study_page(study) -> None:
 
 def _estimate(study, values: dict) -> str:
     """The run's size and estimated time, for under the Run button."""
+    plan = study.plan(values)
     try:
-        seconds = cost.estimate(study, study.plan(values), engine().pool.capacity())
+        seconds = cost.estimate(study, plan, engine().pool.capacity())
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
-    trials = len(study.plan(values))
-    return f"{trials} trial{'s' if trials != 1 else ''}, {cost.describe(seconds)} on this server"
+    return f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds)} on this server"
 
 
 def _start(study, values: dict, key: str):

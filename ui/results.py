@@ -28,8 +28,8 @@ def draw_charts(study, result, store_key: str | None = None, live_key: tuple | N
     """Two charts a row, each with its "what to look for" line under it. ``store_key`` names a
     finished, stored result, whose chart specifications are cached; ``live_key`` (run key, trials
     finished) a running one's, rebuilt only when a trial has finished."""
-    if store_key:
-        specs = _stored_specs(study.NAME, store_key, repeats, study, result)
+    if store_key:  # a key's stored result changes when a stopped run is computed in full
+        specs = _stored_specs(study.NAME, f"{store_key}:{result.state}:{result.trials_done}", repeats, study, result)
     elif live_key:
         cached = st.session_state.get(f"{study.NAME}:live")
         if cached is None or cached[0] != live_key:
@@ -118,10 +118,11 @@ def compare_section(study, values: dict, result) -> None:
         st.caption(spec.get("description", ""))
     if not specs:
         st.info("This case has no comparison chart; the compare CSV holds both runs.")
-    both = pd.concat([execution.exported(study, values, result.tidy).assign(run="this run"),
-                      execution.exported(study, pinned_values, pinned.tidy).assign(run="pinned")], ignore_index=True)
+    both = lambda: pd.concat([execution.exported(study, values, result.tidy).assign(run="this run"),  # noqa: E731
+                              execution.exported(study, pinned_values, pinned.tidy).assign(run="pinned")],
+                             ignore_index=True).to_csv(index=False)  # built on click, not on every rerun
     cols = st.columns([1, 2], vertical_alignment="center")
-    cols[0].download_button("Compare CSV", lambda: both.to_csv(index=False),
+    cols[0].download_button("Compare CSV", both,
                             execution.export_name(study, values, f"vs-{pin[:8]}"), "text/csv", on_click="ignore",
                             icon=":material/download:", width="stretch", key=f"{study.NAME}:compare-csv")
     cols[1].button("Unpin", icon=":material/close:", key=f"{study.NAME}:unpin", on_click=_set_pin, args=(study, None))

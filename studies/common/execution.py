@@ -73,9 +73,10 @@ def save_result(store: ResultStore, study, values: dict, result: StudyResult) ->
 
 def load_result(store: ResultStore, study, values: dict) -> StudyResult | None:
     found = store.load(study.NAME, study.SCHEMA.to_texts(values))
-    if found is None:
-        return None
-    frames, meta = found
+    return _stored_result(study, values, *found) if found else None
+
+
+def _stored_result(study, values: dict, frames: dict, meta: dict) -> StudyResult | None:
     tidy, summary = frames.pop("tidy"), frames.pop("summary", None)
     if summary is None:
         return None
@@ -102,7 +103,7 @@ def load_by_key(store: ResultStore, study, key: str) -> tuple[dict, StudyResult]
     if found is None or found[0] != study.NAME:
         return None
     values, _ = study.SCHEMA.parse_lenient(found[1])
-    result = load_result(store, study, values)
+    result = _stored_result(study, values, *found[2:])
     return (values, result) if result is not None else None
 
 

@@ -7,6 +7,7 @@ per worker process), trains one network and returns its history rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -77,9 +78,10 @@ def resolve_batch(batch_size, n_train: int) -> int:
     return n_train if batch_size == "full" else min(int(batch_size), n_train)
 
 
-def fit_trial(trial: Trial, evaluate: bool = True):
+def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = None):
     """Train the network a trial describes. Returns it with its history, the prepared split, the
-    batch size used, the number of training samples and the splits it was evaluated on."""
+    batch size used, the number of training samples and the splits it was evaluated on.
+    ``on_epoch(net, epoch, rows)`` is called after every evaluated epoch."""
     p = trial.params
     X, y, eval_sets = trial_data(p)
     split = load_split(p)
@@ -88,7 +90,8 @@ def fit_trial(trial: Trial, evaluate: bool = True):
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
                       l1=p.get("l1", 0.0), dropout=p.get("dropout", 0.0), optimiser=p.get("optimiser", "gd"),
                       momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
-                      eval_sets=eval_sets if evaluate else None, stop=cancel.requested)
+                      eval_sets=eval_sets if evaluate else None, stop=cancel.requested,
+                      on_epoch=(lambda epoch, rows: on_epoch(net, epoch, rows)) if on_epoch else None)
     return net, history, split, batch, len(X), eval_sets
 
 
