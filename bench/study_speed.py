@@ -2,9 +2,11 @@
 
 For the default learning-rate, batch-size, hidden-unit and k-fold studies on digits, and the
 learning-rate study on Fashion-MNIST (when installed), both paths run through one warm engine in
-this process, alternately, and print wall seconds, their ratio, the FLOP-based limit of this machine
-(the run's matrix-product FLOPs at the single-core GEMM rate measured here, over every core) and the
-fraction of that limit each path reaches. Then a freshly started engine (workers started and warmed,
+this process, alternately (each round the other first; the best of the rounds is kept), and print
+wall seconds, their ratio, the number of tasks each path runs (equal counts: the same tasks, so the
+ratio is the bench's noise), the FLOP-based limit of this machine (the run's matrix-product FLOPs
+at the single-core GEMM rate measured here, over every core) and the fraction of that limit each
+path reaches. Then a freshly started engine (workers started and warmed,
 as the server does at start) runs the default learning-rate study twice: the first run against the
 second.
 
@@ -27,7 +29,8 @@ from core.engine import Engine  # noqa: E402
 from core.pools import ProcessPool, cores  # noqa: E402
 from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
-from studies.common.execution import run_study  # noqa: E402
+from studies.common.execution import run_study, trials_of  # noqa: E402
+from studies.common.training import pack  # noqa: E402
 
 WORKER_MODULES = ("studies.common.training",)
 
@@ -72,16 +75,19 @@ def main() -> None:
     engine = Engine(ProcessPool(workers, WORKER_MODULES))
     engine.pool.start()
     print(f"{'study':24s} {'one by one':>10s} {'stacked':>8s} {'speed-up':>8s} {'limit':>7s} "
-          f"{'of limit: one':>14s} {'stacked':>8s}")
+          f"{'of limit: one':>14s} {'stacked':>8s} {'tasks':>10s}")
     for label, study, values in cases:
         timed(engine, study, {**values, "epochs": 1} if "epochs" in values else values, True)  # data cached
-        single = stacked = np.inf
-        for _ in range(args.rounds):
-            single = min(single, timed(engine, study, values, False))
-            stacked = min(stacked, timed(engine, study, values, True))
+        best = {False: np.inf, True: np.inf}
+        for round_ in range(args.rounds):  # alternate which path goes first: no order bias
+            for stack in ((False, True) if round_ % 2 == 0 else (True, False)):
+                best[stack] = min(best[stack], timed(engine, study, values, stack))
+        single, stacked = best[False], best[True]
         limit = flops(study, values) / (rate * workers)
+        trials = trials_of(study, values)
+        tasks = f"{len(trials)} -> {len(pack(trials, workers))}"
         print(f"{label:24s} {single:9.2f}s {stacked:7.2f}s {single / stacked:7.2f}x {limit:6.2f}s "
-              f"{limit / single:13.0%} {limit / stacked:8.0%}")
+              f"{limit / single:13.0%} {limit / stacked:8.0%} {tasks:>10s}")
     engine.shutdown()
 
     start = time.perf_counter()

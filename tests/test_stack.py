@@ -6,7 +6,7 @@ import pytest
 
 from core.data import prepare
 from core.mlp import MLP
-from core.stack import NetworkStack
+from core.stack import NetworkStack, cut, fused_groups
 from studies import learning_rate
 from studies.common import training
 from studies.common.execution import run_study, trials_of
@@ -72,12 +72,48 @@ def test_no_hidden_layer_and_two_hidden_layers_stack_too():
             np.testing.assert_allclose(costs(t)[0], costs(a)[0], rtol=1e-10)
 
 
-def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers():
-    values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,2", "repeats": "2"})
-    tasks = training.stacks(trials_of(learning_rate, values))
-    assert sorted(len(t.params.get("members", [t])) for t in tasks) == [3, 3]      # one stack per seed
+def test_fused_groups_cut_each_seed_by_a_fixed_rule():
+    assert [cut(n) for n in (1, 2, 3, 4, 5, 7)] == [[1], [2], [3], [2, 2], [3, 2], [3, 2, 2]]
+    assert fused_groups([9, 9, 4, 9, 4, 9, 9]) == [[0, 1, 3], [5, 6], [2, 4]]
+
+
+def test_a_groups_numbers_do_not_depend_on_the_other_groups_in_its_stack():
+    """Grouping, not company, decides a member's numbers: each fused group trained in a stack with other
+    groups gives bit for bit what it gives in a stack of its own (a diverging member included)."""
+    split = prepare("digits")
+    evals = {"train": (split.X_train, split.y_train), "val": (split.X_val, split.y_val)}
+    seeds, rates = [1, 1, 1, 1, 1, 2, 2], [0.1, 0.2, 1e8, 0.4, 0.5, 0.6, 0.7]
+    for dtype, activation in ((np.float32, "relu"), (np.float64, "sigmoid")):
+        def make(seed):
+            return MLP([64, 20, 10], activation=activation, seed=seed, dtype=dtype, init_sigma=0.3)
+
+        def fit(members):
+            return NetworkStack([make(seeds[i]) for i in members]).fit(
+                split.X_train, split.y_train, epochs=4, learning_rates=[rates[i] for i in members], batch_size=32,
+                eval_sets=evals)
+        def numbers(histories):
+            return [(h.status, [(r["epoch"], r["split"], r["cost"], r["error"]) for r in h.rows]) for h in histories]
+        together = fit(range(len(seeds)))
+        assert numbers(together) == numbers([h for group in fused_groups(seeds) for h in fit(group)])
+        if activation == "relu":
+            assert [h.status for h in together] == ["ok", "ok", "diverged", "ok", "ok", "ok", "ok"]
+
+
+def test_the_engine_packs_stacks_for_its_workers_and_the_numbers_do_not_depend_on_them():
+    values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,1,2", "repeats": "2"})
+    trials = trials_of(learning_rate, values)
+
+    def packed(trials, workers):
+        tasks = training.pack(trials, workers)
+        groups = sorted(tuple(task.params["members"][i].index for i in g) for task in tasks if "members" in task.params
+                        for g in task.params["groups"])
+        return sorted(len(t.params.get("members", [t])) for t in tasks), groups
+    (one, groups), (two, same), (four, also) = packed(trials, 1), packed(trials, 2), packed(trials, 4)
+    assert (one, two, four) == ([8], [4, 4], [2, 2, 2, 2])                  # balanced over the workers
+    assert groups == same == also == [(0, 1), (2, 3), (4, 5), (6, 7)]       # one grouping for every worker count
+    assert packed(trials_of(learning_rate, learning_rate.SCHEMA.defaults()), 2)[0] == [7, 8]
     lone = learning_rate.SCHEMA.parse({"learning_rates": "0.1", "repeats": "3"})
-    assert all("members" not in t.params for t in training.stacks(trials_of(learning_rate, lone)))
+    assert packed(trials_of(learning_rate, lone), 2) == ([1, 1, 1], [])    # one trial per seed: each alone
     single, one, two = (run_study(learning_rate, values, n_jobs=1, stack=False),
                         run_study(learning_rate, values, n_jobs=1), run_study(learning_rate, values, n_jobs=2))
     columns = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
@@ -90,7 +126,7 @@ def test_cancelling_a_stack_cancels_its_members(tmp_path):
     from core.cancel import FlagFileToken, watching
     from core.runner import execute
     values = learning_rate.SCHEMA.parse({"epochs": "200", "learning_rates": "0.1,0.5", "repeats": "1"})
-    (task,) = training.stacks(trials_of(learning_rate, values))
+    (task,) = training.pack(trials_of(learning_rate, values), 1)
     token = FlagFileToken(tmp_path / "stop")
     token.set()
     with watching(token):

@@ -6,6 +6,7 @@ per worker process), trains one network and returns its history rows.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,12 +17,12 @@ from sklearn.model_selection import StratifiedKFold
 from core import cancel
 from core.data import Split, prepare
 from core.mlp import MLP
-from core.stack import NetworkStack
+from core.stack import NetworkStack, fused_groups
 from core.runner import Trial, TrialResult, make_trials
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
-SEED_KEYS = ("repeat", "fold")
-MAX_STACK = 16  # members per stack: beyond this the batched products no longer save time  # what makes two trials' initialisations differ; see trial_seeds()
+SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
+MAX_STACK = 16  # members per stack: beyond this the batched products no longer save time
 
 
 @dataclass
@@ -124,9 +125,10 @@ def train_stack(task: Trial) -> dict:
     split = load_split(first)
     nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
     batch = resolve_batch(first["batch_size"], len(X))
-    histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
-                                       learning_rates=[m.params["learning_rate"] for m in members],
-                                       l2s=[m.params["l2"] for m in members], stop=cancel.requested)
+    stack = NetworkStack(nets, task.params["groups"])
+    histories = stack.fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
+                          learning_rates=[m.params["learning_rate"] for m in members],
+                          l2s=[m.params["l2"] for m in members], stop=cancel.requested)
     return {"members": [trial_payload(h, split, batch, len(X), eval_sets) for h in histories]}
 
 
@@ -135,25 +137,37 @@ def train_any(task: Trial) -> dict:
     return train_stack(task) if "members" in task.params else train_trial(task)
 
 
-def stacks(trials: list[Trial]) -> list[Trial]:
-    """The engine's tasks for ``train_trial``'s trials: the compatible members of one seed trained as
-    one stack (a task whose ``members`` are the trials), the others alone.
+def pack(trials: list[Trial], workers: int) -> list[Trial]:
+    """The engine's tasks for ``train_trial``'s trials on ``workers`` workers: compatible trials
+    (equal ``stack_key``) of one seed train together as stacks (a task whose ``members`` are the
+    trials), the others alone.
 
-    Members of one seed share each batch and their first layer's product (``core.stack``); the
-    rounding of that product depends on how many share it, so a seed's members always form one stack
-    (cut only at MAX_STACK), whatever the number of workers: a study gives the same numbers on 1 or 20
-    workers. Members of other seeds share no product, so they are not merged (that would only make
-    progress and Stop coarser). A seed with one member trains alone."""
+    Each seed's members are cut into fused groups by ``core.stack.fused_groups``, a rule that does not
+    look at the workers; a member's numbers depend only on its group, so a study gives the same
+    numbers on 1 or 20 workers. Groups of several members are then dealt out, the largest first to
+    the smallest stack, over as many stacks as keep every worker busy (a multiple of ``workers``, at
+    most MAX_STACK members each): one loop over more members saves NumPy's per-call overhead. A trial
+    that is alone in its group stays a task of its own: a stack of such trials saves nothing
+    (measured) and would only make progress and Stop coarser."""
     blocks: dict = {}
     for t in trials:
         key = stack_key(t)
-        blocks.setdefault((key, t.seed) if key is not None else ("alone", t.index), []).append(t)
+        blocks.setdefault(key if key is not None else ("alone", t.index), []).append(t)
     tasks = []
     for members in blocks.values():
-        for i in range(0, len(members), MAX_STACK):
-            chunk = members[i:i + MAX_STACK]
-            tasks.append(chunk[0] if len(chunk) == 1 else
-                         Trial(chunk[0].study, chunk[0].index, {"members": chunk}, chunk[0].seed))
+        groups = [[members[i] for i in g] for g in fused_groups([m.seed for m in members])]
+        tasks += [group[0] for group in groups if len(group) == 1]
+        groups = [group for group in groups if len(group) > 1]
+        count = min(len(groups), workers * -(-sum(map(len, groups)) // (workers * MAX_STACK)))
+        stacks: list[list[list[Trial]]] = [[] for _ in range(count)]
+        for group in sorted(groups, key=len, reverse=True):
+            min(stacks, key=lambda stack: sum(map(len, stack))).append(group)
+        for stack in stacks:
+            chunk = [t for group in stack for t in group]
+            bounds = list(itertools.accumulate(map(len, stack), initial=0))
+            tasks.append(Trial(chunk[0].study, min(t.index for t in chunk),
+                               {"members": chunk, "groups": [list(range(a, b)) for a, b in zip(bounds, bounds[1:])]},
+                               chunk[0].seed))
     return sorted(tasks, key=lambda task: task.index)
 
 
