@@ -30,7 +30,7 @@ from core.pools import ProcessPool, cores  # noqa: E402
 from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
 from studies.common.execution import run_study, trials_of  # noqa: E402
-from studies.common.training import pack  # noqa: E402
+from studies.common.training import stacks  # noqa: E402
 
 WORKER_MODULES = ("studies.common.training",)
 
@@ -85,7 +85,7 @@ def main() -> None:
         single, stacked = best[False], best[True]
         limit = flops(study, values) / (rate * workers)
         trials = trials_of(study, values)
-        tasks = f"{len(trials)} -> {len(pack(trials, workers))}"
+        tasks = f"{len(trials)} -> {len(stacks(trials))}"
         print(f"{label:24s} {single:9.2f}s {stacked:7.2f}s {single / stacked:7.2f}x {limit:6.2f}s "
               f"{limit / single:13.0%} {limit / stacked:8.0%} {tasks:>10s}")
     engine.shutdown()

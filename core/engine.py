@@ -41,9 +41,7 @@ KEEP_ENDED = 32  # ended runs remembered (their results also live in the store)
 class Job:
     """What a run computes. ``fn`` is a module-level trial function (workers import it);
     ``next_wave(results)`` may add trials once every queued one has finished (k-fold retrains its
-    best value); ``on_end(run)`` runs in the engine thread when the run ends (assemble, store).
-    ``pack(trials, workers)`` turns trials into the tasks the workers run (stacks, see
-    ``studies.common.training.pack``), knowing how many workers the engine has."""
+    best value); ``on_end(run)`` runs in the engine thread when the run ends (assemble, store)."""
 
     key: str
     title: str
@@ -52,16 +50,15 @@ class Job:
     next_wave: Callable[[list[TrialResult]], list[Trial]] | None = None
     on_end: Callable[["Run"], None] | None = None
     meta: dict = field(default_factory=dict)  # what a listing shows of the run (study, parameters)
-    pack: Callable[[list[Trial], int], list[Trial]] | None = None
 
 
 class Run:
     """A run's live state; read it through ``snapshot()`` from any thread."""
 
-    def __init__(self, job: Job, tasks: list[Trial], token, who):
+    def __init__(self, job: Job, token, who):
         self.job, self.key, self.token = job, job.key, token
-        self.queue: deque[Trial] = deque(tasks)
-        self.total = sum(_size(t) for t in tasks)
+        self.queue: deque[Trial] = deque(job.trials)
+        self.total = sum(_size(t) for t in job.trials)
         self.results: list[TrialResult] = []
         self.running = 0
         self.state = "queued"          # queued -> running -> done | cancelled
@@ -108,14 +105,11 @@ class Engine:
             if run is not None:
                 run.interested.add(who)
                 return run
-            run = Run(job, self._tasks(job, job.trials), self.pool.token(), who)
+            run = Run(job, self.pool.token(), who)
             self._active[job.key] = run
             self._ended.pop(job.key, None)
         self._events.put(None)
         return run
-
-    def _tasks(self, job: Job, trials: list[Trial]) -> list[Trial]:
-        return job.pack(trials, self.pool.capacity()) if job.pack is not None else trials
 
     def attach(self, key: str, who) -> Run | None:
         """Register ``who``'s interest in the active run of ``key`` (a viewer opening its link)."""
@@ -228,7 +222,6 @@ class Engine:
                 log.exception("next wave of run %s", run.key)
                 more = []
             run.job.next_wave = None  # one follow-up wave at most
-            more = self._tasks(run.job, more) if more else more
             if more:
                 run.queue.extend(more)
                 run.total += sum(_size(t) for t in more)

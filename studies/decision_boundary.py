@@ -30,7 +30,7 @@ FIGURES = "4.3.1"
 SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
 LABEL_KEYS = ("setting", "repeat")
 SWEEPS = ("hidden_units", "layers", "activation")
-GRID = 32           # heatmap cells per axis (more makes a share link slow to send)
+GRID = 32           # heatmap cells per axis
 SNAPSHOTS = 8       # epochs kept for the slider
 
 SCHEMA = Schema([
@@ -128,18 +128,17 @@ def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_
                   slider: alt.Parameter | None = None) -> alt.Chart:
     step_x = (regions["x"].max() - regions["x"].min()) / (GRID - 1) if len(regions) else 1
     step_y = (regions["y"].max() - regions["y"].min()) / (GRID - 1) if len(regions) else 1
-    cells = regions.assign(x2=regions["x"] + step_x, y2=regions["y"] + step_y,
-                           region=regions["class"].map(lambda c: f"predicted {c}"))
     classes = sorted(points["class"].unique())
     palette = ["#4c78a8", "#f58518", "#54a24b"]
-    heat = alt.Chart(cells).mark_rect(opacity=0.35).encode(
+    heat = alt.Chart(charts.cell_runs(regions, "class", step_x, step_y, by=("epoch",))).transform_calculate(region="'predicted ' + datum['class']").mark_rect(
+        opacity=0.35).encode(
         x=alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
         y=alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False)), y2="y2:Q",
         color=alt.Color("region:N", title="predicted region", legend=charts.legend(columns=3),
                         scale=alt.Scale(domain=[f"predicted {c}" for c in classes], range=palette[:len(classes)])))
     if slider is not None:
         heat = heat.transform_filter(f"datum.epoch == {slider.name}").add_params(slider)
-    dots = alt.Chart(points.assign(label=points["class"].map(lambda c: f"class {c}"))).mark_point(
+    dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(label="'class ' + datum['class']").mark_point(
         filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
         x="x:Q", y="y:Q", fill=alt.Fill("label:N", title="training points", legend=charts.legend(columns=3),
                                           scale=alt.Scale(domain=[f"class {c}" for c in classes],

@@ -29,7 +29,8 @@ TITLE = "Optimisers"
 FIGURES = "Fig. 133-137, 5.2.5"
 SUMMARY = "GD, momentum, Nesterov, AdaGrad, RMSProp and Adam on cost surfaces and on the data, each at its best rate."
 LABEL_KEYS = ("optimiser", "learning_rate")
-GRID = 40  # contour resolution per axis (more makes a share link slow to send)
+GRID = 40  # contour resolution per axis
+BAND = 0.5  # log10 cost per contour band
 
 
 def _saddle(x, y):
@@ -140,9 +141,9 @@ def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
     xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
     X, Y = np.meshgrid(xs, ys)
     z = function(X, Y)[0]
-    grid = pd.DataFrame({"x": X.ravel(), "y": Y.ravel(), "level": np.log10(z.ravel() - z.min() + 1e-3)})
-    dx, dy = (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1)
-    grid = grid.assign(x2=grid["x"] + dx, y2=grid["y"] + dy)
+    level = np.log10(z.ravel() - z.min() + 1e-3)  # in bands of BAND: contours, and far fewer marks to draw
+    grid = pd.DataFrame({"x": X.ravel(), "y": Y.ravel(), "level": np.floor(level / BAND) * BAND})
+    grid = charts.cell_runs(grid, "level", (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1))
     x_enc = alt.X("x:Q", title="θ₁", scale=alt.Scale(domain=[x0, x1], nice=False))
     y_enc = alt.Y("y:Q", title="θ₂", scale=alt.Scale(domain=[y0, y1], nice=False))
     heat = alt.Chart(grid).mark_rect(opacity=0.45).encode(
@@ -151,9 +152,10 @@ def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
         tooltip=[alt.Tooltip("level:Q", format=".2f", title="log10 cost above its minimum")])
     name = "step_" + "".join(c for c in surface if c.isalnum())
     slider = alt.param(name=name, value=steps, bind=alt.binding_range(min=0, max=steps, step=1, name="step "))
-    shown = paths[paths["surface"] == surface].assign(
-        label=lambda d: d["optimiser"] + " (α " + d["learning_rate"].map(lambda v: f"{v:g}") + ")")
-    lines = alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(size=14), strokeWidth=2).encode(
+    shown = paths.loc[paths["surface"] == surface, ["optimiser", "learning_rate", "step", "x", "y", "cost"]].assign(
+        label=lambda d: d["optimiser"] + " (α " + d["learning_rate"].map(lambda v: f"{v:g}") + ")",
+        cost=lambda d: d["cost"].map(lambda v: float(f"{v:.4g}"))).round({"x": 4, "y": 4})
+    lines = alt.Chart(shown).mark_line(strokeWidth=2).encode(
         x=x_enc, y=y_enc, order="step:Q",
         color=alt.Color("label:N", title="optimiser (its best rate)", legend=charts.legend(columns=3),
                         scale=alt.Scale(scheme="category10")),

@@ -107,3 +107,23 @@ def test_every_layer_keeps_its_own_data():
     spec = charts.vega_lite(charts.final_against(summary, "learning_rate"))
     sizes = sorted(len(rows) for rows in spec["datasets"].values())
     assert sizes == [2, 3]                   # the mean line over ok trials, the points of all three
+
+
+def test_cell_runs_merge_only_equal_neighbours_of_one_row_and_keep_every_cell():
+    rng = np.random.default_rng(3)
+    xs, ys = np.arange(6) * 0.5, np.arange(4) * 0.25
+    X, Y = np.meshgrid(xs, ys)
+    cells = pd.concat([pd.DataFrame({"epoch": e, "x": X.ravel(), "y": Y.ravel(), "class": rng.integers(0, 2, X.size)})
+                       for e in (1, 2)], ignore_index=True)
+    runs = charts.cell_runs(cells, "class", 0.5, 0.25, by=("epoch",))
+    for cell in cells.itertuples():
+        (found,) = runs[(runs["epoch"] == cell.epoch) & (runs["y"] == cell.y) & (runs["x"] <= cell.x)
+                        & (cell.x < runs["x2"])]["class"]                  # exactly one rectangle holds it
+        assert found == cell._4
+    changes = sum(1 + int((np.diff(row["class"].to_numpy()) != 0).sum())
+                  for _, row in cells.sort_values("x").groupby(["epoch", "y"]))
+    assert len(runs) == changes                                            # one rectangle per run, no more
+    assert (runs["y2"] - runs["y"]).round(6).eq(0.25).all()
+    one_row = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": 0.0, "class": [1, 1, 0, 1]})
+    assert charts.cell_runs(one_row, "class", 1.0, 1.0)[["x", "x2", "class"]].values.tolist() == [
+        [0.0, 2.0, 1], [2.0, 3.0, 0], [3.0, 4.0, 1]]

@@ -99,21 +99,14 @@ def test_a_groups_numbers_do_not_depend_on_the_other_groups_in_its_stack():
             assert [h.status for h in together] == ["ok", "ok", "diverged", "ok", "ok", "ok", "ok"]
 
 
-def test_the_engine_packs_stacks_for_its_workers_and_the_numbers_do_not_depend_on_them():
-    values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,1,2", "repeats": "2"})
-    trials = trials_of(learning_rate, values)
+def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers():
+    values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,2", "repeats": "2"})
 
-    def packed(trials, workers):
-        tasks = training.pack(trials, workers)
-        groups = sorted(tuple(task.params["members"][i].index for i in g) for task in tasks if "members" in task.params
-                        for g in task.params["groups"])
-        return sorted(len(t.params.get("members", [t])) for t in tasks), groups
-    (one, groups), (two, same), (four, also) = packed(trials, 1), packed(trials, 2), packed(trials, 4)
-    assert (one, two, four) == ([8], [4, 4], [2, 2, 2, 2])                  # balanced over the workers
-    assert groups == same == also == [(0, 1), (2, 3), (4, 5), (6, 7)]       # one grouping for every worker count
-    assert packed(trials_of(learning_rate, learning_rate.SCHEMA.defaults()), 2)[0] == [7, 8]
-    lone = learning_rate.SCHEMA.parse({"learning_rates": "0.1", "repeats": "3"})
-    assert packed(trials_of(learning_rate, lone), 2) == ([1, 1, 1], [])    # one trial per seed: each alone
+    def sizes(values):
+        return sorted(len(t.params.get("members", [t])) for t in training.stacks(trials_of(learning_rate, values)))
+    assert sizes(values) == [3, 3]                                          # one stack per seed
+    assert sizes(learning_rate.SCHEMA.defaults()) == [2, 2, 2, 3, 3, 3]     # five rates: 3 + 2 per seed
+    assert sizes(learning_rate.SCHEMA.parse({"learning_rates": "0.1", "repeats": "3"})) == [1, 1, 1]
     single, one, two = (run_study(learning_rate, values, n_jobs=1, stack=False),
                         run_study(learning_rate, values, n_jobs=1), run_study(learning_rate, values, n_jobs=2))
     columns = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
@@ -126,7 +119,7 @@ def test_cancelling_a_stack_cancels_its_members(tmp_path):
     from core.cancel import FlagFileToken, watching
     from core.runner import execute
     values = learning_rate.SCHEMA.parse({"epochs": "200", "learning_rates": "0.1,0.5", "repeats": "1"})
-    (task,) = training.pack(trials_of(learning_rate, values), 1)
+    (task,) = training.stacks(trials_of(learning_rate, values))
     token = FlagFileToken(tmp_path / "stop")
     token.set()
     with watching(token):

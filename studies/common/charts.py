@@ -109,6 +109,27 @@ def _inline(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart
 
 
+def cell_runs(cells: pd.DataFrame, value: str, step_x: float, step_y: float, by: tuple = ()) -> pd.DataFrame:
+    """Cells of a regular lattice (``x``, ``y`` their lower left corners) as rectangles: neighbours in
+    one row (and ``by`` group) with the same ``value`` merged into one, corners rounded to 4 decimals.
+    A share link then sends, and the browser draws, a fraction of the marks: the decision-boundary
+    page sent 3 MB of single cells and took 4 s to draw."""
+    keys = [*by, "y", "x"]
+    if cells.empty:
+        return pd.DataFrame(columns=[*by, "x", "x2", "y", "y2", value])
+    cells = cells.sort_values(keys)
+    starts = cells[value].ne(cells[value].shift())
+    for key in [*by, "y"]:
+        starts |= cells[key].ne(cells[key].shift())
+    runs = cells.groupby(starts.cumsum().to_numpy()).agg(
+        **{key: (key, "first") for key in by}, x=("x", "first"), x2=("x", "last"), y=("y", "first"),
+        **{value: (value, "first")})
+    runs["x2"] += step_x
+    runs["y2"] = runs["y"] + step_y
+    corners = ["x", "x2", "y", "y2"]
+    return runs.astype(dict.fromkeys(corners, float)).round(dict.fromkeys(corners, 4)).reset_index(drop=True)
+
+
 def _legend_pick(field: str):
     return alt.selection_point(fields=[field], bind="legend", name=f"pick_{field}")
 

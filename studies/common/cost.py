@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from core.data import CLASS_NAMES, DIGITS_TEST_FRACTION, dataset_shape
 from core.mlp import MLP
 from core.runner import Trial
-from studies.common.training import pack, train_trial
+from studies.common.training import stacks, train_trial
 
 STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
 TRIAL_SECONDS = 0.003   # a trial's fixed cost: sending it to a worker, its result back
@@ -106,20 +106,20 @@ def trial_seconds(cost, params: dict) -> float:
     return TRIAL_SECONDS + per_flop * flops + per_call * calls
 
 
-def task_seconds(study, param_list: list[dict], workers: int) -> list[float]:
-    """Estimated seconds of each task the engine will run on ``workers`` workers: one per trial, or
-    per stack of compatible training trials (``studies.common.training.pack``), counted as its
-    members' time together (bench/study_speed.py measures what stacking saves on top)."""
+def task_seconds(study, param_list: list[dict]) -> list[float]:
+    """Estimated seconds of each task the engine will run: one per trial, or per stack of compatible
+    training trials (``studies.common.training.stacks``), counted as its members' time together
+    (bench/study_speed.py measures what stacking saves on top)."""
     seconds = [trial_seconds(study.COST, p) for p in param_list]
     if study.TRIAL is not train_trial:
         return seconds
     trials = [Trial(study.NAME, i, p, (p.get("repeat"), p.get("fold"))) for i, p in enumerate(param_list)]
-    return [sum(seconds[m.index] for m in task.params.get("members", [task])) for task in pack(trials, workers)]
+    return [sum(seconds[m.index] for m in task.params.get("members", [task])) for task in stacks(trials)]
 
 
 def estimate(study, param_list: list[dict], workers: int) -> float:
     """Estimated wall seconds of a run of these trials on ``workers`` workers."""
-    seconds = task_seconds(study, param_list, workers)
+    seconds = task_seconds(study, param_list)
     if not seconds:
         return 0.0
     return STARTUP_SECONDS + max(sum(seconds) / max(1, min(workers, len(seconds))), max(seconds))

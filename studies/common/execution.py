@@ -47,16 +47,16 @@ def _next_wave(study, values: dict, first: int, results: list[TrialResult]) -> l
 def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bool = True) -> engines.Job:
     """The engine job of one study run. Checks the data set's files first (headers only, nothing
     loaded into this process), so a missing file is reported before any worker starts. With
-    ``stack``, compatible training trials train together (``training.pack``)."""
+    ``stack``, compatible training trials train together (``training.stacks``)."""
     if "dataset" in values:
         check_task(values["dataset"], tuple(values.get("classes", ())))
     trials = trials_of(study, values)
-    fn, pack = study.TRIAL, None
+    fn, tasks = study.TRIAL, trials
     if stack and study.TRIAL is training.train_trial:
-        fn, pack = training.train_any, training.pack
+        fn, tasks = training.train_any, training.stacks(trials)
     wave = functools.partial(_next_wave, study, values, len(trials)) if hasattr(study, "next_wave") else None
-    return engines.Job(key=key, title=study.TITLE, fn=fn, trials=trials, next_wave=wave, on_end=on_end,
-                       meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)}, pack=pack)
+    return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
+                       meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
 
 
 def run_key(study, values: dict) -> str:

@@ -6,7 +6,6 @@ per worker process), trains one network and returns its history rows.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -125,7 +124,7 @@ def train_stack(task: Trial) -> dict:
     split = load_split(first)
     nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
     batch = resolve_batch(first["batch_size"], len(X))
-    stack = NetworkStack(nets, task.params["groups"])
+    stack = NetworkStack(nets, [list(range(len(nets)))])  # one seed, at most GROUP members: one fused group
     histories = stack.fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
                           learning_rates=[m.params["learning_rate"] for m in members],
                           l2s=[m.params["l2"] for m in members], stop=cancel.requested)
@@ -137,37 +136,28 @@ def train_any(task: Trial) -> dict:
     return train_stack(task) if "members" in task.params else train_trial(task)
 
 
-def pack(trials: list[Trial], workers: int) -> list[Trial]:
-    """The engine's tasks for ``train_trial``'s trials on ``workers`` workers: compatible trials
-    (equal ``stack_key``) of one seed train together as stacks (a task whose ``members`` are the
-    trials), the others alone.
+def stacks(trials: list[Trial]) -> list[Trial]:
+    """The engine's tasks for ``train_trial``'s trials: compatible trials (equal ``stack_key``) of
+    one seed train together as a stack (a task whose ``members`` are the trials), at most
+    ``core.stack.GROUP`` of them, the others alone.
 
-    Each seed's members are cut into fused groups by ``core.stack.fused_groups``, a rule that does not
-    look at the workers; a member's numbers depend only on its group, so a study gives the same
-    numbers on 1 or 20 workers. Groups of several members are then dealt out, the largest first to
-    the smallest stack, over as many stacks as keep every worker busy (a multiple of ``workers``, at
-    most MAX_STACK members each): one loop over more members saves NumPy's per-call overhead. A trial
-    that is alone in its group stays a task of its own: a stack of such trials saves nothing
-    (measured) and would only make progress and Stop coarser."""
+    Members of one seed share each batch and their first layer's matrix product; a member's rounding
+    depends on how many share that product, so the cut is a fixed rule (``core.stack.fused_groups``:
+    5 -> 3 + 2) that never looks at the workers, and a study gives the same numbers on 1 or 20
+    workers. Trials of other seeds share no product. Merging them into larger stacks saved another
+    10 % on Fashion-MNIST but made a long run's progress and partial results arrive in a few big
+    steps (a 30-trial run showed nothing for minutes), so they are not merged: small stacks balance
+    over the workers and keep progress fine-grained."""
     blocks: dict = {}
     for t in trials:
         key = stack_key(t)
         blocks.setdefault(key if key is not None else ("alone", t.index), []).append(t)
     tasks = []
     for members in blocks.values():
-        groups = [[members[i] for i in g] for g in fused_groups([m.seed for m in members])]
-        tasks += [group[0] for group in groups if len(group) == 1]
-        groups = [group for group in groups if len(group) > 1]
-        count = min(len(groups), workers * -(-sum(map(len, groups)) // (workers * MAX_STACK)))
-        stacks: list[list[list[Trial]]] = [[] for _ in range(count)]
-        for group in sorted(groups, key=len, reverse=True):
-            min(stacks, key=lambda stack: sum(map(len, stack))).append(group)
-        for stack in stacks:
-            chunk = [t for group in stack for t in group]
-            bounds = list(itertools.accumulate(map(len, stack), initial=0))
-            tasks.append(Trial(chunk[0].study, min(t.index for t in chunk),
-                               {"members": chunk, "groups": [list(range(a, b)) for a, b in zip(bounds, bounds[1:])]},
-                               chunk[0].seed))
+        for group in fused_groups([m.seed for m in members]):
+            chunk = [members[i] for i in group]
+            tasks.append(chunk[0] if len(chunk) == 1 else
+                         Trial(chunk[0].study, chunk[0].index, {"members": chunk}, chunk[0].seed))
     return sorted(tasks, key=lambda task: task.index)
 
 
