@@ -21,7 +21,6 @@ from core.runner import Trial, TrialResult, make_trials
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
 SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
-MAX_STACK = 16  # members per stack: beyond this the batched products no longer save time
 
 
 @dataclass
@@ -146,8 +145,8 @@ def stacks(trials: list[Trial]) -> list[Trial]:
     5 -> 3 + 2) that never looks at the workers, and a study gives the same numbers on 1 or 20
     workers. Trials of other seeds share no product. Merging them into larger stacks saved another
     10 % on Fashion-MNIST but made a long run's progress and partial results arrive in a few big
-    steps (a 30-trial run showed nothing for minutes), so they are not merged: small stacks balance
-    over the workers and keep progress fine-grained."""
+    steps (a 30-trial run showed no finished trial for over a minute), so they are not merged: small stacks
+    balance over the workers and keep progress fine-grained."""
     blocks: dict = {}
     for t in trials:
         key = stack_key(t)
