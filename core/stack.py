@@ -16,8 +16,9 @@ of NumPy, paid again by every trial. Here the K members train in one loop:
 The arithmetic is member by member that of ``MLP.fit``'s plain gradient descent (the same batches,
 the same update order: the error signal of the layer below is taken before a layer's weights change,
 the L2 shrink before the gradient step), so a member's history equals training it alone up to the
-rounding of the wider products and of scoring in blocks (``EVAL_ROWS``). A member whose cost or weights become non-finite stops alone: its
-history ends there and its weights are zeroed so that the others never see a NaN.
+rounding of the wider products and of scoring in blocks (``EVAL_ROWS``). A member whose cost or
+weights become non-finite stops alone: its history ends there and its weights are zeroed so that
+the others never see a NaN.
 """
 from __future__ import annotations
 

@@ -130,16 +130,16 @@ def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_
     step_y = (regions["y"].max() - regions["y"].min()) / (GRID - 1) if len(regions) else 1
     classes = sorted(points["class"].unique())
     palette = ["#4c78a8", "#f58518", "#54a24b"]
-    heat = alt.Chart(charts.cell_runs(regions, "class", step_x, step_y, by=("epoch",))).transform_calculate(region="'predicted ' + datum['class']").mark_rect(
-        opacity=0.35).encode(
+    rects = charts.cell_runs(regions, "class", step_x, step_y, by=("epoch",))
+    heat = alt.Chart(rects).transform_calculate(region="'predicted ' + datum['class']").mark_rect(opacity=0.35).encode(
         x=alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
         y=alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False)), y2="y2:Q",
         color=alt.Color("region:N", title="predicted region", legend=charts.legend(columns=3),
                         scale=alt.Scale(domain=[f"predicted {c}" for c in classes], range=palette[:len(classes)])))
     if slider is not None:
         heat = heat.transform_filter(f"datum.epoch == {slider.name}").add_params(slider)
-    dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(label="'class ' + datum['class']").mark_point(
-        filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
+    dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(
+        label="'class ' + datum['class']").mark_point(filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
         x="x:Q", y="y:Q", fill=alt.Fill("label:N", title="training points", legend=charts.legend(columns=3),
                                           scale=alt.Scale(domain=[f"class {c}" for c in classes],
                                                           range=palette[:len(classes)])),

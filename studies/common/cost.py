@@ -18,8 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from core.data import CLASS_NAMES, DIGITS_TEST_FRACTION, dataset_shape
 from core.mlp import MLP
-from core.runner import Trial
-from studies.common.training import stacks, train_trial
+from studies.common.training import stacks, train_trial, trial_seeds
 
 STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
 TRIAL_SECONDS = 0.003   # a trial's fixed cost: sending it to a worker, its result back
@@ -113,7 +112,7 @@ def task_seconds(study, param_list: list[dict]) -> list[float]:
     seconds = [trial_seconds(study.COST, p) for p in param_list]
     if study.TRIAL is not train_trial:
         return seconds
-    trials = [Trial(study.NAME, i, p, (p.get("repeat"), p.get("fold"))) for i, p in enumerate(param_list)]
+    trials = trial_seeds(study.NAME, 0, param_list)
     return [sum(seconds[m.index] for m in task.params.get("members", [task])) for task in stacks(trials)]
 
 

@@ -123,10 +123,9 @@ def train_stack(task: Trial) -> dict:
     split = load_split(first)
     nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
     batch = resolve_batch(first["batch_size"], len(X))
-    stack = NetworkStack(nets, [list(range(len(nets)))])  # one seed, at most GROUP members: one fused group
-    histories = stack.fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
-                          learning_rates=[m.params["learning_rate"] for m in members],
-                          l2s=[m.params["l2"] for m in members], stop=cancel.requested)
+    histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
+                                       learning_rates=[m.params["learning_rate"] for m in members],
+                                       l2s=[m.params["l2"] for m in members], stop=cancel.requested)
     return {"members": [trial_payload(h, split, batch, len(X), eval_sets) for h in histories]}
 
 
@@ -145,8 +144,8 @@ def stacks(trials: list[Trial]) -> list[Trial]:
     5 -> 3 + 2) that never looks at the workers, and a study gives the same numbers on 1 or 20
     workers. Trials of other seeds share no product. Merging them into larger stacks saved another
     10 % on Fashion-MNIST but made a long run's progress and partial results arrive in a few big
-    steps (a 30-trial run showed no finished trial for over a minute), so they are not merged: small stacks
-    balance over the workers and keep progress fine-grained."""
+    steps (a 30-trial run showed no finished trial for over a minute), so they are not merged:
+    small stacks balance over the workers and keep progress fine-grained."""
     blocks: dict = {}
     for t in trials:
         key = stack_key(t)
