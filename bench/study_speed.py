@@ -30,9 +30,8 @@ from core.pools import ProcessPool, cores  # noqa: E402
 from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
 from studies.common.execution import run_study, trials_of  # noqa: E402
-from studies.common.training import stacks  # noqa: E402
+from studies.common.training import WORKER_PRELOAD, stacks  # noqa: E402
 
-WORKER_MODULES = ("studies.common.training",)
 
 
 def gemm_rate() -> float:
@@ -72,7 +71,7 @@ def main() -> None:
             cases.append(("learning_rate fashion", learning_rate, learning_rate.SCHEMA.parse({"dataset": "fashion-mnist"})))
         except DataError as exc:
             print(f"(Fashion-MNIST left out: {exc})")
-    engine = Engine(ProcessPool(workers, WORKER_MODULES))
+    engine = Engine(ProcessPool(workers, WORKER_PRELOAD))
     engine.pool.start()
     print(f"{'study':24s} {'one by one':>10s} {'stacked':>8s} {'speed-up':>8s} {'limit':>7s} "
           f"{'of limit: one':>14s} {'stacked':>8s} {'tasks':>10s}")
@@ -91,7 +90,7 @@ def main() -> None:
     engine.shutdown()
 
     start = time.perf_counter()
-    fresh = Engine(ProcessPool(workers, WORKER_MODULES))
+    fresh = Engine(ProcessPool(workers, WORKER_PRELOAD))
     fresh.pool.start()
     started = time.perf_counter() - start
     values = learning_rate.SCHEMA.defaults()

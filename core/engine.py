@@ -279,7 +279,7 @@ def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str
 
 def shared(preload: tuple[str, ...] = ()) -> Engine:
     """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set, else on local
-    processes, one per core. Its workers are started (and ``preload`` imported) at once."""
+    processes, one per core. Its workers are started (and warmed with ``preload``) at once."""
     global _shared
     with _shared_lock:
         if _shared is None:

@@ -44,8 +44,9 @@ def children_cpu() -> dict[int, float]:
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def warm(modules: tuple[str, ...]) -> None:
-    """Worker start: the trial code imported before the first trial arrives.
+def warm(preload: tuple[str, ...]) -> None:
+    """Worker start: each ``module`` imported, and each ``module:function`` called, before the
+    first trial arrives.
 
     loky restarts a worker whose memory grew by 300 MB since it started, taking that for a leak;
     a loaded Fashion-MNIST split is that large, so the worker would drop its data cache and read
@@ -53,8 +54,11 @@ def warm(modules: tuple[str, ...]) -> None:
     from joblib.externals.loky import process_executor
 
     process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
-    for module in modules:
-        importlib.import_module(module)
+    for entry in preload:
+        module, _, function = entry.partition(":")
+        loaded = importlib.import_module(module)
+        if function:
+            getattr(loaded, function)()
 
 
 class _LocalPool:
@@ -102,7 +106,7 @@ class ProcessPool(_LocalPool):
         return self._executor
 
     def start(self) -> None:
-        """Start every worker now (and import the trial code there), not on the first Run."""
+        """Start every worker now (and warm it with ``preload``), not on the first Run."""
         pool = self._pool()
         for future in [pool.submit(time.sleep, 0.05) for _ in range(self.workers)]:
             future.result()

@@ -9,8 +9,9 @@ from core import engine as engines
 from core.runner import execute
 from studies import STUDIES
 from studies.common import execution
+from studies.common.training import WORKER_PRELOAD
 from ui.home import page_file
-from ui.server import WORKER_MODULES, result_store
+from ui.server import result_store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
@@ -35,7 +36,7 @@ def page(name: str, **query) -> AppTest:
 def wait_for_runs(timeout: float = 120) -> bool:
     """Let the engine finish what the pages submitted (a browser would poll meanwhile); whether
     there was anything to wait for."""
-    runs = engines.shared(WORKER_MODULES).active()
+    runs = engines.shared(WORKER_PRELOAD).active()
     for run in runs:
         assert run.wait(timeout), f"run {run.job.title} did not finish"
     return bool(runs)
@@ -160,7 +161,7 @@ def test_address_bar_holds_the_share_link_after_navigating_back():
 def test_home_page_lists_running_runs_with_their_progress():
     study = STUDIES["learning_rate"]
     values = study.SCHEMA.parse({"epochs": "400", "repeats": "4"})
-    engine = engines.shared(WORKER_MODULES)
+    engine = engines.shared(WORKER_PRELOAD)
     run = engine.submit(execution.job(study, values, key="home-listing"), who="teacher")
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
@@ -179,7 +180,7 @@ def test_a_run_over_the_servers_limit_is_refused_with_what_to_reduce(monkeypatch
     assert not at.exception
     message = at.error[0].value.replace("\\", "")       # shown with Markdown escapes
     assert "over the limit of 0.01 min" in message and "Reduce epochs" in message
-    assert not engines.shared(WORKER_MODULES).active()
+    assert not engines.shared(WORKER_PRELOAD).active()
 
 
 def test_the_sidebar_shows_the_runs_size_and_estimated_time():

@@ -9,9 +9,7 @@ import streamlit as st
 from core import engine as engines
 from core.store import ResultStore, default_folder
 from studies.common import cost
-
-WORKER_MODULES = ("studies.common.training",)  # imported by every worker at start, before the first trial
-
+from studies.common.training import WORKER_PRELOAD
 
 @st.cache_resource
 def _store_at(folder: str) -> ResultStore:
@@ -24,7 +22,7 @@ def result_store() -> ResultStore:
 
 def engine() -> engines.Engine:
     cost.calibration()  # first, once: workers starting up beside it made it measure 2-3x too slow
-    return engines.shared(WORKER_MODULES)
+    return engines.shared(WORKER_PRELOAD)
 
 
 def max_run_minutes() -> float:
