@@ -3,8 +3,9 @@ module-level trial function workers run), COST (its FLOP count, see ``studies.co
 assemble(values, results), charts_for(result), takeaway(result) and trial_detail(result); k-fold also
 next_wave(values, results). ``studies.common.execution`` runs them; none imports streamlit.
 
-``STUDIES`` is imported on first use, so a worker that unpickles a trial function imports only the
-trial code it needs, not every study's charts (Altair).
+``STUDIES`` is imported on first use, and every TRIAL lives in ``studies.common.training`` or
+``studies.trials``, so a worker that unpickles a trial function imports only the trial code it
+needs, not any study's charts (Altair).
 """
 from __future__ import annotations
 

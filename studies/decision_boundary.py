@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from core.toy import TOY_CLASSES
-from studies.common import charts, cost
+from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.training import (StudyResult, assemble_training, fit_trial, load_split,  # noqa: F401
-                                     trial_detail, trial_payload)
+from studies.common.training import StudyResult, assemble_training, load_split, trial_detail  # noqa: F401
+from studies.trials.decision_boundary import COST, GRID, TRIAL, plane  # noqa: F401
 
 NAME = "decision_boundary"
 TITLE = "Decision boundaries"
@@ -30,8 +30,6 @@ FIGURES = "4.3.1"
 SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
 LABEL_KEYS = ("setting", "repeat")
 SWEEPS = ("hidden_units", "layers", "activation")
-GRID = 32           # heatmap cells per axis
-SNAPSHOTS = 8       # epochs kept for the slider
 
 SCHEMA = Schema([
     Param("dataset", "choice", "xor", "Two-dimensional toy data set.", "data", choices=tuple(TOY_CLASSES)),
@@ -74,34 +72,6 @@ def plan(values: dict) -> list[dict]:
             for r in range(values["repeats"]) for i, (label, change) in enumerate(settings(values))]
 
 
-def plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A GRID x GRID lattice covering the points with a margin: cell centres (GRID², 2), axes."""
-    low, high = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * (high - low)
-    xs, ys = (np.linspace(low[i] - pad[i], high[i] + pad[i], GRID) for i in range(2))
-    gx, gy = np.meshgrid(xs, ys)
-    return np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32), xs, ys
-
-
-def run_trial(trial) -> dict:
-    """Train one setting; keep its regions at the end (and, for the first setting, along the way)."""
-    p = trial.params
-    split = load_split(p)
-    grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
-    keep = set(np.unique(np.geomspace(1, p["epochs"], SNAPSHOTS).astype(int))) | {0} if p["first"] else set()
-    regions = []
-
-    def snapshot(net, epoch, rows):
-        if epoch in keep or epoch == p["epochs"]:
-            proba = net.predict_proba(grid)
-            regions.append({"epoch": epoch, "class": net.predict(grid).tolist(),
-                            "p1": (proba[:, -1] if proba.shape[1] <= 2 else proba.max(axis=1)).tolist()})
-
-    _, history, _, batch, n_train, eval_sets = fit_trial(trial, on_epoch=snapshot)
-    return {**trial_payload(history, split, batch, n_train, eval_sets), "regions": regions}
-
-
-TRIAL, COST = run_trial, cost.training
 
 
 def assemble(values: dict, results: list) -> StudyResult:

@@ -26,10 +26,11 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 
 from core.data import task_class_names
 from core.metrics import confusion_matrix, per_class_report
-from studies.common import charts, cost
+from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.training import StudyResult, fit_trial
+from studies.common.training import StudyResult
+from studies.trials.pr_roc import COST, TRIAL  # noqa: F401
 
 NAME = "pr_roc"
 TITLE = "Precision-recall and ROC curves"
@@ -68,20 +69,6 @@ def model_label(loss: str, epochs: int) -> str:
     return f"{loss.upper()}, {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
-def score_trial(trial) -> dict:
-    """Train one model; return the test labels and scores (positive-class probability, or the
-    predicted class for several classes)."""
-    net, history, split, *_ = fit_trial(trial, evaluate=False)
-    if history.status != "ok":
-        return {"status": history.status, "message": "the cost became non-finite during training"
-                if history.status == "diverged" else ""}
-    proba = net.predict_proba(split.X_test)
-    scores = proba[:, -1] if split.n_classes == 2 else None  # one sigmoid unit, or softmax's second column
-    return {"y_test": split.y_test, "scores": scores, "predicted": net.predict(split.X_test)}
-
-
-TRIAL = score_trial
-COST = cost.scoring
 
 
 def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:

@@ -18,17 +18,17 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from studies.common import charts, cost
+from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.training import StudyResult, assemble_training, fit_trial, trial_detail, trial_payload  # noqa: F401
+from studies.common.training import StudyResult, assemble_training, trial_detail  # noqa: F401
+from studies.trials.regularisation import COST, TRIAL  # noqa: F401
 
 NAME = "regularisation"
 TITLE = "Regularisation"
 FIGURES = "Fig. 138-145"
 SUMMARY = "An over-parameterised net on few samples: none, L2, L1, dropout and early stopping side by side."
 LABEL_KEYS = ("method", "repeat")
-BINS = 40
 EARLY = "early stopping"
 
 SCHEMA = Schema([
@@ -62,30 +62,6 @@ def plan(values: dict) -> list[dict]:
             for r in range(values["repeats"]) for label, change in methods(values)]
 
 
-def run_trial(trial) -> dict:
-    net, *fitted = fit_trial(trial)
-    payload = trial_payload(*fitted)
-    payload["weight_norm"] = float(sum(np.sum(W.astype(np.float64) ** 2) for W in net.weights))
-    payload["zero_share"] = float(np.mean(np.concatenate([np.abs(W.ravel()) < 1e-3 for W in net.weights])))
-    if trial.params["repeat"] == 0:
-        payload["histograms"] = [
-            {"layer": f"layer {i}", "bin_left": float(a), "bin_right": float(b), "count": int(c)}
-            for i, W in enumerate(net.weights, start=1)
-            for c, a, b in zip(*_histogram(W.ravel()))]
-    return payload
-
-
-def _histogram(values: np.ndarray):
-    counts, edges = np.histogram(values, bins=BINS, range=(-0.5, 0.5))
-    return counts, edges[:-1], edges[1:]
-
-
-def trial_cost(p: dict) -> tuple[float, float]:
-    flops, calls = cost.training(p)
-    return (flops, calls * 2) if p.get("l1") or p.get("dropout") else (flops, calls)
-
-
-TRIAL, COST = run_trial, trial_cost
 
 
 def early_stopping(tidy: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:

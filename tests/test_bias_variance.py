@@ -5,6 +5,7 @@ from numpy.polynomial import legendre
 from cli import run_cli_study
 from studies import bias_variance
 from studies.common.execution import run_study
+from studies.trials import bias_variance as trial_code
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +38,13 @@ def test_bias_falls_and_variance_rises_with_degree(table):
 def test_variance_matches_the_least_squares_formula():
     """Independent oracle: for fixed inputs, Var[h(x_g)] = sigma^2 * ||row g of G V^+||^2."""
     m, degree, sigma = 30, 8, 0.1
-    x = bias_variance.inputs("chebyshev", m, 1, np.random.default_rng(0))[0]
-    grid = np.linspace(0, 1, bias_variance.GRID)
+    x = trial_code.inputs("chebyshev", m, 1, np.random.default_rng(0))[0]
+    grid = np.linspace(0, 1, trial_code.GRID)
     P = legendre.legvander(2 * grid - 1, degree) @ np.linalg.pinv(legendre.legvander(2 * x - 1, degree))
     exact = sigma ** 2 * np.mean(np.sum(P ** 2, axis=1))
     trial = type("T", (), {"params": {"degree": degree, "samples": m, "noise": sigma, "datasets": 2000,
                                       "seed": 1, "design": "chebyshev"}})
-    measured = bias_variance.fit_degree(trial)["row"]["variance"]
+    measured = trial_code.fit_degree(trial)["row"]["variance"]
     assert measured == pytest.approx(exact, rel=0.08)
 
 

@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 
 from core.engine import Engine, Job, make_pool
-from core.pools import children_cpu
-from core.runner import derive_seed, execute, make_trials
-from studies import learning_rate
+from core.pools import ProcessPool, children_cpu
+from core.runner import derive_seed, make_trials
+from studies import STUDIES, learning_rate
 from studies.common import execution
-from studies.common.execution import run_study
-from trial_functions import busy, die, echo_or_fail
+from studies.common.execution import run_study, trials_of
+from studies.common.training import WORKER_PRELOAD
+from trial_functions import busy, die, echo_or_fail, worker_state
 
 
 @pytest.fixture
@@ -129,3 +130,28 @@ def test_a_second_wave_runs_after_the_first(engine):
     run = engine.submit(job("w", echo_or_fail, [{"x": 1}, {"x": 2}], next_wave=wave))
     assert run.wait(30) and run.total == 3
     assert sorted(r.trial.params["x"] for r in run.results) == [1, 2, 12]
+
+
+def test_workers_start_warm_and_no_study_trial_loads_charting_or_the_ui_into_them():
+    """A worker starts with the trial code imported and the embedded data read (the first Run on a
+    fresh server pays for neither); then the first trial of every study runs in it, and Altair and
+    Streamlit are still not loaded there."""
+    engine = Engine(ProcessPool(1, WORKER_PRELOAD))
+    engine.pool.start()
+
+    def state(key):
+        run = engine.submit(job(key, worker_state, [{}]))
+        assert run.wait(60)
+        return run.results[0].payload
+
+    try:
+        before = state("before")
+        assert before["trial_code"] and before["datasets"] >= 1 and before["ui"] == []
+        for name, study in STUDIES.items():
+            run = engine.submit(Job(key=name, title=name, fn=study.TRIAL,
+                                    trials=trials_of(study, study.SCHEMA.defaults())[:1]))
+            assert run.wait(120) and run.results[0].status != "failed", (name, run.results[0].message)
+        after = state("after")
+        assert after["pid"] == before["pid"] and after["ui"] == []
+    finally:
+        engine.shutdown()

@@ -26,3 +26,13 @@ def busy(trial):
 def die(trial):
     """A worker that disappears (killed by the system, out of memory)."""
     os._exit(1)
+
+
+def worker_state(trial):
+    """What this worker has loaded: the charting and UI modules among them, and the data sets read."""
+    import sys
+
+    from core.data import load_dataset
+
+    return {"pid": os.getpid(), "ui": sorted(m for m in ("altair", "streamlit") if m in sys.modules),
+            "trial_code": "studies.common.training" in sys.modules, "datasets": load_dataset.cache_info().currsize}

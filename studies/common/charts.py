@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.runner import STATUSES
+from studies.common.training import StudyResult
 
 HEIGHT = 260  # of the plot itself: axes, title and legends come on top (autosize fit-x)
 LEGEND_COLUMNS = 4  # legends below the plot wrap into rows instead of running off its edge
@@ -259,7 +260,7 @@ def compare_lines(frame: pd.DataFrame, x: str, y: str, colour: str, runs: list[s
     return finish(chart, title, look_for)
 
 
-def compare_sweep(runs: list[tuple[str, "StudyResult"]], swept: str, split: str = "val",
+def compare_sweep(runs: list[tuple[str, StudyResult]], swept: str, split: str = "val",
                   look_for: str = "Look for: where the dashed (pinned) curves part from the solid ones: "
                                   "that is what the changed parameters did.") -> list[alt.Chart]:
     """Mean learning curves of two runs of one sweep on the same axes."""

@@ -19,7 +19,8 @@ class Study(Protocol):
     SUMMARY: str                # one line for the home page
     SCHEMA: Schema              # every parameter, its default, limits and help
     LABEL_KEYS: tuple           # what names a trial in progress lines
-    TRIAL: Callable[[Trial], dict]                        # module-level: workers import it
+    TRIAL: Callable[[Trial], dict]                        # module-level, in common/training.py or trials/:
+                                                          # workers import it, and no charting with it
     COST: Callable[[dict], tuple[float, float]]           # (FLOPs, calls) of one trial, see studies.common.cost
     PRESETS: dict[str, dict[str, str]]                    # the lecture's figures as parameter texts
 

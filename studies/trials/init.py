@@ -1,0 +1,68 @@
+"""The initialisation study's trials: a sweep trial trains and keeps its weight histograms, a probe
+measures a deep untrained network (no charting imports: workers import this, not the study page's
+module).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from studies.common import cost
+from studies.common.training import build_net, fit_trial, load_split, trial_payload
+
+
+SCHEMES = {"N(0, 1)": ("normal", 1.0), "N(0, 0.01²)": ("normal", 0.01), "Xavier": ("xavier_normal", 0.0),
+           "He": ("he_normal", 0.0)}
+BINS = 30
+PROBE_SAMPLES = 500
+
+
+def run_trial(trial) -> dict:
+    """A sweep trial trains (and keeps its weight histograms); a probe measures the deep network."""
+    if trial.params["part"] == "probe":
+        return probe(trial)
+    net, *fitted = fit_trial(trial)
+    payload = trial_payload(*fitted)
+    return {**payload, "histograms": _histograms(net)} if trial.params["repeat"] == 0 else payload
+
+
+def _histograms(net) -> list[dict]:
+    rows = []
+    for layer, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        for kind, values in (("weights", W.ravel()), ("biases", b.ravel())):
+            values = values.astype(np.float64)
+            low, high = float(values.min()), float(values.max())
+            if high - low < 1e-9 * max(1.0, abs(low)):  # all equal (sigma 0): one spike, not 30 empty bins
+                low, high = low - 0.5, low + 0.5
+            counts, edges = np.histogram(values, bins=BINS, range=(low, high))
+            rows += [{"layer": f"layer {layer}", "kind": kind, "bin_left": float(a), "bin_right": float(e),
+                      "count": int(c)} for a, e, c in zip(edges[:-1], edges[1:], counts)]
+    return rows
+
+
+def probe(trial) -> dict:
+    """Std of each hidden layer's activations and each layer's weight gradient, untrained, on one batch."""
+    p = trial.params
+    split = load_split(p)
+    init, sigma = SCHEMES[p["scheme"]]
+    net = build_net({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma},
+                    split.X_train.shape[1], split.n_classes, trial.seed)
+    X, y = split.X_train[:PROBE_SAMPLES], split.y_train[:PROBE_SAMPLES]
+    acts = net.forward(X)[1:-1]
+    grads = net.gradients(X, net.targets(y))
+    rows = [{"layer": i + 1, "activation_std": float(a.std()), "gradient_std": float(g.std())}
+            for i, (a, (g, _)) in enumerate(zip(acts, grads))]
+    return {"layers": rows}
+
+
+def probe_cost(p: dict) -> tuple[float, float]:
+    """(FLOPs, calls) of one probe: one forward and backward pass of the deep network on a batch."""
+    _, _, n_in, n_classes = cost.task_sizes(p)
+    sizes = [n_in, *(p["width"],) * p["depth"], n_classes]
+    return 6.0 * PROBE_SAMPLES * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 10
+
+
+def trial_cost(p: dict) -> tuple[float, float]:
+    return probe_cost(p) if p["part"] == "probe" else cost.training(p)
+
+
+TRIAL, COST = run_trial, trial_cost
