@@ -1,6 +1,5 @@
 """The bias-variance study's trial: one degree fitted to every resampled set (no charting imports:
-workers import this, not the study page's module).
-"""
+workers import this, not the study page's module)."""
 from __future__ import annotations
 
 import numpy as np

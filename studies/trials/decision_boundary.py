@@ -1,6 +1,5 @@
 """The decision-boundary study's trial: one setting trained, its class regions over a lattice kept
-(no charting imports: workers import this, not the study page's module).
-"""
+(no charting imports: workers import this, not the study page's module)."""
 from __future__ import annotations
 
 import numpy as np

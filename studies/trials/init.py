@@ -1,7 +1,6 @@
 """The initialisation study's trials: a sweep trial trains and keeps its weight histograms, a probe
 measures a deep untrained network (no charting imports: workers import this, not the study page's
-module).
-"""
+module)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,5 @@
 """The optimiser study's trials: paths on the cost surfaces, or a training curve (no charting
-imports: workers import this, not the study page's module).
-"""
+imports: workers import this, not the study page's module)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,5 @@
 """The precision-recall study's trial: one model trained, its test scores returned (no charting
-imports: workers import this, not the study page's module).
-"""
+imports: workers import this, not the study page's module)."""
 from __future__ import annotations
 
 from studies.common import cost

@@ -1,6 +1,5 @@
 """The regularisation study's trial: one method trained, its weight norm, sparsity and histograms
-kept (no charting imports: workers import this, not the study page's module).
-"""
+kept (no charting imports: workers import this, not the study page's module)."""
 from __future__ import annotations
 
 import numpy as np
