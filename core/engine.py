@@ -279,7 +279,13 @@ def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str
 
 def shared(preload: tuple[str, ...] = ()) -> Engine:
     """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set, else on local
-    processes, one per core. Its workers are started (and warmed with ``preload``) at once."""
+    processes, one per core. Its workers are started (and warmed with ``preload``) at once.
+
+    When the process exits (a server stopped), runs still going are cancelled and the pool closed.
+    Without this, loky's own exit hook waited for every running trial to finish (a stopped server
+    hung for as long as its longest trial) and the pool's folder of cancel flags stayed behind in
+    the temp folder. The hook is threading's (``concurrent.futures`` and loky register theirs
+    there): those run before threads are joined, the last registered first, so before loky's."""
     global _shared
     with _shared_lock:
         if _shared is None:
@@ -290,4 +296,5 @@ def shared(preload: tuple[str, ...] = ()) -> Engine:
             pool = pools.DaskPool(address) if address else pools.ProcessPool(pools.cores(), preload)
             pool.start()
             _shared = Engine(pool)
+            threading._register_atexit(_shared.shutdown)
         return _shared

@@ -1,6 +1,10 @@
 """The run engine: isolated runs, a real Stop, fair sharing of the workers, one computation per key."""
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -155,3 +159,29 @@ def test_workers_start_warm_and_no_study_trial_loads_charting_or_the_ui_into_the
         assert after["pid"] == before["pid"] and after["ui"] == []
     finally:
         engine.shutdown()
+
+
+EXITS_MID_RUN = """
+import time
+from core import engine
+from core.engine import Job
+from core.runner import make_trials
+from trial_functions import busy
+
+run = engine.shared().submit(Job(key="k", title="k", fn=busy, trials=make_trials("k", 0, [{"seconds": 120}] * 3)))
+while not run.snapshot()[1] == "running":
+    time.sleep(0.1)
+time.sleep(1)
+"""
+
+
+def test_a_process_that_exits_mid_run_stops_its_trials_and_leaves_no_cancel_folder(tmp_path):
+    """A stopped server: its shared engine cancels the running trials (loky's exit alone waited for
+    them) and removes its folder of cancel flags from the temp folder."""
+    tests = Path(__file__).parent
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", EXITS_MID_RUN], env=env, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.perf_counter() - start < 60  # not the trials' 120 s
+    assert not list(tmp_path.glob("explorer-cancel-*"))
