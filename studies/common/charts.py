@@ -42,7 +42,7 @@ def legend(columns: int = LEGEND_COLUMNS, orient: str = "bottom", **kwargs) -> a
     """Below the plot (a second legend: ``orient="top"``, so two never run off the chart side by side),
     every value listed in rows of ``columns``, no label cut (long labels: fewer columns)."""
     return alt.Legend(orient=orient, direction="horizontal", columns=columns, symbolLimit=0, labelLimit=0,
-                      titleLimit=0, **kwargs)
+                      titleLimit=0, symbolOpacity=1, **kwargs)
 
 
 TITLE_LINE = 52  # characters: a longer title is broken into lines, so a half-width chart shows all of it
