@@ -22,7 +22,7 @@ from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
 from studies.common.training import StudyResult, assemble_training, load_split, trial_detail  # noqa: F401
-from studies.trials.decision_boundary import COST, GRID, TRIAL, plane  # noqa: F401
+from studies.trials.decision_boundary import COST, TRIAL, plane  # noqa: F401
 
 NAME = "decision_boundary"
 TITLE = "Decision boundaries"
@@ -30,6 +30,7 @@ FIGURES = "4.3.1"
 SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
 LABEL_KEYS = ("setting", "repeat")
 SWEEPS = ("hidden_units", "layers", "activation")
+REGION_ALPHA = 0.35  # the predicted regions are shaded, the training points on them opaque
 
 SCHEMA = Schema([
     Param("dataset", "choice", "xor", "Two-dimensional toy data set.", "data", choices=tuple(TOY_CLASSES)),
@@ -94,25 +95,26 @@ def assemble(values: dict, results: list) -> StudyResult:
     return result
 
 
+PALETTE = ["#4c78a8", "#f58518", "#54a24b"]  # one per class: the predicted region and the training points
+
+
 def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_for: str,
                   slider: alt.Parameter | None = None) -> alt.Chart:
-    step_x = (regions["x"].max() - regions["x"].min()) / (GRID - 1) if len(regions) else 1
-    step_y = (regions["y"].max() - regions["y"].min()) / (GRID - 1) if len(regions) else 1
     classes = sorted(points["class"].unique())
-    palette = ["#4c78a8", "#f58518", "#54a24b"]
-    rects = charts.cell_runs(regions, "class", step_x, step_y, by=("epoch",))
-    heat = alt.Chart(rects).transform_calculate(region="'predicted ' + datum['class']").mark_rect(opacity=0.35).encode(
-        x=alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False)), x2="x2:Q",
-        y=alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False)), y2="y2:Q",
-        color=alt.Color("region:N", title="predicted region", legend=charts.legend(columns=3),
-                        scale=alt.Scale(domain=[f"predicted {c}" for c in classes], range=palette[:len(classes)])))
+    colours = PALETTE[:len(classes)]
+    images = pd.DataFrame([{"epoch": epoch, **charts.raster(
+        cells, "class", lambda values: charts.palette_colours(values, classes, colours, REGION_ALPHA))}
+        for epoch, cells in regions.groupby("epoch")], columns=["epoch", "url", "x", "x2", "y", "y2"])
+    x = alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False))
+    y = alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False))
+    heat = charts.image_layer(images, x, y)
     if slider is not None:
         heat = heat.transform_filter(f"datum.epoch == {slider.name}").add_params(slider)
     dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(
         label="'class ' + datum['class']").mark_point(filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
-        x="x:Q", y="y:Q", fill=alt.Fill("label:N", title="training points", legend=charts.legend(columns=3),
-                                          scale=alt.Scale(domain=[f"class {c}" for c in classes],
-                                                          range=palette[:len(classes)])),
+        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted",
+                                legend=charts.legend(columns=3),
+                                scale=alt.Scale(domain=[f"class {c}" for c in classes], range=colours)),
         tooltip=["label:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")])
     return charts.finish(alt.layer(heat, dots), title, look_for)
 

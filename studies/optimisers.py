@@ -91,15 +91,12 @@ def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
     xs, ys = np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID)
     X, Y = np.meshgrid(xs, ys)
     z = function(X, Y)[0]
-    level = np.log10(z.ravel() - z.min() + 1e-3)  # in bands of BAND: contours, and far fewer marks to draw
+    level = np.log10(z.ravel() - z.min() + 1e-3)  # in bands of BAND: contours
     grid = pd.DataFrame({"x": X.ravel(), "y": Y.ravel(), "level": np.floor(level / BAND) * BAND})
-    grid = charts.cell_runs(grid, "level", (x1 - x0) / (GRID - 1), (y1 - y0) / (GRID - 1))
+    image = charts.raster(grid, "level", lambda levels: charts.ramp_colours(levels, charts.BLUES, 0.45))
     x_enc = alt.X("x:Q", title="θ₁", scale=alt.Scale(domain=[x0, x1], nice=False))
     y_enc = alt.Y("y:Q", title="θ₂", scale=alt.Scale(domain=[y0, y1], nice=False))
-    heat = alt.Chart(grid).mark_rect(opacity=0.45).encode(
-        x=x_enc, x2="x2:Q", y=y_enc, y2="y2:Q",
-        color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
-        tooltip=[alt.Tooltip("level:Q", format=".2f", title="log10 cost above its minimum")])
+    heat = charts.image_layer(pd.DataFrame([image]), x_enc, y_enc)
     name = "step_" + "".join(c for c in surface if c.isalnum())
     slider = alt.param(name=name, value=steps, bind=alt.binding_range(min=0, max=steps, step=1, name="step "))
     shown = paths.loc[paths["surface"] == surface, ["optimiser", "learning_rate", "step", "x", "y", "cost"]].assign(

@@ -1,8 +1,12 @@
 """Chart specifications: every row kept, legends and titles never cut, one colour per split across
 the app, log axes that tick at the tried extremes, a line of the lecture under every chart."""
+import base64
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from studies import STUDIES
 from studies.common import charts
@@ -109,21 +113,29 @@ def test_every_layer_keeps_its_own_data():
     assert sizes == [2, 3]                   # the mean line over ok trials, the points of all three
 
 
-def test_cell_runs_merge_only_equal_neighbours_of_one_row_and_keep_every_cell():
+def test_a_lattice_becomes_one_picture_with_each_sample_at_the_centre_of_its_cell():
+    """Decoded back, the PNG holds every sample's colour where the axes put it: the top row is the
+    highest y, each cell PIXELS_PER_CELL pixels wide, and the picture reaches half a cell beyond the
+    outermost samples."""
     rng = np.random.default_rng(3)
     xs, ys = np.arange(6) * 0.5, np.arange(4) * 0.25
     X, Y = np.meshgrid(xs, ys)
-    cells = pd.concat([pd.DataFrame({"epoch": e, "x": X.ravel(), "y": Y.ravel(), "class": rng.integers(0, 2, X.size)})
-                       for e in (1, 2)], ignore_index=True)
-    runs = charts.cell_runs(cells, "class", 0.5, 0.25, by=("epoch",))
+    cells = pd.DataFrame({"x": X.ravel(), "y": Y.ravel(), "class": rng.integers(0, 3, X.size)})
+    colours = ["#ff0000", "#00ff00", "#0000ff"]
+    picture = charts.raster(cells, "class", lambda v: charts.palette_colours(v, [0, 1, 2], colours, 0.4))
+    assert (picture["x"], picture["x2"], picture["y"], picture["y2"]) == pytest.approx((-0.25, 2.75, -0.125, 0.875))
+    assert picture["url"].startswith("data:image/png;base64,")
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(picture["url"].split(",", 1)[1]))).convert("RGBA"))
+    k = charts.PIXELS_PER_CELL
+    assert pixels.shape == (4 * k, 6 * k, 4)
     for cell in cells.itertuples():
-        (found,) = runs[(runs["epoch"] == cell.epoch) & (runs["y"] == cell.y) & (runs["x"] <= cell.x)
-                        & (cell.x < runs["x2"])]["class"]                  # exactly one rectangle holds it
-        assert found == cell._4
-    changes = sum(1 + int((np.diff(row["class"].to_numpy()) != 0).sum())
-                  for _, row in cells.sort_values("x").groupby(["epoch", "y"]))
-    assert len(runs) == changes                                            # one rectangle per run, no more
-    assert (runs["y2"] - runs["y"]).round(6).eq(0.25).all()
-    one_row = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": 0.0, "class": [1, 1, 0, 1]})
-    assert charts.cell_runs(one_row, "class", 1.0, 1.0)[["x", "x2", "class"]].values.tolist() == [
-        [0.0, 2.0, 1], [2.0, 3.0, 0], [3.0, 4.0, 1]]
+        row, column = int(round((0.75 - cell.y) / 0.25)), int(round(cell.x / 0.5))
+        block = pixels[row * k:(row + 1) * k, column * k:(column + 1) * k]
+        expected = [int(colours[cell._3][i:i + 2], 16) for i in (1, 3, 5)] + [102]
+        assert (block == expected).all()
+
+
+def test_a_colour_ramp_runs_from_its_first_to_its_last_colour():
+    levels = np.array([[0.0, 0.5], [1.0, 2.0]])
+    rgba = charts.ramp_colours(levels, ["#000000", "#ffffff"], 1.0)
+    assert rgba[..., 0].tolist() == [[0, 64], [128, 255]] and (rgba[..., 3] == 255).all()

@@ -5,6 +5,7 @@ import pytest
 
 from studies import decision_boundary, init, optimisers, regularisation
 from studies.common.execution import run_study
+from studies.trials import decision_boundary as trial_code
 
 
 @pytest.fixture(scope="module")
@@ -78,4 +79,4 @@ def test_xor_needs_a_hidden_layer():
     regions = result.tables["regions"]
     assert set(regions["setting"]) == {"no hidden layer", "8 hidden units"}
     assert regions[regions["setting"] == "no hidden layer"]["epoch"].nunique() > 5    # the slider's epochs
-    assert len(np.unique(regions["x"])) == decision_boundary.GRID
+    assert len(np.unique(regions["x"])) == trial_code.GRID
