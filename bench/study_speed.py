@@ -33,7 +33,6 @@ from studies.common.execution import run_study, trials_of  # noqa: E402
 from studies.common.training import WORKER_PRELOAD, stacks  # noqa: E402
 
 
-
 def gemm_rate() -> float:
     """FLOP/s of a float32 1024x1024 matrix product on one core, best of five."""
     a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)

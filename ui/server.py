@@ -11,6 +11,7 @@ from core.store import ResultStore, default_folder
 from studies.common import cost
 from studies.common.training import WORKER_PRELOAD
 
+
 @st.cache_resource
 def _store_at(folder: str) -> ResultStore:
     return ResultStore(folder)
