@@ -68,9 +68,14 @@ def _is_broken(exc: sqlite3.DatabaseError) -> bool:
     return "not a database" in str(exc) or "malformed" in str(exc)
 
 
-def _to_parquet(frame: pd.DataFrame) -> bytes:
+def _to_parquet(name: str, frame: pd.DataFrame) -> bytes:
+    """A table as Parquet; StoreError (so the run is kept on its page with a warning, not lost with a
+    log line) where pyarrow cannot write it: repeated column names, mixed types in a column."""
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    try:
+        frame.to_parquet(buffer, index=False)
+    except (ValueError, TypeError, NotImplementedError) as exc:  # pyarrow's errors derive from these
+        raise StoreError(f"table {name!r} cannot be written as Parquet: {exc}") from exc
     return buffer.getvalue()
 
 
@@ -188,7 +193,7 @@ class ResultStore:
         """Keep a run (replacing an entry of the same key in one transaction); StoreError if it cannot."""
         key = self.key(study, params)
         try:
-            blobs = {name: _to_parquet(frame) for name, frame in frames.items()}
+            blobs = {name: _to_parquet(name, frame) for name, frame in frames.items()}
             size = sum(map(len, blobs.values()))
             now = time.time()
             with self._connect() as connection:

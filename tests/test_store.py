@@ -119,6 +119,17 @@ def test_an_unwritable_store_raises_store_error_and_reads_nothing(tmp_path):
         store.save("lr", {"x": "1"}, FRAMES, {})
 
 
+
+def test_a_table_parquet_cannot_hold_is_a_store_error_naming_it_and_nothing_is_half_saved(tmp_path):
+    """The decision-boundary study once produced two "setting" columns: the save raised a plain
+    ValueError, which the run's end only logged, so the page never said its result was not kept."""
+    store = ResultStore(tmp_path)
+    repeated = pd.DataFrame([[1, 2]], columns=["setting", "setting"])
+    with pytest.raises(StoreError, match="'tidy'"):
+        store.save("lr", {"x": "1"}, {**FRAMES, "tidy": repeated}, {})
+    assert store.load("lr", {"x": "1"}) is None and store.recent() == []
+
+
 WRITER = """
 import sys
 import pandas as pd

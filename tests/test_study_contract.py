@@ -6,6 +6,7 @@ import inspect
 import pytest
 
 from core.runner import execute
+from core.store import ResultStore
 from studies import CHAPTERS, STUDIES
 from studies.common import cost, execution
 from studies.common.protocol import Study, describes
@@ -32,7 +33,7 @@ def test_every_study_is_in_one_chapter_and_has_a_page():
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
-def test_study_follows_the_protocol(name):
+def test_study_follows_the_protocol(name, tmp_path):
     study = STUDIES[name]
     assert isinstance(study, Study) and describes(study) == []
     assert study.NAME == name and study.TRIAL.__module__.startswith("studies")
@@ -53,3 +54,11 @@ def test_study_follows_the_protocol(name):
     assert study.trial_detail(results[0]) is not None
     exported = execution.exported(study, values, result.tidy)
     assert set(study.SCHEMA.params) <= set(exported.columns) | set(result.tidy.columns)
+    tables = {"tidy": result.tidy, "summary": result.summary, **result.tables}
+    assert all(table.columns.is_unique for table in tables.values())
+    store = ResultStore(tmp_path)
+    execution.save_result(store, study, values, result)  # a share link finds it after a restart
+    stored = execution.load_result(store, study, values)
+    assert stored is not None and stored.state == "done"
+    for table_name, table in {"tidy": stored.tidy, "summary": stored.summary, **stored.tables}.items():
+        assert list(table.columns) == list(tables[table_name].columns) and len(table) == len(tables[table_name])

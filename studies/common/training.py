@@ -219,7 +219,7 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
         rows = r.payload.get("rows") or [{"epoch": None, "split": None, "cost": None, "error": None,
                                           "seconds": None, "updates": None}]
         records.extend({**head, **row, **tail} for row in rows)
-    setting = ["setting"] if len(swept) == 1 else []
+    setting = ["setting"] if len(swept) == 1 and swept != ["setting"] else []  # a label, unless swept itself
     frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, *setting, "repeat"])
     frame["fold"] = frame["fold"].astype("Int64")
     frame["epoch"] = frame["epoch"].astype("Int64")
