@@ -72,11 +72,15 @@ def plan(values: dict) -> list[dict]:
     return [{**values, "degree": d} for d in range(1, values["max_degree"] + 1)]
 
 
+TIDY_COLUMNS = ["study", "trial", "seed", "degree", "bias2", "variance", "noise", "expected_test_mse", "test_mse",
+                "test_mse_se", "train_mse", "status"]
+
+
 def assemble(values: dict, results: list) -> StudyResult:
     results = sorted(results, key=lambda r: r.trial.index)
     rows = [{"study": NAME, "trial": r.trial.index, "seed": values["seed"], **r.payload.get("row", {
         "degree": r.trial.params["degree"]}), "status": r.status} for r in results]
-    tidy = pd.DataFrame(rows)
+    tidy = pd.DataFrame(rows, columns=TIDY_COLUMNS)  # the columns also when no degree has finished yet
     grid = np.linspace(0, 1, GRID)
     fits = pd.DataFrame([{"degree": r.trial.params["degree"], "curve": name, "x": x, "y": y}
                          for r in results for name, ys in r.payload.get("fits", {}).items() for x, y in zip(grid, ys)],

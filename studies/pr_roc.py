@@ -117,6 +117,11 @@ def assemble(values: dict, results: list) -> StudyResult:
     return _multiclass_result(values, results, class_names)
 
 
+HEAD = ["study", "trial", "seed", "model", "epochs", "loss"]  # every table's first columns, from ``_head``
+NUMBERS = ["auc_roc", "auc_pr", "average_precision", "eer", "eer_threshold", "baseline_precision", "threshold",
+           "tp", "fp", "fn", "tn", "precision", "recall", "f1", "accuracy"]  # binary_tables' summary, per model
+
+
 def _head(r) -> dict:
     p = r.trial.params
     return {"study": NAME, "trial": r.trial.index, "seed": r.trial.seed, "model": p["model"], "epochs": p["epochs"],
@@ -129,9 +134,9 @@ def _binary_result(values: dict, results) -> StudyResult:
         points, numbers = binary_tables(r, values["threshold"]) if r.status == "ok" else ([{}], {})
         rows += [{**_head(r), **point, "status": r.status} for point in points]
         summaries.append({**_head(r), **numbers, "status": r.status, "message": r.message})
-    tidy = pd.DataFrame(rows, columns=["study", "trial", "seed", "model", "epochs", "loss", "curve", "threshold",
-                                       "x", "y", "status"])
-    return StudyResult(NAME, dict(values), tidy, pd.DataFrame(summaries))
+    tidy = pd.DataFrame(rows, columns=[*HEAD, "curve", "threshold", "x", "y", "status"])
+    summary = pd.DataFrame(summaries) if summaries else pd.DataFrame(columns=[*HEAD, *NUMBERS, "status", "message"])
+    return StudyResult(NAME, dict(values), tidy, summary)
 
 
 def _multiclass_result(values: dict, results, class_names: list[str]) -> StudyResult:
@@ -146,7 +151,10 @@ def _multiclass_result(values: dict, results, class_names: list[str]) -> StudyRe
                     "status": r.status} for a in range(len(class_names)) for b in range(len(class_names))]
         report = per_class_report(y, pred, class_names).assign(test_error=float(np.mean(y != pred)))
         reports += [{**_head(r), **row, "status": r.status, "message": ""} for row in report.to_dict("records")]
-    return StudyResult(NAME, dict(values), pd.DataFrame(counts), pd.DataFrame(reports))
+    counts = pd.DataFrame(counts, columns=[*HEAD, "actual", "predicted", "count", "status"])
+    reports = pd.DataFrame(reports) if reports else pd.DataFrame(
+        columns=[*HEAD, "class", "precision", "recall", "f1", "test_error", "status", "message"])
+    return StudyResult(NAME, dict(values), counts, reports)
 
 
 def is_binary(result: StudyResult) -> bool:

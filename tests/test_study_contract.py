@@ -52,6 +52,11 @@ def test_study_follows_the_protocol(name, tmp_path):
     assert study.charts_for(result) and len(study.takeaway(result)) == 2
     assert isinstance(study.compare([("this run", result), ("pinned", result)]), list)
     assert study.trial_detail(results[0]) is not None
+    for finished in ([], results[:1]):  # stopped at once, or when one trial (of any part) had finished
+        partial = execution.result_of(study, values, finished, len(results), "cancelled")
+        assert isinstance(study.charts_for(partial), list) and len(study.takeaway(partial)) == 2
+        assert execution.coverage_note(study, partial) is not None
+        execution.exported(study, values, partial.tidy)
     exported = execution.exported(study, values, result.tidy)
     assert set(study.SCHEMA.params) <= set(exported.columns) | set(result.tidy.columns)
     tables = {"tidy": result.tidy, "summary": result.summary, **result.tables}

@@ -204,6 +204,11 @@ def _labels(result: TrialResult, swept: list[str]) -> dict:
     return {"setting": setting_label(result, swept[0])} if len(swept) == 1 else {}
 
 
+def _labels_columns(swept: list[str]) -> list[str]:
+    """The label column ``_labels`` adds, unless the swept parameter is itself called "setting"."""
+    return ["setting"] if len(swept) == 1 and swept != ["setting"] else []
+
+
 def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
     """DESIGN.md's table: one row per (trial, epoch, split); swept parameters and ``repeat`` last.
 
@@ -219,8 +224,7 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
         rows = r.payload.get("rows") or [{"epoch": None, "split": None, "cost": None, "error": None,
                                           "seconds": None, "updates": None}]
         records.extend({**head, **row, **tail} for row in rows)
-    setting = ["setting"] if len(swept) == 1 and swept != ["setting"] else []  # a label, unless swept itself
-    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, *setting, "repeat"])
+    frame = pd.DataFrame.from_records(records, columns=[*TIDY_COLUMNS, *swept, *_labels_columns(swept), "repeat"])
     frame["fold"] = frame["fold"].astype("Int64")
     frame["epoch"] = frame["epoch"].astype("Int64")
     frame["updates"] = frame["updates"].astype("Int64")
@@ -246,7 +250,9 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
         row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
         row["message"] = r.message
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    columns = ["trial", "seed", *swept, *_labels_columns(swept), "repeat", "fold", "status", "final_train_error",
+               "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "seconds", "message"]
+    frame = pd.DataFrame(rows, columns=columns)  # the columns also when no trial has finished yet
     frame["fold"] = frame["fold"].astype("Int64")
     frame["best_epoch"] = frame["best_epoch"].astype("Int64")
     return frame
