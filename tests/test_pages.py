@@ -66,6 +66,8 @@ def test_share_link_restores_form_and_shows_stored_results(name):
     assert first.sidebar.number_input(key=f"{name}:{param}").value == value
     assert not first.get("vega_lite_chart") and "not stored" in first.info[0].value
     press_run(first)
+    assert [r for r in result_store().recent(50, study=name) if r["params"].get(param) == first.query_params[param]], \
+        "the run is in the store (not only on the engine), so its link finds it after a restart too"
     reopened = page(name, **dict(first.query_params))
     assert not reopened.exception and not reopened.warning
     assert reopened.get("vega_lite_chart"), "stored results are shown without pressing Run"
