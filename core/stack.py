@@ -181,6 +181,7 @@ class NetworkStack:
                 if epoch:
                     start = time.perf_counter()
                     orders = [rng.permutation(n) for rng in rngs]
+                    scale = (rates / batch_size).astype(self.dtype)  # per epoch: a retired member's rate is 0
                     for lo in range(0, n, batch_size):
                         if stop is not None and stop():
                             for history in histories:
@@ -190,8 +191,8 @@ class NetworkStack:
                         batches, labels = [X[i] for i in idx], [Y[i] for i in idx]
                         targets = np.concatenate([np.broadcast_to(labels[s], (size, *labels[s].shape))
                                                   for s, (_, _, size) in zip(source, self.groups)])
-                        self._step([batches[s] for s in source], targets,
-                                   (rates / len(idx[0])).astype(self.dtype), shrink)
+                        self._step([batches[s] for s in source], targets, scale if len(idx[0]) == batch_size
+                                   else (rates / len(idx[0])).astype(self.dtype), shrink)
                     seconds += (time.perf_counter() - start) / self.k
                     updates += -(-n // batch_size)
                 scores = {name: self.evaluate(Xs, ys, Ys) for name, (Xs, ys, Ys) in splits.items()}

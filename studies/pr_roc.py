@@ -69,8 +69,6 @@ def model_label(loss: str, epochs: int) -> str:
     return f"{loss.upper()}, {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
-
-
 def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
     """Where FPR = FNR = 1 - TPR on the ROC curve, linearly interpolated; returns (rate, threshold)."""
     gap = fpr - (1 - tpr)  # rises from -1 to +1 as the threshold falls

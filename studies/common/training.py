@@ -200,13 +200,13 @@ def setting_label(result: TrialResult, name: str) -> str:
     return f"{used:g}" if isinstance(used, float) else str(used)
 
 
-def _labels(result: TrialResult, swept: list[str]) -> dict:
-    return {"setting": setting_label(result, swept[0])} if len(swept) == 1 else {}
-
-
 def _labels_columns(swept: list[str]) -> list[str]:
-    """The label column ``_labels`` adds, unless the swept parameter is itself called "setting"."""
+    """A single swept parameter gets a "setting" column of labels, unless it is itself called "setting"."""
     return ["setting"] if len(swept) == 1 and swept != ["setting"] else []
+
+
+def _labels(result: TrialResult, swept: list[str]) -> dict:
+    return {"setting": setting_label(result, swept[0])} if _labels_columns(swept) else {}
 
 
 def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
