@@ -113,15 +113,35 @@ def _uniform(rng, n_in, n_out, r):
     return rng.uniform(-r, r, size=(n_in, n_out))
 
 
-# name -> weights (n_in, n_out) from the rng (lecture 5.1.4, Fig. 131); biases always start at 0.
-# Xavier keeps the variance of activations and gradients equal across layers for sigmoid and tanh
-# (Var W = 2 / (n_in + n_out)), He for ReLU (Var W = 2 / n_in); a uniform U(-r, r) has variance r^2 / 3.
+def xavier_scale(activation: str) -> float:
+    """Fig. 131's factor on the tanh row: 4 for sigmoid (its slope at 0 is 1/4), 1 for tanh (and for
+    anything else used with Xavier)."""
+    return 4.0 if activation == "sigmoid" else 1.0
+
+
+def init_spread(init: str, n_in: int, n_out: int, activation: str, sigma: float) -> float:
+    """The lecture's spread of the initial weights of one layer (5.1.4, Fig. 131): the standard
+    deviation of a normal scheme, the half-width r of a uniform U(-r, r) one.
+
+    Xavier: 4 * sqrt(2 / (n_in + n_out)) for sigmoid, sqrt(2 / (n_in + n_out)) for tanh (normal), with
+    6 in place of 2 for uniform. He (ReLU and its variants): sqrt(2) times the tanh row. Frameworks
+    differ here: PyTorch's ``kaiming_normal_`` and Keras' ``he_normal`` use sqrt(2 / n_in), the fan-in
+    only, and no framework applies the factor 4 for sigmoid."""
+    if init == "normal":
+        return sigma
+    kind, dist = init.split("_")
+    base = np.sqrt((2.0 if dist == "normal" else 6.0) / (n_in + n_out))
+    return float(base * (xavier_scale(activation) if kind == "xavier" else np.sqrt(2.0)))
+
+
+# name -> distribution of the weights (n_in, n_out), drawn with the spread of ``init_spread``;
+# biases always start at 0.
 INITS: dict[str, Callable] = {
-    "normal": lambda rng, n_in, n_out, sigma: _normal(rng, n_in, n_out, sigma),
-    "xavier_normal": lambda rng, n_in, n_out, _: _normal(rng, n_in, n_out, np.sqrt(2 / (n_in + n_out))),
-    "xavier_uniform": lambda rng, n_in, n_out, _: _uniform(rng, n_in, n_out, np.sqrt(6 / (n_in + n_out))),
-    "he_normal": lambda rng, n_in, n_out, _: _normal(rng, n_in, n_out, np.sqrt(2 / n_in)),
-    "he_uniform": lambda rng, n_in, n_out, _: _uniform(rng, n_in, n_out, np.sqrt(6 / n_in)),
+    "normal": _normal,
+    "xavier_normal": _normal,
+    "xavier_uniform": _uniform,
+    "he_normal": _normal,
+    "he_uniform": _uniform,
 }
 
 
@@ -130,7 +150,8 @@ class MLP:
 
     With no hidden layer this is the lecture's generalised perceptron (``output="sigmoid"``, one
     output unit) or softmax regression. Weights are drawn by ``init`` (``normal``: N(0, init_sigma^2);
-    ``xavier_*`` and ``he_*`` ignore init_sigma), biases start at 0.
+    ``xavier_*`` and ``he_*`` follow Fig. 131 for the hidden ``activation`` and ignore init_sigma),
+    biases start at 0.
     """
 
     def __init__(self, sizes, activation="sigmoid", output="softmax", loss="ce", init_sigma=0.05,
@@ -151,8 +172,8 @@ class MLP:
         self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
         self.seed, self.dtype = seed, np.dtype(dtype)
         rng = np.random.default_rng([seed, 0])
-        self.weights = [INITS[init](rng, n_in, n_out, init_sigma).astype(self.dtype)
-                        for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.weights = [INITS[init](rng, n_in, n_out, init_spread(init, n_in, n_out, activation, init_sigma))
+                        .astype(self.dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros(n_out, dtype=self.dtype) for n_out in sizes[1:]]
 
     # -- forward -----------------------------------------------------------------------------

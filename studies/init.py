@@ -2,21 +2,22 @@
 
 Two parts. The sigma sweep trains the same network from N(0, sigma^2) weights for several sigma,
 0 included: with sigma 0 every hidden unit computes the same thing and gets the same update, so
-the network never gets better than its best single unit (Fig. 121, 122); a moderate sigma learns.
-In exact arithmetic the symmetry would last for ever; here the rounding of the matrix products
-(summed in a different order for different columns) breaks it after some ten epochs, and from then
-on the network learns: run 30 epochs to watch it happen.
-Weight and bias histograms per layer after training show what each sigma ended with.
+the network is no better than a network of one hidden unit (Fig. 121, 122); a moderate sigma learns.
+The symmetry is exact here too: every unit's weights stay equal bit for bit however long it trains
+(measured over 50 epochs), and the summary's ``distinct_units`` counts the different units of the
+first hidden layer after training. Weight and bias histograms per layer show what each sigma ended
+with (with sigma 0 a layer's histogram is one unit's weights, repeated once per unit).
 
 The depth probe builds a deep network (``depth`` hidden layers of ``width`` units) for every pair of
 initialisation scheme and activation and measures, at the start of training on one batch, the
 standard deviation of each hidden layer's activations and of each layer's weight gradients
 (Fig. 128, 130): with N(0, 1) they explode or vanish from layer to layer; Xavier (sigmoid, tanh)
-and He (ReLU) keep them of one size.
+and He (ReLU) are meant to keep them of one size (Fig. 131's scales, ``core.mlp.init_spread``); the
+takeaway reports the spread measured for each pair, not the lecture's expectation.
 
 CSV (``--out``): the tidy columns of DESIGN.md for the sweep's trials, then ``init_sigma``,
 ``setting`` and ``repeat``. Summary (``--summary-out``): one row per sweep trial as in the
-learning-rate study. Further tables in the report: ``histograms`` (sigma, layer, kind, bin_left,
+learning-rate study, plus ``distinct_units`` and ``hidden_units`` (of the first hidden layer). Further tables in the report: ``histograms`` (sigma, layer, kind, bin_left,
 bin_right, count) and ``layers`` (scheme, activation, layer, activation_std, gradient_std).
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ from studies.trials.init import COST, SCHEMES, TRIAL  # noqa: F401
 NAME = "init"
 TITLE = "Initialisation"
 FIGURES = "Fig. 121, 122, 128, 130"
-SUMMARY = "Weights from sigma 0 never learn; N(0, 1) explodes or vanishes in deep nets, Xavier and He do not."
+SUMMARY = ("From σ 0 every hidden unit stays the same; a deep-net probe shows how N(0, 1), Xavier and He spread "
+           "activations and gradients over the layers.")
 SWEPT = "init_sigma"
 LABEL_KEYS = (SWEPT, "repeat")
 
@@ -50,7 +52,7 @@ SCHEMA = Schema([
 
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 121/122: sigma 0 against sigma 0.05": {"sigmas": "0,0.05", "epochs": "10", "repeats": "1"},
-    "Rounding breaks the symmetry: 30 epochs": {"sigmas": "0,0.05", "epochs": "30", "repeats": "1"},
+    "Fig. 122: sigma 0 stays symmetric for 50 epochs": {"sigmas": "0,0.05", "epochs": "50", "repeats": "1"},
 }
 
 
@@ -66,6 +68,9 @@ def plan(values: dict) -> list[dict]:
 def assemble(values: dict, results: list) -> StudyResult:
     sweeps = [r for r in results if r.trial.params["part"] == "sweep"]
     result = assemble_training(NAME, values, sweeps, [SWEPT])
+    distinct = {r.trial.index: r.payload.get("distinct_units") for r in sweeps}
+    result.summary["distinct_units"] = result.summary["trial"].map(distinct).astype("Int64")
+    result.summary["hidden_units"] = values["hidden"][0] if values["hidden"] else 0
     result.tables["histograms"] = pd.DataFrame(
         [{"init_sigma": r.trial.params[SWEPT], **row} for r in sweeps for row in r.payload.get("histograms", [])],
         columns=["init_sigma", "layer", "kind", "bin_left", "bin_right", "count"])
@@ -89,8 +94,23 @@ def _histogram_chart(histograms: pd.DataFrame) -> alt.Chart:
     chart = chart.transform_calculate(which="datum.layer + ' ' + datum.kind").transform_filter(
         "datum.which == layer_kind").add_params(pick)
     return charts.finish(chart, "Weights and biases after training, per layer (pick one below)",
-                         "Look for: with σ = 0 every weight of a layer stays equal (a single spike): the units "
-                         "never become different (Fig. 122).")
+                         "Look for: with σ = 0 a layer's histogram is one unit's weights repeated for every "
+                         "unit (the units never become different, Fig. 122); larger σ ends with wider weights.")
+
+
+def _units_chart(summary: pd.DataFrame) -> alt.Chart:
+    done = summary[summary["status"].isin(["ok", "diverged"])]
+    data = done.groupby(SWEPT, as_index=False).agg(distinct=("distinct_units", "min"), units=("hidden_units", "first"))
+    data["sigma"] = data[SWEPT].map(lambda v: f"σ = {v:g}")
+    chart = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("sigma:N", sort=list(data["sigma"]), title="initial σ"),
+        x=alt.X("distinct:Q", title="distinct units in the first hidden layer", scale=alt.Scale(domainMin=0),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        tooltip=["sigma:N", alt.Tooltip("distinct:Q", title="distinct units (fewest over repeats)"),
+                 alt.Tooltip("units:Q", title="hidden units")])
+    return charts.finish(chart, "Distinct hidden units after training (Fig. 122)",
+                         "Look for: σ = 0 ends with a single distinct unit: every unit got the same updates, so the "
+                         "network is no wider than one unit; any σ > 0 keeps every unit different.")
 
 
 def _layer_chart(layers: pd.DataFrame, field: str, title: str, look_for: str) -> alt.Chart:
@@ -111,6 +131,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         charts.curves(result.tidy, SWEPT, split="val", repeats=repeats, title="Validation error per epoch (Fig. 121)",
                       look_for="Look for: σ = 0 stays near chance (the units stay identical) while a moderate σ "
                                "learns at once; far too large a σ saturates the units and learns slowly."),
+        _units_chart(result.summary),
         _histogram_chart(result.tables["histograms"]),
     ]
     if len(layers):
@@ -130,12 +151,49 @@ def compare(runs: list) -> list[alt.Chart]:
     return charts.compare_sweep(runs, SWEPT)
 
 
+def probe_spreads(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per (scheme, activation) of the depth probe: how far the activations' and the weight gradients'
+    standard deviations spread over the layers (largest over smallest): 1 is the lecture's ideal of
+    Fig. 130, where neither vanishes nor explodes."""
+    ordered = layers.sort_values("layer").groupby(["scheme", "activation"], sort=False)
+    ratio = lambda s: s.max() / max(s.min(), 1e-30)  # noqa: E731
+    return pd.DataFrame({"activation_spread": ordered["activation_std"].agg(ratio),
+                         "gradient_spread": ordered["gradient_std"].agg(ratio)})
+
+
+MATCHED = (("Xavier", "sigmoid"), ("Xavier", "tanh"), ("He", "relu"))  # the pairs of Fig. 131
+
+
+def _probe_line(layers: pd.DataFrame) -> str:
+    spreads = probe_spreads(layers)
+    worst = spreads["gradient_spread"].idxmax()
+    matched = [pair for pair in MATCHED if pair in spreads.index]
+    line = (f"Depth probe, gradient spread over {layers['layer'].max()} layers (largest over smallest std): worst "
+            f"{worst[0]} with {worst[1]} ×{spreads.loc[worst, 'gradient_spread']:.3g}")
+    if matched:
+        line += "; Fig. 131's pairs " + ", ".join(
+            f"{scheme} with {activation} ×{spreads.loc[(scheme, activation), 'gradient_spread']:.3g}"
+            for scheme, activation in matched)
+    return line + "."
+
+
+def _units_line(summary: pd.DataFrame) -> str:
+    done = summary[summary["status"].isin(["ok", "diverged"]) & summary["distinct_units"].notna()]
+    if done.empty or not done["hidden_units"].gt(1).any():
+        return ""
+    counts = done.groupby(SWEPT)["distinct_units"].agg(["min", "max"])
+    units = int(done["hidden_units"].iloc[0])
+    parts = [f"σ = {sigma:g}: {low}" + (f"-{high}" if high != low else "") for sigma, (low, high) in counts.iterrows()]
+    same = [f"{sigma:g}" for sigma, (low, high) in counts.iterrows() if high == 1]
+    line = f"Distinct hidden units of {units} after training: " + ", ".join(parts) + "."
+    if same:
+        line += f" With σ = {' and '.join(same)} every hidden unit stayed identical to the others (Fig. 122)."
+    return line
+
+
 def takeaway(result: StudyResult) -> list[str]:
     lines = best_setting(result.summary, SWEPT, "initial sigma")
     layers = result.tables.get("layers", pd.DataFrame())
-    if len(layers):
-        spread = layers.groupby(["scheme", "activation"])["activation_std"].agg(lambda s: s.max() / max(s.min(), 1e-30))
-        worst = spread.idxmax()
-        lines[1] = (f"Across the deep network's layers the activation spread is worst for {worst[0]} with {worst[1]} "
-                    f"(×{spread.max():.3g} between layers). " + lines[1]).strip()
+    extra = [_units_line(result.summary), _probe_line(layers) if len(layers) else ""]
+    lines[1] = " ".join(filter(None, [*extra, lines[1]]))
     return lines

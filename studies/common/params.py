@@ -39,8 +39,9 @@ MODEL = [
     Param("loss", "choice", "ce", "ce: cross-entropy, the mean negative log-likelihood (3.4.4); mse: "
           "1/(2m) * sum of squared errors (3.4.1).", "model", choices=tuple(LOSSES)),
     Param("init", "choice", "normal", "Initial weights (lecture 5.1.4, Fig. 131): normal N(0, sigma^2) with the "
-          "sigma below; Xavier (for sigmoid, tanh) and He (for ReLU) scale by the layer sizes.", "model",
-          choices=tuple(INITS)),
+          "sigma below; Xavier: sqrt(2/(n_in+n_out)) for tanh and 4 times that for sigmoid; He (ReLU): sqrt(2) "
+          "times Xavier's tanh value (normal: the standard deviation; uniform: U(-r, r) with 6 in place of 2). "
+          "PyTorch's and Keras' He use sqrt(2/n_in) instead.", "model", choices=tuple(INITS)),
     Param("init_sigma", "float", 0.05, "Weights start from N(0, sigma^2), biases at 0; sigma 0 keeps all hidden "
           "units identical (lecture Fig. 121). Used by init=normal.", "model", low=0.0, high=10.0),
 ]
@@ -59,8 +60,9 @@ OPTIMISATION = [
           "Adam, 0.9 for RMSProp).", "optimisation", low=0.0, high=0.9999),
     Param("l2", "float", 0.0, "L2 weight penalty lambda (lecture 5.3.1): adds lambda/2 * ||W||^2 to the cost.",
           "optimisation", low=0.0, high=10.0),
-    Param("l1", "float", 0.0, "L1 weight penalty (lecture 5.3.1, Fig. 141/142): adds l1 * sum |W| to the cost; "
-          "drives weights to exactly zero.", "optimisation", low=0.0, high=10.0),
+    Param("l1", "float", 0.0, "L1 weight penalty (lecture 5.3.1, Fig. 141/142): adds l1 * sum |W| to the cost, "
+          "whose gradient l1 * sign(W) pulls every weight towards zero by the same step, so many small weights end "
+          "near zero (gradient steps rarely land on exactly 0).", "optimisation", low=0.0, high=10.0),
     Param("dropout", "float", 0.0, "Share of hidden units dropped in each training step (inverted dropout, "
           "lecture 5.3.2); none at test time.", "optimisation", low=0.0, high=0.9),
 ]

@@ -20,8 +20,16 @@ def run_trial(trial) -> dict:
     if trial.params["part"] == "probe":
         return probe(trial)
     net, *fitted = fit_trial(trial)
-    payload = trial_payload(*fitted)
+    payload = {**trial_payload(*fitted), "distinct_units": distinct_units(net)}
     return {**payload, "histograms": _histograms(net)} if trial.params["repeat"] == 0 else payload
+
+
+def distinct_units(net) -> int:
+    """How many different units the first hidden layer has (its weight columns with their bias, bit for
+    bit): 1 when every unit computes the same thing, as from sigma 0 (Fig. 122); 0 without a hidden layer."""
+    if len(net.weights) < 2:
+        return 0
+    return int(len(np.unique(np.vstack([net.weights[0], net.biases[0]]).T, axis=0)))
 
 
 def _histograms(net) -> list[dict]:
