@@ -3,8 +3,11 @@ or generated data: initialisation, optimisers, regularisation, decision boundari
 import numpy as np
 import pytest
 
+from core.mlp import MLP
+
 from studies import decision_boundary, init, optimisers, regularisation
 from studies.common.execution import run_study
+from studies.common.params import TRAINING
 from studies.trials import decision_boundary as trial_code
 
 
@@ -17,6 +20,56 @@ def test_sigma_zero_stays_near_chance_while_a_moderate_sigma_learns(init_result)
     """Fig. 121: all hidden units identical for sigma 0."""
     final = init_result.summary.groupby("init_sigma")["final_val_error"].mean()
     assert final[0.0] > 0.5 and final[0.05] < 0.1
+
+
+def test_sigma_zero_keeps_every_hidden_unit_identical_for_fifty_epochs_and_the_page_says_so():
+    """Fig. 122: the symmetry is never broken (the docstring's measured claim), and the takeaway and
+    the distinct-units chart report the count the network really has."""
+    result = run_study(init, init.SCHEMA.parse({"sigmas": "0,0.05", "epochs": "50", "repeats": "1"}), n_jobs=2)
+    distinct = result.summary.set_index("init_sigma")["distinct_units"]
+    assert distinct[0.0] == 1 and distinct[0.05] == 30
+    line = init.takeaway(result)[1]
+    assert "σ = 0: 1, σ = 0.05: 30." in line and "With σ = 0 every hidden unit stayed identical" in line
+    units = init.charts_for(result)[1].to_dict()
+    (rows,) = [rows for rows in units["datasets"].values() if rows and "distinct" in rows[0]]
+    assert {r["sigma"]: r["distinct"] for r in rows} == {"σ = 0": 1, "σ = 0.05": 30}
+
+
+FIG_131 = {  # (scheme, activation) -> the table's normal standard deviation; uniform: sqrt(3) times that
+    ("xavier", "sigmoid"): lambda n_in, n_out: 4 * np.sqrt(2 / (n_in + n_out)),
+    ("xavier", "tanh"): lambda n_in, n_out: np.sqrt(2 / (n_in + n_out)),
+    ("he", "relu"): lambda n_in, n_out: np.sqrt(2) * np.sqrt(2 / (n_in + n_out)),
+}
+
+
+@pytest.mark.parametrize("scheme, activation", sorted(FIG_131))
+@pytest.mark.parametrize("dist", ["normal", "uniform"])
+def test_initial_weights_have_the_spread_of_fig_131(scheme, activation, dist):
+    """Every layer of a 400-300-200-10 network: the normal schemes' standard deviation and the uniform
+    schemes' half-width r (U(-r, r), so std r / sqrt(3)) as the lecture's table writes them."""
+    net = MLP([400, 300, 200, 10], activation=activation, init=f"{scheme}_{dist}", dtype=np.float64, seed=3)
+    for W in net.weights:
+        sigma = FIG_131[(scheme, activation)](*W.shape)
+        assert W.std() == pytest.approx(sigma, rel=0.03)
+        if dist == "uniform":
+            assert sigma * np.sqrt(3) * 0.99 < np.abs(W).max() <= sigma * np.sqrt(3)
+
+
+def test_he_ignores_the_activation_and_xavier_uses_the_tanh_row_for_relu():
+    """Fig. 131 has no Xavier row for ReLU; the code uses tanh's (no factor 4), and He's is the same for all."""
+    xavier = MLP([400, 300], activation="relu", init="xavier_normal", dtype=np.float64).weights[0]
+    assert xavier.std() == pytest.approx(np.sqrt(2 / 700), rel=0.03)
+    he = [MLP([400, 300], activation=a, init="he_normal", dtype=np.float64).weights[0] for a in ("sigmoid", "relu")]
+    assert np.array_equal(he[0], he[1])
+
+
+def test_the_init_takeaway_reports_the_probe_spreads_it_measured(init_result):
+    spreads = init.probe_spreads(init_result.tables["layers"])["gradient_spread"]
+    line = init.takeaway(init_result)[1]
+    worst = spreads.idxmax()
+    assert f"worst {worst[0]} with {worst[1]} ×{spreads[worst]:.3g}" in line
+    for scheme, activation in init.MATCHED:
+        assert f"{scheme} with {activation} ×{spreads[(scheme, activation)]:.3g}" in line
 
 
 def spread(layers, scheme, activation, field="activation_std"):
@@ -50,25 +103,73 @@ def regularised():
     return run_study(regularisation, regularisation.SCHEMA.defaults(), n_jobs=2)
 
 
-def test_l2_shrinks_the_weights_and_narrows_the_gap(regularised):
-    s = regularised.summary.set_index("method")
-    l2 = next(m for m in s.index if m.startswith("L2"))
-    assert s.loc[l2, "weight_norm"] < 0.5 * s.loc["none", "weight_norm"]
-    assert s.loc[l2, "gap"] < s.loc["none", "gap"]
+def method_means(result):
+    ok = result.summary[result.summary["status"] == "ok"]
+    return ok.groupby("method")[["final_test_error", "final_train_error", "cost_rise", "weight_norm",
+                                 "zero_share"]].mean()
 
 
-def test_l1_sets_many_weights_to_zero(regularised):
-    s = regularised.summary.set_index("method")
-    l1 = next(m for m in s.index if m.startswith("L1"))
-    assert s.loc[l1, "zero_share"] > 2 * s.loc["none", "zero_share"]
+def test_every_default_regulariser_is_at_or_below_the_unregularised_test_error_without_underfitting(regularised):
+    """Fig. 138-145 on the embedded data: each method is at or below 'none' on the test split, and none
+    of them pays for it with a training error more than 2 points above the unregularised one."""
+    means = method_means(regularised)
+    assert set(means.index) == {"none", "L2 λ=0.001", "L1 λ=3e-05", "dropout 0.2", "dropout 0.5", "early stopping"}
+    none = means.loc["none"]
+    for method, row in means.drop(index="none").iterrows():
+        assert row.final_test_error <= none.final_test_error, method
+        assert row.final_train_error <= none.final_train_error + 0.02, method
 
 
-def test_early_stopping_is_no_worse_than_the_last_epoch(regularised):
+def test_the_penalties_keep_the_validation_cost_from_turning_up(regularised):
+    """Fig. 138/139: without regularisation the validation cost ends well above its minimum; L2 and L1
+    keep it within a third of that rise, and L2 halves the sum of squared weights (Fig. 140)."""
+    means = method_means(regularised)
+    assert means.loc["none", "cost_rise"] > 0.1
+    for method in ("L2 λ=0.001", "L1 λ=3e-05"):
+        assert means.loc[method, "cost_rise"] < means.loc["none", "cost_rise"] / 3, method
+    assert means.loc["L2 λ=0.001", "weight_norm"] < 0.5 * means.loc["none", "weight_norm"]
+
+
+def test_l1_leaves_many_weights_near_zero_but_not_at_exactly_zero(regularised):
+    """Fig. 142; the help text says 'near zero': gradient steps do not land on exactly 0."""
+    s = regularised.summary.groupby("method")[["zero_share", "exact_zero_share"]]
+    assert s.min().loc["L1 λ=3e-05", "zero_share"] > 10 * s.max().loc["none", "zero_share"]
+    assert s.max().loc["L1 λ=3e-05", "exact_zero_share"] < 0.01
+    (l1,) = [p for p in TRAINING if p.name == "l1"]
+    assert "near zero" in l1.help and "exactly zero" not in l1.help
+
+
+def test_too_strong_penalties_are_named_as_underfitting_not_praised():
+    result = run_study(regularisation, regularisation.SCHEMA.parse(
+        {"l2_penalty": "0.01", "l1_penalty": "0.001", "dropout_rates": "", "repeats": "1"}), n_jobs=2)
+    means = method_means(result)
+    first, second = regularisation.takeaway(result)
+    for method in ("L2 λ=0.01", "L1 λ=0.001"):
+        assert means.loc[method, "final_test_error"] > means.loc["none", "final_test_error"]
+        assert f"{method} {means.loc[method, 'final_test_error']:.1%}" in first.split("Above it:")[1]
+        assert f"{method} underfits" in second
+
+
+def test_weight_histograms_cover_every_weight(regularised):
+    """Fig. 140 compares the ranges: no weight may fall outside the drawn bins."""
+    hist = regularised.tables["histograms"]
+    sizes = {"layer 1": 64 * 250, "layer 2": 250 * 150, "layer 3": 150 * 10}
+    for (method, layer), rows in hist.groupby(["method", "layer"]):
+        assert rows["count"].sum() == sizes[layer], (method, layer)
+    reach = hist.groupby("method")["bin_right"].max()
+    assert reach["L2 λ=0.001"] < reach["none"]
+
+
+def test_early_stopping_reports_every_repeat(regularised):
     early = regularised.summary[regularised.summary["method"] == "early stopping"]
-    assert len(early) == 1
-    assert early["final_test_error"].item() <= early["last_epoch_test_error"].item()
-    none = regularised.tidy[(regularised.tidy["method"] == "none") & (regularised.tidy["split"] == "val")]
-    assert early["best_epoch"].item() == none.set_index("epoch")["error"].idxmin()
+    assert len(early) == 2
+    for _, row in early.iterrows():
+        none = regularised.tidy[(regularised.tidy["trial"] == row["trial"]) & (regularised.tidy["split"] == "val")]
+        assert row["best_epoch"] == none.set_index("epoch")["error"].idxmin()
+    line = regularisation.takeaway(regularised)[1]
+    epochs = ", ".join(str(int(e)) for e in early.sort_values("repeat")["best_epoch"])
+    assert f"epochs {epochs} (one per repeat)" in line
+    assert f"test error {early['final_test_error'].mean():.1%}" in line
 
 
 def test_xor_needs_a_hidden_layer():
