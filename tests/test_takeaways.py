@@ -55,3 +55,19 @@ def test_binary_case_draws_the_confusion_table_it_promises():
     (cells,) = [rows for rows in table["datasets"].values() if rows and "cell" in rows[0]]
     best = result.summary.sort_values("auc_roc").iloc[-1]
     assert {c["cell"]: c["count"] for c in cells} == {k.upper(): best[k] for k in ("tp", "fn", "fp", "tn")}
+
+
+def test_a_tie_between_every_value_names_no_best_no_worst_and_no_edge():
+    """Every batch size at 0 %: the table cannot tell them apart (it printed 'Best 64 ... try smaller')."""
+    lines = best_setting(summary({1: [0.0, 0.0], 64: [0.0, 0.0], 256: [0.0]}).rename(
+        columns={"learning_rate": "batch_size"}), "batch_size", "batch size")
+    assert lines[0] == "Every batch size tried ends at 0.0% mean validation error: a tie, so this run does not " \
+                       "tell them apart."
+    assert "Worst" not in lines[1] and "tried:" not in lines[0]
+
+
+def test_values_tied_for_best_are_all_named_and_the_edge_note_sees_any_of_them():
+    lines = best_setting(summary({0.1: [0.3], 1.0: [0.1], 10.0: [0.1]}), "learning_rate", "rate")
+    assert lines[0].startswith("Best rate 1 and 10 (tied): 10.0% mean validation error")
+    assert "largest value tried" in lines[0]
+    assert lines[1] == "Worst rate: 0.1 at 30.0%."

@@ -26,26 +26,40 @@ def edge_note(tried, best, smaller: str = "smaller", larger: str = "larger", flo
     return ""
 
 
+def tied(means: pd.Series) -> list:
+    """The index values whose mean equals the lowest (to 1e-12: repeats averaged in another order)."""
+    return list(means.index[means <= means.min() + 1e-12])
+
+
 def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
                  floor=None) -> list[str]:
     """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
-    lies at the edge of the tried range); then the worst value, and every value with trials that
-    did not finish ok."""
+    lies at the edge of the tried range, and naming every value that ties with it); then the worst
+    value, and every value with trials that did not finish ok. A run where every value ties names
+    no best and no worst: the table cannot tell them apart."""
     ok = summary[summary["status"] == "ok"]
     names = dict(zip(summary[swept], summary["setting"])) if "setting" in summary else {}
     name = lambda v: names.get(v, _fmt(v))  # noqa: E731
-    lines = []
+    lines, worst_line = [], ""
+    what = metric.replace("final_", "").replace("_", " ").replace("val ", "validation ")
     if len(ok):
-        means = ok.groupby(swept)[metric].mean().sort_values()
-        best, worst = means.index[0], means.index[-1]
-        what = metric.replace("final_", "").replace("_", " ").replace("val ", "validation ")
-        runs = int((ok[swept] == best).sum())
-        lines.append(f"Best {label} {name(best)}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
-                     f"{'s' if runs != 1 else ''}.{edge_note(summary[swept], best, floor=floor)}")
-        worst_line = f"Worst: {name(worst)} at {means.iloc[-1]:.1%}." if worst != best else ""
+        means = ok.groupby(swept)[metric].mean().sort_values(kind="stable")
+        best = tied(means)
+        if len(best) == len(means) > 1:
+            lines.append(f"Every {label} tried ends at {means.iloc[0]:.1%} mean {what}: a tie, so this run "
+                         f"does not tell them apart.")
+        else:
+            runs = int((ok[swept] == best[0]).sum())
+            names_best = " and ".join(name(v) for v in best)
+            tie = " (tied)" if len(best) > 1 else ""
+            edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note), "")
+            lines.append(f"Best {label} {names_best}{tie}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
+                         f"{'s' if runs != 1 else ''}.{edge}")
+            if len(means) > len(best):
+                worst = means.index[means >= means.max() - 1e-12]
+                worst_line = f"Worst {label}: {' and '.join(name(v) for v in worst)} at {means.iloc[-1]:.1%}."
     else:
         lines.append(f"No {label} finished: every trial diverged, failed or was cancelled.")
-        worst_line = ""
     counts = pd.crosstab(summary[swept], summary["status"])  # swept value x status
     totals = counts.sum(axis=1)
     troubles = [f"{name(v)} {status} in {n} of {totals[v]} repeats" for status in ("diverged", "failed", "cancelled")
