@@ -106,20 +106,34 @@ def trial_detail(result) -> str:
     return f"bias^2 {row['bias2']:.3g}, variance {row['variance']:.3g}" if row else ""
 
 
-def _against_degree(frame: pd.DataFrame, columns: dict[str, str], title: str, look_for: str) -> alt.Chart:
+def _against_degree(frame: pd.DataFrame, columns: dict[str, str], title: str, look_for: str,
+                    log: bool = True) -> alt.Chart:
+    """Quantities against the degree: on a log axis (bias² and variance span decades), or on a linear
+    one whose top is cut at ``CUT`` times the lowest curve's minimum, so that a test error turning up
+    again is seen rather than squashed flat by the largest values (the title says where it is cut)."""
     long = frame.melt(id_vars=["degree"], value_vars=list(columns), var_name="quantity", value_name="value")
     long["quantity"] = long["quantity"].map(columns)
-    long = long[long["value"] > 0]  # log axis
+    if log:
+        long = long[long["value"] > 0]
+        y_scale, cut = alt.Scale(type="log"), None
+    else:
+        top = CUT * frame[list(columns)[-1]].min()
+        cut = top if long["value"].max() > top else None
+        y_scale = alt.Scale(domain=[0, cut], clamp=True) if cut else alt.Scale(zero=True)
     pick = alt.selection_point(fields=["quantity"], bind="legend")
     chart = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("degree:Q", title="polynomial degree d (capacity)", scale=alt.Scale(nice=False, padding=10),
                 axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="mean squared error", axis=alt.Axis(format="~g")),
+        y=alt.Y("value:Q", scale=y_scale, title="mean squared error", axis=alt.Axis(format="~g")),
         color=alt.Color("quantity:N", title=None, sort=list(columns.values()), legend=charts.legend()),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
         tooltip=["degree:Q", "quantity:N", alt.Tooltip("value:Q", format=".4g")],
     ).add_params(pick)
-    return charts.finish(chart, title, look_for)
+    return charts.finish(chart, title + (f" (axis cut at {number(cut)}; larger values drawn at the top)" if cut
+                                         else ""), look_for)
+
+
+CUT = 3  # the linear MSE axis ends at this many times the lowest test MSE, when larger values would squash it
 
 
 def fits_chart(fits: pd.DataFrame, points: pd.DataFrame, degree: int, noise: float) -> alt.Chart:
@@ -158,7 +172,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         _against_degree(tidy, {"train_mse": "training MSE", "test_mse": "test MSE"},
                         "Training and test MSE against capacity (Fig. 75)",
                         "Look for: the training error keeps falling, the test error turns up again: past its "
-                        "minimum, more capacity overfits."),
+                        "minimum, more capacity overfits.", log=False),
     ]
 
 
@@ -180,7 +194,7 @@ def takeaway(result: StudyResult) -> list[str]:
     if pd.isna(s["best_degree"]):
         return ["Every degree failed; see the status column.", ""]
     n = number
-    edge = edge_note(range(1, int(s["max_degree"]) + 1), int(s["best_degree"]), "lower", "higher")
+    edge = edge_note(range(1, int(s["max_degree"]) + 1), int(s["best_degree"]), "lower", "higher", floor=1)
     return [f"Best degree {int(s['best_degree'])}: test MSE {n(s['best_test_mse'])} = bias² {n(s['best_bias2'])} + "
             f"variance {n(s['best_variance'])} + noise {n(s['noise'])} (up to Monte-Carlo error).{edge}",
             f"Underfitting at degree 1: {s['degree1_test_mse']:.3g}; overfitting at degree {int(s['max_degree'])}: "

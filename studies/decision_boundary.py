@@ -3,13 +3,15 @@
 A network is trained on a two-dimensional toy data set for every setting of one swept parameter:
 the hidden units of one layer (0 = no hidden layer, a linear boundary), the number of hidden layers
 of ``width`` units, or the activation. Each setting gets a small multiple: the class the network
-predicts over the plane as a heatmap, the training points on top, and its training and test error.
-For the first setting the boundary is also kept at several epochs, to watch it form on a slider.
+predicts over the plane, shaded by the probability the network gives it (pale near the boundary,
+strong where it is sure), the training points on top, and its training and test error. Every
+setting's regions are kept at a dozen epochs and played as an animation, as TensorFlow Playground
+does: the boundary forms, turns and bends while the network trains.
 
 CSV (``--out``): the tidy columns of DESIGN.md, then ``setting``, the swept parameter's value as
 text, and ``repeat``. Summary: one row per trial as in the learning-rate study. Further tables:
-``regions`` (setting, epoch, x, y, predicted class, probability of class 1) and ``points`` (x, y,
-class of the training points).
+``regions`` (setting, epoch, x, y, predicted class, ``p`` its predicted probability; first repeat)
+and ``points`` (x, y, class of the training points).
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from core.toy import TOY_CLASSES
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import listed, tied
 from studies.common.training import StudyResult, assemble_training, load_split, trial_detail  # noqa: F401
 from studies.trials.decision_boundary import COST, TRIAL, plane  # noqa: F401
 
 NAME = "decision_boundary"
 TITLE = "Decision boundaries"
 FIGURES = "4.3.1"
-SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation; watch them form."
+SUMMARY = "Class regions over the plane for each setting of hidden units, layers or activation, played over the epochs."
 LABEL_KEYS = ("setting", "repeat")
 SWEEPS = ("hidden_units", "layers", "activation")
 REGION_ALPHA = 0.35  # the predicted regions are shaded, the training points on them opaque
@@ -69,8 +72,8 @@ def settings(values: dict) -> list[tuple[str, dict]]:
 
 def plan(values: dict) -> list[dict]:
     base = {k: v for k, v in values.items() if k not in ("repeats",)}
-    return [{**base, "classes": (), "max_train": 0, **change, "setting": label, "first": i == 0, "repeat": r}
-            for r in range(values["repeats"]) for i, (label, change) in enumerate(settings(values))]
+    return [{**base, "classes": (), "max_train": 0, **change, "setting": label, "repeat": r}
+            for r in range(values["repeats"]) for label, change in settings(values)]
 
 
 
@@ -86,9 +89,9 @@ def assemble(values: dict, results: list) -> StudyResult:
             continue
         for snap in r.payload.get("regions", []):
             rows.append(pd.DataFrame({"setting": r.trial.params["setting"], "epoch": snap["epoch"],
-                                      "x": grid[:, 0], "y": grid[:, 1], "class": snap["class"], "p1": snap["p1"]}))
+                                      "x": grid[:, 0], "y": grid[:, 1], "class": snap["class"], "p": snap["p"]}))
     result.tables["regions"] = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["setting", "epoch", "x", "y", "class", "p1"])
+        columns=["setting", "epoch", "x", "y", "class", "p"])
     result.tables["points"] = pd.DataFrame({"x": split.X_train[:, 0], "y": split.X_train[:, 1],
                                             "class": split.y_train})
     result.tables["order"] = pd.DataFrame({"setting": order})
@@ -96,23 +99,38 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b"]  # one per class: the predicted region and the training points
+FAINTEST = 0.06  # opacity of a region where the network is no surer than chance; REGION_ALPHA where it is sure
 
 
-def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_for: str,
-                  slider: alt.Parameter | None = None) -> alt.Chart:
+def region_colours(classes: np.ndarray, p: np.ndarray, domain: list, n_classes: int) -> np.ndarray:
+    """RGBA bytes of each cell: its predicted class's colour, more opaque the surer the network is
+    (``p`` from 1 / n_classes, a guess, to 1)."""
+    colours = charts.palette_colours(classes, domain, PALETTE[:len(domain)], 1.0)
+    sure = np.clip((p - 1 / n_classes) / (1 - 1 / n_classes), 0.0, 1.0)
+    colours[..., 3] = np.round(255 * (FAINTEST + (REGION_ALPHA - FAINTEST) * sure)).astype(np.uint8)
+    return colours
+
+
+def played(regions: pd.DataFrame, classes: list) -> dict:
+    """One setting's regions at every kept epoch as an animation (``charts.animation``)."""
+    frames, extent = [], {}
+    for epoch, cells in regions.groupby("epoch"):
+        predicted, extent = charts.lattice(cells, "class")
+        sureness, _ = charts.lattice(cells, "p")
+        frames.append((f"epoch {epoch}", region_colours(predicted, sureness, classes, max(len(classes), 2))))
+    return charts.animation(frames, extent)
+
+
+def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_for: str) -> alt.Chart:
     classes = sorted(points["class"].unique())
     colours = PALETTE[:len(classes)]
-    images = pd.DataFrame([{"epoch": epoch, **charts.raster(
-        cells, "class", lambda values: charts.palette_colours(values, classes, colours, REGION_ALPHA))}
-        for epoch, cells in regions.groupby("epoch")], columns=["epoch", "url", "x", "x2", "y", "y2"])
+    images = pd.DataFrame([played(regions, classes)], columns=["url", "x", "x2", "y", "y2"])
     x = alt.X("x:Q", title="x₁", scale=alt.Scale(nice=False, zero=False))
     y = alt.Y("y:Q", title="x₂", scale=alt.Scale(nice=False, zero=False))
     heat = charts.image_layer(images, x, y)
-    if slider is not None:
-        heat = heat.transform_filter(f"datum.epoch == {slider.name}").add_params(slider)
     dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(
         label="'class ' + datum['class']").mark_point(filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
-        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted",
+        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted (paler: less sure)",
                                 legend=charts.legend(columns=3),
                                 scale=alt.Scale(domain=[f"class {c}" for c in classes], range=colours)),
         tooltip=["label:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")])
@@ -123,26 +141,19 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     regions, points = result.tables["regions"], result.tables["points"]
     order = list(result.tables["order"]["setting"]) if "order" in result.tables else []
     summary = result.summary[result.summary["status"] == "ok"].groupby("setting")[
-        ["final_train_error", "final_test_error"]].mean()
+        ["final_train_error", "final_val_error"]].mean()
     shown = []
     for setting in order:
-        final = regions[(regions["setting"] == setting)]
-        if final.empty:
+        frames = regions[regions["setting"] == setting]
+        if frames.empty:
             continue
-        final = final[final["epoch"] == final["epoch"].max()]
-        errors = (f" · training {summary.loc[setting, 'final_train_error']:.1%}, test "
-                  f"{summary.loc[setting, 'final_test_error']:.1%}" if setting in summary.index else "")
-        shown.append(_region_chart(final, points, f"{setting}{errors}",
-                                   "Look for: a straight boundary without hidden units; more units and layers bend "
-                                   "it around the classes, until it also wraps single noisy points."))
-    first = regions[regions["setting"] == order[0]] if order else regions.iloc[:0]
-    epochs = sorted(first["epoch"].unique())
-    if len(epochs) > 1:
-        slider = alt.param(name="boundary_epoch", value=int(epochs[-1]),
-                           bind=alt.binding_select(options=[int(e) for e in epochs], name="epoch "))
-        shown.append(_region_chart(first, points, f"{order[0]}: the boundary over the epochs (pick an epoch)",
-                                   "Look for: the boundary starts as a straight line and bends as training goes on.",
-                                   slider))
+        errors = (f" · training {summary.loc[setting, 'final_train_error']:.1%}, validation "
+                  f"{summary.loc[setting, 'final_val_error']:.1%}" if setting in summary.index else "")
+        shown.append(_region_chart(frames, points, f"{setting}{errors} (plays epochs {frames['epoch'].min()} to "
+                                                   f"{frames['epoch'].max()})",
+                                   "Look for: without hidden units the boundary is a straight line that only turns; "
+                                   "with hidden units it bends around the classes as training goes on, and with "
+                                   "many it also wraps single noisy points."))
     return shown
 
 
@@ -158,13 +169,21 @@ def compare(runs: list) -> list[alt.Chart]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
+    """The setting chosen on validation (3.6.2), its test error reported once; every setting's
+    training and validation error, so underfitting (both high) and overfitting (a gap) show."""
     order = list(result.tables["order"]["setting"])
     ok = result.summary[result.summary["status"] == "ok"] if "status" in result.summary else result.summary
     if ok.empty:
         return ["No setting finished ok.", ""]
-    means = ok.groupby("setting")[["final_train_error", "final_test_error"]].mean().reindex(order).dropna()
-    best = means["final_test_error"].idxmin()
-    return [f"Lowest test error: {best} at {means.loc[best, 'final_test_error']:.1%} "
-            f"(training {means.loc[best, 'final_train_error']:.1%}).",
-            "Test error per setting: " + ", ".join(f"{name} {row.final_test_error:.1%}"
-                                                  for name, row in means.iterrows()) + "."]
+    means = ok.groupby("setting")[["final_train_error", "final_val_error", "final_test_error"]].mean()
+    means = means.reindex([name for name in order if name in means.index])
+    best = tied(means["final_val_error"])
+    if len(best) == len(means) > 1:
+        first = f"Every setting ends at {means['final_val_error'].iloc[0]:.1%} validation error: a tie."
+    else:
+        chosen = means.loc[best[0]]
+        first = (f"Chosen on validation: {listed(best)} ({chosen.final_val_error:.1%} validation error"
+                 + (f"; {chosen.final_test_error:.1%} test error, training {chosen.final_train_error:.1%})."
+                    if len(best) == 1 else ", tied)."))
+    return [first, "Training / validation error per setting: " + ", ".join(
+        f"{name} {row.final_train_error:.1%} / {row.final_val_error:.1%}" for name, row in means.iterrows()) + "."]

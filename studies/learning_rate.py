@@ -1,7 +1,9 @@
 """Learning-rate sweep (lecture 3.4.3, Fig. 55 and 56; chapter 4.6, Fig. 118).
 
 Several learning rates x repeats, everything else fixed. The lesson: too small a rate learns
-slowly, a moderate one fastest, too large a one oscillates, saturates or diverges.
+slowly, a moderate one fastest, too large a one oscillates, saturates or diverges. Where every rate
+ends at the same error (Fig. 55's easy pair), the takeaway still shows the lesson in the epochs each
+rate needed to get there.
 
 CSV (``--out``): the tidy columns of DESIGN.md, then ``learning_rate`` and ``repeat``.
 Summary (``--summary-out``): one row per trial with ``final_val_error``, ``best_val_error``,
@@ -75,5 +77,28 @@ def compare(runs: list) -> list[alt.Chart]:
     return charts.compare_sweep(runs, SWEPT)
 
 
+SPEED_MARGIN = 0.02  # "fast" means: reached within two points of the best final validation error
+
+
+def epochs_to_reach(result: StudyResult) -> tuple[float, dict]:
+    """Fig. 55's initial slope as a number: the first epoch at which each rate's mean validation error
+    (over its repeats that finished ok) is within ``SPEED_MARGIN`` of the best final one; None where it
+    never got there. Returns the target error and {rate: epoch}."""
+    ok = result.summary[result.summary["status"] == "ok"]
+    curves = result.tidy[result.tidy["trial"].isin(ok["trial"]) & (result.tidy["split"] == "val")]
+    means = curves.groupby([SWEPT, "epoch"])["error"].mean()
+    target = ok.groupby(SWEPT)["final_val_error"].mean().min() + SPEED_MARGIN
+    reached = {rate: next((int(e) for e, err in errors.droplevel(0).items() if err <= target + 1e-12), None)
+               for rate, errors in means.groupby(level=0)}
+    return target, reached
+
+
 def takeaway(result: StudyResult) -> list[str]:
-    return best_setting(result.summary, SWEPT, "learning rate")
+    lines = best_setting(result.summary, SWEPT, "learning rate")
+    if (result.summary["status"] == "ok").any():
+        target, reached = epochs_to_reach(result)
+        epochs = result.params["epochs"]
+        speed = ", ".join(f"α {rate:g}: {'not within ' + str(epochs) if epoch is None else epoch}"
+                          for rate, epoch in sorted(reached.items(), key=lambda item: (item[1] is None, item[1])))
+        lines[1] = f"Epochs until the validation error first reached {target:.1%}: {speed}. {lines[1]}".strip()
+    return lines

@@ -22,6 +22,7 @@ from core.optimisers import OPTIMISERS
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import listed
 from studies.common.training import StudyResult, assemble_training, trial_detail  # noqa: F401
 from studies.trials.optimisers import COST, SURFACES, TRIAL  # noqa: F401
 
@@ -39,12 +40,12 @@ SCHEMA = Schema([
     *with_defaults(without(TRAINING, "optimiser", "learning_rate", "repeats"), epochs=15),
     Param("optimisers", "choices", OPTIMISERS, "Optimisers to compare (lecture 5.2).", "study", choices=OPTIMISERS,
           max_len=len(OPTIMISERS)),
-    Param("rates", "floats", (0.001, 0.01, 0.1, 1.0), "Learning rates tried for every optimiser on the data; each "
+    Param("rates", "floats", (0.001, 0.01, 0.1, 1.0, 10.0), "Learning rates tried for every optimiser on the data; each "
           "is shown at its best.", "study", low=1e-6, high=100.0, min_len=1, max_len=8),
     Param("repeats", "int", 1, "Trials per optimiser and rate, each with its own initialisation and shuffling.",
           "study", low=1, high=10),
     Param("steps", "int", 100, "Updates on each cost surface.", "study", low=1, high=2000),
-    Param("surface_rates", "floats", (0.001, 0.003, 0.01, 0.03, 0.1, 0.3), "Learning rates tried on the cost "
+    Param("surface_rates", "floats", (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "Learning rates tried on the cost "
           "surfaces; each optimiser's path is drawn at its best.", "study", low=1e-6, high=10.0, min_len=1,
           max_len=10),
 ])
@@ -57,7 +58,8 @@ PRESETS = {  # the lecture's settings for its figures: parameter texts, as a lin
 
 def plan(values: dict) -> list[dict]:
     base = {k: v for k, v in values.items() if k not in ("rates", "optimisers", "repeats")}
-    surfaces = [{**base, "part": "surface", "surface": name, "repeat": 0} for name in SURFACES]
+    surfaces = [{**base, "part": "surface", "surface": name, "optimisers": values["optimisers"], "repeat": 0}
+                for name in SURFACES]
     curves = [{**base, "part": "curve", "optimiser": name, "learning_rate": rate, "repeat": r}
               for r in range(values["repeats"]) for name in values["optimisers"] for rate in values["rates"]]
     return surfaces + curves
@@ -76,12 +78,12 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 def best_rates(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean final validation error of every (optimiser, rate) over the repeats that finished ok; the
-    best rate of each optimiser marked."""
+    """Mean final validation and test error of every (optimiser, rate) over the repeats that finished
+    ok; the best rate of each optimiser (on validation) marked."""
     ok = summary[summary["status"] == "ok"] if len(summary) else summary
     if ok.empty:
-        return pd.DataFrame(columns=["optimiser", "learning_rate", "final_val_error", "best"])
-    table = ok.groupby(["optimiser", "learning_rate"])["final_val_error"].mean().reset_index()
+        return pd.DataFrame(columns=["optimiser", "learning_rate", "final_val_error", "final_test_error", "best"])
+    table = ok.groupby(["optimiser", "learning_rate"])[["final_val_error", "final_test_error"]].mean().reset_index()
     table["best"] = table.index.isin(table.groupby("optimiser")["final_val_error"].idxmin())
     return table
 
@@ -155,23 +157,42 @@ def compare(runs: list) -> list[alt.Chart]:
                                  y_title="final validation error")]
 
 
+def edge_rates(chosen: pd.DataFrame, tried) -> str:
+    """Which optimisers' best rate is the smallest or largest tried: their real best may lie beyond."""
+    tried = sorted(set(tried))
+    if len(tried) < 2:
+        return ""
+    notes = []
+    for edge, word in ((tried[0], "smallest"), (tried[-1], "largest")):
+        names = sorted(chosen.loc[chosen["learning_rate"] == edge, "optimiser"])
+        if names:
+            notes.append(f"{listed(names)}: best at the {word} rate tried ({edge:g}); try "
+                         f"{'smaller' if word == 'smallest' else 'larger'} ones too.")
+    return " ".join(notes)
+
+
 def takeaway(result: StudyResult) -> list[str]:
     best = result.tables["best"]
     paths = result.tables["paths"]
     lines = []
     if len(best):
-        chosen = best[best["best"]].sort_values("final_val_error")
-        top = chosen.iloc[0]
-        lines.append(f"On the data, {top['optimiser']} at α {top['learning_rate']:g} ends lowest: "
-                     f"{top['final_val_error']:.1%} validation error; "
-                     + ", ".join(f"{r.optimiser} {r.final_val_error:.1%} (α {r.learning_rate:g})"
-                                 for r in chosen.iloc[1:].itertuples()) + ".")
+        chosen = best[best["best"]].sort_values("final_val_error", kind="stable")
+        low = chosen["final_val_error"].min()
+        top, rest = chosen[chosen["final_val_error"] <= low + 1e-12], chosen[chosen["final_val_error"] > low + 1e-12]
+        named = listed(f"{r.optimiser} at α {r.learning_rate:g}" for r in top.itertuples())
+        head = (f"On the data, {named} ends lowest: {low:.1%} validation error (test "
+                f"{top['final_test_error'].iloc[0]:.1%})" if len(top) == 1 else
+                f"On the data, {named} tie lowest: {low:.1%} validation error")
+        lines.append(head + "".join(f"; {r.optimiser} {r.final_val_error:.1%} (α {r.learning_rate:g})"
+                                    for r in rest.itertuples()) + ". " + edge_rates(chosen, result.params["rates"]))
     else:
         lines.append("No training run on the data finished ok.")
     if len(paths):
         final = paths[paths["step"] == paths["step"].max()]
-        bowl = final[final["surface"] == "elongated bowl"].set_index("optimiser")["cost"]
+        bowl = final[final["surface"] == "elongated bowl"].set_index("optimiser")
         if len(bowl):
+            rates = bowl[["learning_rate"]].reset_index()
             lines.append(f"Elongated bowl after {result.params['steps']} steps: " +
-                         ", ".join(f"{name} {bowl[name]:.3g}" for name in bowl.sort_values().index) + " (cost).")
-    return lines if len(lines) == 2 else lines + [""]
+                         ", ".join(f"{name} {bowl.loc[name, 'cost']:.3g}" for name in bowl["cost"].sort_values().index)
+                         + " (cost). " + edge_rates(rates, result.params["surface_rates"]))
+    return [line.strip() for line in (lines if len(lines) == 2 else lines + [""])]

@@ -1,6 +1,6 @@
 """Precision-recall and ROC curves (lecture 3.5, Fig. 61-67).
 
-Trains the chosen model, then scores the test split. For a pair of classes (binary task; the
+Trains the chosen model, then scores the validation and the test split. For a pair of classes (binary task; the
 second class named is the positive one): the PR curve with its area and the random classifier's
 constant precision (the positive share), the ROC curve with its area, the diagonal and the equal
 error rate (the point where the false positive rate equals the false negative rate 1 - TPR), and
@@ -15,7 +15,9 @@ rate; pr: x = recall, y = precision), ``status``. Summary (``--summary-out``): o
 ``eer_threshold``, ``baseline_precision``, and at ``threshold``: ``tp, fp, fn, tn, precision,
 recall, f1, accuracy``, with ``status`` and ``message``.
 Multi-class CSV: one row per (model, actual, predicted) with its ``count``; summary: one row per
-(model, class) with ``precision, recall, f1, support``, and ``test_error`` per model.
+(model, class) with ``precision, recall, f1, support``, and ``val_error`` and ``test_error`` per model.
+The takeaway's model is chosen on the validation split (``val_auc_roc``, ``val_error``) and reported
+on the test split.
 """
 from __future__ import annotations
 
@@ -100,7 +102,8 @@ def binary_tables(result, threshold: float) -> tuple[list[dict], dict]:
     points = [{"curve": "roc", "threshold": min(t, 1.0), "x": a, "y": b} for t, a, b in zip(roc_t, fpr, tpr)]
     points += [{"curve": "pr", "threshold": t, "x": r, "y": p}
                for t, r, p in zip(np.append(pr_t, 1.0), recall, precision)]
-    summary = {"auc_roc": auc(fpr, tpr), "auc_pr": auc(recall, precision),
+    val_fpr, val_tpr, _ = roc_curve(result.payload["y_val"], result.payload["val_scores"])
+    summary = {"val_auc_roc": auc(val_fpr, val_tpr), "auc_roc": auc(fpr, tpr), "auc_pr": auc(recall, precision),
                "average_precision": average_precision_score(y, scores), "eer": eer, "eer_threshold": eer_t,
                "baseline_precision": float(np.mean(y == 1)), "threshold": threshold,
                **confusion_at(y, scores, threshold)}
@@ -116,7 +119,7 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 HEAD = ["study", "trial", "seed", "model", "epochs", "loss"]  # every table's first columns, from ``_head``
-NUMBERS = ["auc_roc", "auc_pr", "average_precision", "eer", "eer_threshold", "baseline_precision", "threshold",
+NUMBERS = ["val_auc_roc", "auc_roc", "auc_pr", "average_precision", "eer", "eer_threshold", "baseline_precision", "threshold",
            "tp", "fp", "fn", "tn", "precision", "recall", "f1", "accuracy"]  # binary_tables' summary, per model
 
 
@@ -147,11 +150,13 @@ def _multiclass_result(values: dict, results, class_names: list[str]) -> StudyRe
         matrix = confusion_matrix(y, pred, len(class_names))
         counts += [{**_head(r), "actual": class_names[a], "predicted": class_names[b], "count": int(matrix[a, b]),
                     "status": r.status} for a in range(len(class_names)) for b in range(len(class_names))]
-        report = per_class_report(y, pred, class_names).assign(test_error=float(np.mean(y != pred)))
+        report = per_class_report(y, pred, class_names).assign(
+            val_error=float(np.mean(r.payload["y_val"] != r.payload["val_predicted"])),
+            test_error=float(np.mean(y != pred)))
         reports += [{**_head(r), **row, "status": r.status, "message": ""} for row in report.to_dict("records")]
     counts = pd.DataFrame(counts, columns=[*HEAD, "actual", "predicted", "count", "status"])
     reports = pd.DataFrame(reports) if reports else pd.DataFrame(
-        columns=[*HEAD, "class", "precision", "recall", "f1", "test_error", "status", "message"])
+        columns=[*HEAD, "class", "precision", "recall", "f1", "val_error", "test_error", "status", "message"])
     return StudyResult(NAME, dict(values), counts, reports)
 
 
@@ -160,13 +165,14 @@ def is_binary(result: StudyResult) -> bool:
 
 
 def best_model(result: StudyResult) -> str | None:
-    """The model the takeaway names: highest ROC AUC (binary) or lowest test error (all classes)."""
+    """The model the takeaway names, chosen on the validation split (3.6.2: the test split only reports
+    it): highest validation ROC AUC (binary) or lowest validation error (all classes)."""
     ok = result.summary[result.summary["status"] == "ok"]
     if ok.empty:
         return None
     if is_binary(result):
-        return ok.sort_values("auc_roc", ascending=False)["model"].iloc[0]
-    return ok.groupby("model")["test_error"].first().sort_values().index[0]
+        return ok.sort_values("val_auc_roc", ascending=False, kind="stable")["model"].iloc[0]
+    return ok.groupby("model", sort=False)["val_error"].first().sort_values(kind="stable").index[0]
 
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
@@ -279,13 +285,15 @@ def takeaway(result: StudyResult) -> list[str]:
     s = result.summary[result.summary["status"] == "ok"]
     if s.empty:
         return ["No model finished training; see the status column.", ""]
+    chosen = best_model(result)
     if not is_binary(result):
-        errors = s.groupby("model")["test_error"].first().sort_values()
-        worst = s[s["model"] == errors.index[0]].sort_values("f1").iloc[0]
-        return [f"Best model {errors.index[0]}: {errors.iloc[0]:.1%} test error.",
+        rows = s[s["model"] == chosen]
+        worst = rows.sort_values("f1").iloc[0]
+        return [f"Chosen on validation: {chosen} ({rows['val_error'].iloc[0]:.1%} validation error); "
+                f"{rows['test_error'].iloc[0]:.1%} test error.",
                 f"Hardest class: {worst['class']} (F1 {worst['f1']:.3f})."]
-    best = s[s["model"] == best_model(result)].iloc[0]
-    return [f"Best model {best['model']}: ROC AUC {best['auc_roc']:.4f}, PR AUC {best['auc_pr']:.4f}, "
-            f"equal error rate {best['eer']:.1%}.",
+    best = s[s["model"] == chosen].iloc[0]
+    return [f"Chosen on validation: {best['model']} (validation ROC AUC {best['val_auc_roc']:.4f}). On the test "
+            f"split: ROC AUC {best['auc_roc']:.4f}, PR AUC {best['auc_pr']:.4f}, equal error rate {best['eer']:.1%}.",
             f"At threshold {best['threshold']:g}: precision {best['precision']:.3f}, recall {best['recall']:.3f}, "
             f"F1 {best['f1']:.3f}, accuracy {best['accuracy']:.3f}."]

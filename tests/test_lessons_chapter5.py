@@ -1,11 +1,16 @@
 """The lessons of chapters 4.3.1, 4.6 and 5 as tests, each from its study's default run on the embedded
 or generated data: initialisation, optimisers, regularisation, decision boundaries."""
+import base64
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.mlp import MLP
 
 from studies import decision_boundary, init, optimisers, regularisation
+from studies.common import charts
 from studies.common.execution import run_study
 from studies.common.params import TRAINING
 from studies.trials import decision_boundary as trial_code
@@ -173,11 +178,51 @@ def test_early_stopping_reports_every_repeat(regularised):
 
 
 def test_xor_needs_a_hidden_layer():
-    """4.3.1: no straight line separates XOR; eight hidden units do."""
+    """4.3.1: no straight line separates XOR; eight hidden units do. Every setting keeps its regions at
+    the snapshot epochs (its animation's frames) on the full lattice."""
     result = run_study(decision_boundary, decision_boundary.SCHEMA.parse({"hidden_units": "0,8"}), n_jobs=2)
     errors = result.summary.groupby("setting")["final_test_error"].mean()
     assert 0.35 < errors["no hidden layer"] < 0.65 and errors["8 hidden units"] < 0.05
     regions = result.tables["regions"]
     assert set(regions["setting"]) == {"no hidden layer", "8 hidden units"}
-    assert regions[regions["setting"] == "no hidden layer"]["epoch"].nunique() > 5    # the slider's epochs
-    assert len(np.unique(regions["x"])) == trial_code.GRID
+    for _, frames in regions.groupby("setting"):
+        assert sorted(frames["epoch"].unique()) == sorted(trial_code.snapshot_epochs(60))
+        assert len(np.unique(frames["x"])) == trial_code.GRID
+
+
+def frames_of(spec: dict) -> list[np.ndarray]:
+    (url,) = [row["url"] for rows in spec["datasets"].values() for row in rows if "url" in row]
+    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    frames = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        frames.append(np.asarray(image.convert("RGBA")))
+    return frames
+
+
+def test_each_setting_plays_its_boundary_over_the_epochs_shaded_by_how_sure_the_network_is():
+    """The animated picture of every setting has one frame per kept epoch; in the last, the cell under
+    each lattice point has the colour of the class the trained network predicts there (decoded back
+    from the PNG), and cells the network is sure of are more opaque than cells near the boundary."""
+    result = run_study(decision_boundary, decision_boundary.SCHEMA.parse({"hidden_units": "0,8"}), n_jobs=2)
+    regions = result.tables["regions"]
+    palette = [[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in decision_boundary.PALETTE[:2]]
+    for setting, spec in zip(["no hidden layer", "8 hidden units"], map(charts.vega_lite,
+                                                                          decision_boundary.charts_for(result))):
+        frames = frames_of(spec)
+        cells = regions[(regions["setting"] == setting)]
+        assert len(frames) == cells["epoch"].nunique()
+        last = cells[cells["epoch"] == cells["epoch"].max()]
+        predicted, _ = charts.lattice(last, "class")
+        sure, _ = charts.lattice(last, "p")
+        side = charts.ANIMATION_SIDE
+        centres = ((np.arange(trial_code.GRID) + 0.5) * side / trial_code.GRID).astype(int)
+        pixels = frames[-1][np.ix_(centres, centres)].astype(int)
+        confident = (sure > 0.9) & (np.arange(trial_code.GRID)[:, None] > 10)  # below the epoch caption
+        for cls in (0, 1):
+            chosen = confident & (predicted == cls)
+            if chosen.any():
+                colours = pixels[chosen][:, :3]
+                assert np.abs(colours - palette[cls]).max() <= 40, setting
+        if (sure < 0.6).any() and confident.any():
+            assert pixels[sure < 0.6][:, 3].mean() < pixels[confident][:, 3].mean()

@@ -43,7 +43,7 @@ def test_multiclass_confusion_matrix_is_of_the_model_the_takeaway_names():
     values = pr_roc.SCHEMA.parse({"classes": "", "hidden": "20", "output": "softmax", "loss": "ce", "epochs": "4",
                                   "compare_epochs": "1"})
     result = run_study(pr_roc, values, n_jobs=1)
-    best = pr_roc.takeaway(result)[0].split(":")[0].removeprefix("Best model ")
+    best = pr_roc.takeaway(result)[0].split(" (")[0].removeprefix("Chosen on validation: ")
     confusion, per_class = pr_roc.charts_for(result)
     assert best in title_text(confusion.to_dict()) and best in title_text(per_class.to_dict())
 

@@ -26,15 +26,30 @@ def edge_note(tried, best, smaller: str = "smaller", larger: str = "larger", flo
     return ""
 
 
+def listed(names) -> str:
+    """"a", "a and b", "a, b and c"."""
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def tied(means: pd.Series) -> list:
     """The index values whose mean equals the lowest (to 1e-12: repeats averaged in another order)."""
     return list(means.index[means <= means.min() + 1e-12])
 
 
+def _test_of(ok: pd.DataFrame, swept: str, best: list) -> str:
+    """The test error of the setting chosen on validation, reported once (lecture 3.6.2): never used to
+    choose. Not when several tie (the test split must not break the tie)."""
+    if len(best) != 1 or "final_test_error" not in ok:
+        return ""
+    return f", test error {ok.loc[ok[swept] == best[0], 'final_test_error'].mean():.1%}"
+
+
 def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
                  floor=None) -> list[str]:
     """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
-    lies at the edge of the tried range, and naming every value that ties with it); then the worst
+    lies at the edge of the tried range, and naming every value that ties with it), with its mean test
+    error when the metric is a validation one; then the worst
     value, and every value with trials that did not finish ok. A run where every value ties names
     no best and no worst: the table cannot tell them apart."""
     ok = summary[summary["status"] == "ok"]
@@ -50,14 +65,14 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
                          f"does not tell them apart.")
         else:
             runs = int((ok[swept] == best[0]).sum())
-            names_best = " and ".join(name(v) for v in best)
+            names_best = listed(name(v) for v in best)
             tie = " (tied)" if len(best) > 1 else ""
             edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note), "")
             lines.append(f"Best {label} {names_best}{tie}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
-                         f"{'s' if runs != 1 else ''}.{edge}")
+                         f"{'s' if runs != 1 else ''}{_test_of(ok, swept, best) if 'val' in metric else ''}.{edge}")
             if len(means) > len(best):
                 worst = means.index[means >= means.max() - 1e-12]
-                worst_line = f"Worst {label}: {' and '.join(name(v) for v in worst)} at {means.iloc[-1]:.1%}."
+                worst_line = f"Worst {label}: {listed(name(v) for v in worst)} at {means.iloc[-1]:.1%}."
     else:
         lines.append(f"No {label} finished: every trial diverged, failed or was cancelled.")
     counts = pd.crosstab(summary[swept], summary["status"])  # swept value x status

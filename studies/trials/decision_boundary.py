@@ -8,8 +8,8 @@ from studies.common import cost
 from studies.common.training import fit_trial, load_split, trial_payload
 
 
-GRID = 32           # heatmap cells per axis
-SNAPSHOTS = 8       # epochs kept for the slider
+GRID = 64           # lattice points per axis: with the browser's smoothing the regions look continuous
+SNAPSHOTS = 12      # epochs kept per setting, spaced geometrically: the frames of its animation
 
 
 def plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -21,19 +21,27 @@ def plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32), xs, ys
 
 
+def snapshot_epochs(epochs: int) -> set[int]:
+    """0, the last epoch and geometrically spaced ones between: early epochs change the boundary most."""
+    return set(np.unique(np.geomspace(1, epochs, SNAPSHOTS).astype(int))) | {0, epochs}
+
+
 def run_trial(trial) -> dict:
-    """Train one setting; keep its regions at the end (and, for the first setting, along the way)."""
+    """Train one setting; keep its predicted class and that class's probability over the lattice at
+    the snapshot epochs (``regions``)."""
     p = trial.params
     split = load_split(p)
     grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
-    keep = set(np.unique(np.geomspace(1, p["epochs"], SNAPSHOTS).astype(int))) | {0} if p["first"] else set()
+    keep = snapshot_epochs(p["epochs"])
     regions = []
 
     def snapshot(net, epoch, rows):
-        if epoch in keep or epoch == p["epochs"]:
+        if epoch in keep:
             proba = net.predict_proba(grid)
-            regions.append({"epoch": epoch, "class": net.predict(grid).tolist(),
-                            "p1": (proba[:, -1] if proba.shape[1] <= 2 else proba.max(axis=1)).tolist()})
+            if proba.shape[1] == 1:  # one sigmoid unit: the probability of class 1
+                proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
+            regions.append({"epoch": epoch, "class": proba.argmax(axis=1).astype(np.int8),
+                            "p": proba.max(axis=1).astype(np.float32)})
 
     _, history, _, batch, n_train, eval_sets = fit_trial(trial, on_epoch=snapshot)
     return {**trial_payload(history, split, batch, n_train, eval_sets), "regions": regions}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.optimisers import OPTIMISERS, Hyper, minimise
+from core.optimisers import Hyper, minimise
 from studies.common import cost
 from studies.common.training import train_trial
 
@@ -31,10 +31,10 @@ SURFACES = {
 
 
 def surface_paths(p: dict) -> list[dict]:
-    """Every optimiser's path on one surface at its best rate (lowest cost after the last step)."""
+    """Each chosen optimiser's path on one surface at its best rate (lowest cost after the last step)."""
     function, start, _, _ = SURFACES[p["surface"]]
     rows = []
-    for name in OPTIMISERS:
+    for name in p["optimisers"]:
         best = None
         with np.errstate(all="ignore"):
             for rate in p["surface_rates"]:
@@ -56,7 +56,7 @@ def run_trial(trial) -> dict:
 
 def trial_cost(p: dict) -> tuple[float, float]:
     if p["part"] == "surface":
-        return 0.0, 2 * p["steps"] * len(OPTIMISERS) * len(p["surface_rates"])
+        return 0.0, 2 * p["steps"] * len(p["optimisers"]) * len(p["surface_rates"])
     flops, calls = cost.training(p)
     return (flops, calls * 1.2) if p["optimiser"] != "gd" else (flops, calls)  # the general step: measured 1.2x
 

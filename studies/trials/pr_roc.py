@@ -8,14 +8,18 @@ from studies.common.training import fit_trial
 
 def score_trial(trial) -> dict:
     """Train one model; return the test labels and scores (positive-class probability, or the
-    predicted class for several classes)."""
+    predicted class for several classes), and the validation split's, on which models are chosen."""
     net, history, split, *_ = fit_trial(trial, evaluate=False)
     if history.status != "ok":
         return {"status": history.status, "message": "the cost became non-finite during training"
                 if history.status == "diverged" else ""}
-    proba = net.predict_proba(split.X_test)
-    scores = proba[:, -1] if split.n_classes == 2 else None  # one sigmoid unit, or softmax's second column
-    return {"y_test": split.y_test, "scores": scores, "predicted": net.predict(split.X_test)}
+    binary = split.n_classes == 2  # one sigmoid unit, or softmax's second column
+    scored = {}
+    for name, X, y in (("test", split.X_test, split.y_test), ("val", split.X_val, split.y_val)):
+        prefix = "" if name == "test" else "val_"
+        scored |= {f"y_{name}": y, f"{prefix}scores": net.predict_proba(X)[:, -1] if binary else None,
+                   f"{prefix}predicted": net.predict(X)}
+    return scored
 
 
 TRIAL = score_trial

@@ -1,0 +1,173 @@
+"""Every default and every lecture preset teaches its lesson on the data it runs on (direction and
+rough size), not only finishes. Fashion-MNIST presets run on Debian's files, which CI installs;
+the defaults of learning rate, regularisation and bias-variance are checked in their own files."""
+import functools
+
+import pytest
+
+from studies import STUDIES
+from studies.common.execution import run_study
+from studies.learning_rate import epochs_to_reach
+
+
+@functools.lru_cache(maxsize=None)
+def run(name: str, preset: str | None = None):
+    study = STUDIES[name]
+    values = study.SCHEMA.parse(study.PRESETS[preset]) if preset else study.SCHEMA.defaults()
+    return run_study(study, values, n_jobs=2)
+
+
+def ok_means(result, by, column):
+    ok = result.summary[result.summary["status"] == "ok"]
+    return ok.groupby(by)[column].mean()
+
+
+def sweep_lessons_of_batch_size(result):
+    """Table 4 / Fig. 119: after a fixed number of epochs the error rises with the batch size, and
+    batch 1 costs far more time per epoch than one update per epoch."""
+    final = ok_means(result, "batch_size", "final_val_error")
+    sizes = sorted(final.index)
+    assert final[sizes[-1]] > final[sizes[0]] + 0.1
+    assert final.is_monotonic_increasing or final[sizes[-1]] == final.max()
+    per_epoch = ok_means(result, "batch_size", "seconds_per_epoch")
+    if sizes[0] == 1:
+        assert per_epoch[1] > 3 * per_epoch[sizes[-1]]
+
+
+def lesson_hidden_units(result):
+    """Fig. 120/123: training error keeps falling with units, test error falls and levels off, and
+    the gap between them grows; the best on validation is not the smallest network."""
+    train = ok_means(result, "hidden_units", "final_train_error")
+    test = ok_means(result, "hidden_units", "final_test_error")
+    units = sorted(train.index)
+    assert train[units[0]] > train[units[-1]] + 0.3
+    assert test[units[0]] > test[units[-1]] + 0.2
+    assert abs(test[units[-1]] - test[units[-2]]) < 0.02                      # levelled off
+    assert test[units[-1]] - train[units[-1]] > test[units[0]] - train[units[0]]
+    assert ok_means(result, "hidden_units", "final_val_error").idxmin() != units[0]
+
+
+def lesson_kfold(result):
+    """Fig. 79: the mean over the folds has its minimum inside the range; one epoch is far worse."""
+    s = result.summary.set_index("value")
+    best = s["mean_val_error"].idxmin()
+    assert s.index.min() < best < s.index.max()
+    assert s.loc[s.index.min(), "mean_val_error"] > s.loc[best, "mean_val_error"] + 0.05
+    assert s.loc[best, "best"] and s.loc[best, "test_error"] < 0.1
+
+
+def lesson_pr_roc_binary(result, floor):
+    """Fig. 65/67: both curves far above the random classifier; the longer-trained model ahead."""
+    s = result.summary.set_index("epochs")
+    assert (s["auc_roc"] > floor).all() and (s["auc_pr"] > s["baseline_precision"] + 0.3).all()
+    assert s["auc_roc"].iloc[-1] >= s["auc_roc"].iloc[0]
+
+
+def lesson_init(result):
+    """Fig. 121/122: sigma 0 keeps one distinct unit and stays far from a moderate sigma's error."""
+    val = ok_means(result, "init_sigma", "final_val_error")
+    units = result.summary.groupby("init_sigma")["distinct_units"].max()
+    assert val[0.0] > 0.5 and val[0.05] < 0.1 and units[0.0] == 1 and units[0.05] == 30
+
+
+def lesson_optimisers(result, interior=True, far=("adagrad", "rmsprop", "adam")):
+    """5.2: each optimiser compared at its best rate, found inside the tried range; on the elongated
+    bowl the adaptive ones end below plain GD (Fig. 134), those in ``far`` at least a hundred times
+    (over 200 steps GD catches up with RMSProp, whose fixed-size steps hover around the minimum)."""
+    best = result.tables["best"]
+    chosen = best[best["best"]].set_index("optimiser")["learning_rate"]
+    rates = sorted(result.params["rates"])
+    if interior:
+        assert all(rates[0] < rate < rates[-1] for rate in chosen), chosen.to_dict()
+    paths = result.tables["paths"]
+    bowl = paths[(paths["surface"] == "elongated bowl") & (paths["step"] == paths["step"].max())]
+    cost = bowl.set_index("optimiser")["cost"]
+    for name in {"adagrad", "rmsprop", "adam"} & set(cost.index):
+        assert cost[name] < cost["gd"] / (100 if name in far else 1), name
+
+
+def lesson_decision_boundary(result, wide, narrow, margin=0.05):
+    """4.3.1: the richer network separates what the poorer one cannot."""
+    test = ok_means(result, "setting", "final_test_error")
+    assert test[wide] + margin < test[narrow]
+
+
+def lesson_learning_rate_fig_55(result):
+    """Fig. 55: every rate gets there on this easy pair, the smallest one takes the longest."""
+    _, reached = epochs_to_reach(result)
+    assert None not in reached.values()
+    assert reached[0.1] > max(reached[0.5], reached[2.0])
+
+
+def lesson_learning_rate_fig_118(result):
+    """Fig. 118: too small a rate is slow and too large a one does not converge; the best lies between."""
+    val = ok_means(result, "learning_rate", "final_val_error")
+    best = val.idxmin()
+    assert min(val.index) < best < max(val.index)
+    assert val[min(val.index)] > val[best] + 0.03 and val[max(val.index)] > val[best] + 0.05
+
+
+def lesson_bias_variance_runge(result):
+    """Equispaced inputs: the highest degree's test error blows up far beyond the best."""
+    tidy = result.tidy.set_index("degree")
+    assert tidy["test_mse"].iloc[-1] > 10 * tidy["test_mse"].min()
+
+
+def lesson_bias_variance_fig_75(result):
+    tidy = result.tidy.set_index("degree")
+    best = tidy["test_mse"].idxmin()
+    assert 3 <= best <= 10 and tidy["bias2"].iloc[0] > 10 * tidy.loc[best, "bias2"]
+    assert tidy["variance"].iloc[-1] > 3 * tidy.loc[best, "variance"]
+
+
+def lesson_multiclass(result):
+    """Fig. 61/62: the chosen model's confusion matrix is mostly diagonal: under 10 % test error."""
+    assert result.summary.groupby("model")["test_error"].first().min() < 0.1
+
+
+CASES = {
+    ("batch_size", None): sweep_lessons_of_batch_size,
+    ("batch_size", "Table 4: SGD, mini-batch and batch GD"): sweep_lessons_of_batch_size,
+    ("batch_size", "Fig. 119: batch sizes on Fashion-MNIST"): sweep_lessons_of_batch_size,
+    ("hidden_units", None): lesson_hidden_units,
+    ("hidden_units", "Fig. 120/123: Fashion-MNIST, 2 to 400 units"): lesson_hidden_units,
+    ("kfold", None): lesson_kfold,
+    ("kfold", "Fig. 79: perceptron, 5 folds over the epochs"): lesson_kfold,
+    ("pr_roc", None): lambda r: lesson_pr_roc_binary(r, 0.8),
+    ("pr_roc", "Fig. 65/67: T-shirt vs trouser on Fashion-MNIST"): lambda r: lesson_pr_roc_binary(r, 0.98),
+    ("pr_roc", "Fig. 61/62: confusion matrix of all ten classes"): lesson_multiclass,
+    ("init", None): lesson_init,
+    ("init", "Fig. 121/122: sigma 0 against sigma 0.05"): lesson_init,
+    ("init", "Fig. 122: sigma 0 stays symmetric for 50 epochs"): lesson_init,
+    ("optimisers", None): lesson_optimisers,
+    ("optimisers", "5.2.5: all six optimisers, 200 steps on the surfaces"):
+        lambda r: lesson_optimisers(r, far=("adagrad", "adam")),
+    ("optimisers", "Fig. 134: GD against AdaGrad and RMSProp"): lesson_optimisers,
+    ("decision_boundary", None): lambda r: lesson_decision_boundary(r, "4 hidden units", "no hidden layer", 0.3),
+    ("decision_boundary", "XOR: no hidden layer against 8 units"):
+        lambda r: lesson_decision_boundary(r, "8 hidden units", "no hidden layer", 0.3),
+    ("decision_boundary", "Spiral: depth helps"): lambda r: lesson_decision_boundary(r, "3 × 16 units", "1 × 16 units"),
+    ("learning_rate", "Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2"): lesson_learning_rate_fig_55,
+    ("learning_rate", "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10"): lesson_learning_rate_fig_118,
+    ("bias_variance", "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25"): lesson_bias_variance_fig_75,
+    ("bias_variance", "Runge's blow-up: equispaced inputs"): lesson_bias_variance_runge,
+}
+ELSEWHERE = {  # (study, preset) whose lesson another file asserts, and which test does
+    ("learning_rate", None): "test_learning_rate.py::test_default_study_shows_the_lecture_lesson",
+    ("bias_variance", None): "test_takeaways.py::test_bias_variance_defaults_show_overfitting_and_the_takeaway_has_no_zeros",
+    ("regularisation", None): "test_lessons_chapter5.py (the defaults are the Fig. 138-145 preset)",
+    ("regularisation", "Fig. 138-145: 250-150 units on 100 samples"): "test_lessons_chapter5.py",
+    ("regularisation", "Too strong: L2 0.01 and L1 0.001 underfit"):
+        "test_lessons_chapter5.py::test_too_strong_penalties_are_named_as_underfitting_not_praised",
+}
+
+
+def test_every_default_and_every_preset_has_a_lesson_test():
+    every = {(name, None) for name in STUDIES} | {(name, p) for name, s in STUDIES.items() for p in s.PRESETS}
+    assert every == set(CASES) | set(ELSEWHERE)
+    assert not set(CASES) & set(ELSEWHERE)
+
+
+@pytest.mark.parametrize("name, preset", list(CASES), ids=[f"{n}:{p or 'defaults'}" for n, p in CASES])
+def test_the_lesson_holds(name, preset):
+    CASES[(name, preset)](run(name, preset))

@@ -1,0 +1,313 @@
+"""Every takeaway sentence is a claim about its own result table: here each study's takeaway is
+checked against an independent reading of the tables it summarises, over many small runs (ties, an
+edge of the tried range, repeats), the same runs stopped part-way, with diverged trials, and with
+every trial failed. The oracles recompute from the tables; they do not call the takeaway's helpers."""
+import re
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.runner import TrialResult, execute
+from studies import STUDIES
+from studies.common import execution
+
+QUICK = {"max_train": "150", "epochs": "3"}
+RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergence
+    "learning_rate": [{"learning_rates": "0.01,0.5,50", "repeats": "2"},
+                      {"learning_rates": "0.03,0.1", "seed": "3"},
+                      {"learning_rates": "0.5,1", "classes": "0,1", "epochs": "15"}],
+    "batch_size": [{"batch_sizes": "1,8,full", "repeats": "2"},
+                   {"batch_sizes": "16,64", "classes": "0,1", "epochs": "20", "max_train": "80"}],
+    "hidden_units": [{"hidden_units": "1,5,30", "repeats": "2"}, {"hidden_units": "2,40", "seed": "5"}],
+    "init": [{"sigmas": "0,0.05,3", "depth": "3", "width": "10"}, {"sigmas": "0.01,0.5", "repeats": "2",
+                                                                   "depth": "2", "width": "6"}],
+    "kfold": [{"k": "3", "values": "1,3,10"}, {"k": "2", "tune": "learning_rate", "values": "0.01,1,50"},
+              {"k": "3", "values": "2,5", "seed": "4"}],
+    "bias_variance": [{"datasets": "20", "max_degree": "6"}, {"datasets": "10", "max_degree": "3", "noise": "0"}],
+    "pr_roc": [{"compare_epochs": "1", "compare_losses": "ce"}, {"classes": "", "hidden": "10", "output": "softmax",
+                                                                 "loss": "ce", "compare_epochs": "1"}],
+    "decision_boundary": [{"hidden_units": "0,4,8", "toy_samples": "100", "epochs": "20"},
+                          {"sweep": "activation", "width": "4", "toy_samples": "80", "epochs": "5"}],
+    "optimisers": [{"optimisers": "gd,adam", "rates": "0.01,1", "steps": "10", "surface_rates": "0.01,0.1"},
+                   {"optimisers": "gd,momentum,rmsprop", "rates": "0.1", "steps": "5", "repeats": "2",
+                    "surface_rates": "0.001,0.3"}],
+    "regularisation": [{"hidden": "30", "l2_penalty": "0.001", "l1_penalty": "0.5", "dropout_rates": "0.3",
+                        "epochs": "5", "repeats": "2"},
+                       {"hidden": "20", "l2_penalty": "0", "l1_penalty": "0", "dropout_rates": "0.2,0.5",
+                        "epochs": "4"}],
+}
+
+
+def parsed(study, case: dict) -> dict:
+    """The case over QUICK's small sizes, where the study has those parameters."""
+    quick = {k: v for k, v in QUICK.items() if k in study.SCHEMA.params}
+    return study.SCHEMA.parse({**quick, **case})
+
+
+def pct(value) -> str:
+    return f"{value:.1%}"
+
+
+def run_trials(study, values) -> list[TrialResult]:
+    trials = execution.trials_of(study, values)
+    results = [execute(study.TRIAL, t) for t in trials]
+    if hasattr(study, "next_wave"):
+        results += [execute(study.TRIAL, t) for t in execution._next_wave(study, values, len(trials), results)]
+    return results
+
+
+def variants(study, values, results):
+    """The full run, the run stopped after its first trials, the run with every other trial marked
+    diverged (its curve kept, as a diverged trial keeps the epochs before it), and the run whose every
+    trial failed."""
+    full = len(results)
+    yield "done", results
+    for k in sorted({1, full // 2, full - 1} - {0, full}):
+        yield f"first {k}", results[:k]
+    yield "half diverged", [replace(r, status="diverged") if i % 2 else r for i, r in enumerate(results)]
+    yield "all failed", [replace(r, status="failed", payload={}, message="ValueError: injected")
+                         for r in results]
+
+
+CASES = [(name, i) for name, runs in RUNS.items() for i in range(len(runs))]
+
+
+@pytest.mark.parametrize("name, case", CASES)
+def test_each_takeaway_claim_matches_its_table(name, case):
+    study = STUDIES[name]
+    values = parsed(study, RUNS[name][case])
+    results = run_trials(study, values)
+    for label, subset in variants(study, values, results):
+        result = execution.result_of(study, values, subset, len(results), "done" if label == "done" else "cancelled")
+        lines = study.takeaway(result)
+        assert len(lines) == 2, (label, lines)
+        CHECKS[name](result, lines, values)
+
+
+# -- the oracles, one per study ---------------------------------------------------------------------
+def check_sweep(result, lines, swept, label, floor=None, tried=None):
+    """learning_rate, batch_size, hidden_units and init: best and worst by mean validation error over
+    the repeats that finished ok, ties named, the edge of the tried range, the test error of a unique best."""
+    summary = result.summary
+    ok = summary[summary["status"] == "ok"]
+    text = " ".join(lines)
+    if ok.empty:
+        assert lines[0] == f"No {label} finished: every trial diverged, failed or was cancelled."
+    else:
+        means = ok.groupby(swept)["final_val_error"].mean()
+        low, high = means.min(), means.max()
+        best = sorted(v for v, m in means.items() if abs(m - low) < 1e-12)
+        if len(means) > 1 and abs(high - low) < 1e-12:
+            assert "a tie" in lines[0] and "Worst" not in text and "tried:" not in text
+        else:
+            assert f"{pct(low)} mean validation error" in lines[0]
+            assert lines[0].startswith(f"Best {label} ")
+            label_of = dict(zip(summary[swept], summary["setting"]))
+            for v in best:
+                assert label_of[v] in lines[0].split(":")[0]
+            if len(best) == 1:
+                test = ok.loc[ok[swept] == best[0], "final_test_error"].mean()
+                assert f"test error {pct(test)}" in lines[0]
+            values = sorted(set(tried if tried is not None else summary[swept]))
+            at_low = values[0] in best and values[0] != floor and len(values) > 1
+            at_high = values[-1] in best and len(values) > 1
+            assert ("smallest value tried" in lines[0]) == at_low
+            assert ("largest value tried" in lines[0]) == (at_high and not at_low)
+            if len(means) > len(best):
+                assert f"Worst {label}: " in lines[1] and f"at {pct(high)}." in lines[1]
+            else:
+                assert "Worst" not in lines[1]
+    for status in ("diverged", "failed", "cancelled"):
+        for value, rows in summary[summary["status"] == status].groupby(swept):
+            total = int((summary[swept] == value).sum())
+            assert f"{status} in {len(rows)} of {total} repeats" in lines[1]
+
+
+def check_learning_rate(result, lines, values):
+    check_sweep(result, lines, "learning_rate", "learning rate")
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        return
+    target = ok.groupby("learning_rate")["final_val_error"].mean().min() + 0.02
+    assert f"first reached {pct(target)}: " in lines[1]
+    val = result.tidy[result.tidy["trial"].isin(ok["trial"]) & (result.tidy["split"] == "val")]
+    for rate, curve in val.groupby("learning_rate"):
+        mean = curve.groupby("epoch")["error"].mean()
+        hit = mean.index[mean <= target + 1e-12]
+        claim = f"α {rate:g}: {int(hit[0])}" if len(hit) else f"α {rate:g}: not within {values['epochs']}"
+        assert re.search(re.escape(claim) + r"[,.]", lines[1]), (claim, lines[1])
+
+
+def check_batch_size(result, lines, values):
+    check_sweep(result, lines, "batch_size", "batch size", floor=1)
+    ok = result.summary[result.summary["status"] == "ok"]
+    if len(ok):
+        speed = ok.groupby("setting", sort=False)["seconds_per_epoch"].mean()
+        assert f"{1000 * speed.iloc[0]:.3g} ms at batch {speed.index[0]}" in lines[1]
+
+
+def check_hidden_units(result, lines, values):
+    check_sweep(result, lines, "hidden_units", "hidden-unit count")
+    ok = result.summary[result.summary["status"] == "ok"]
+    if len(ok):
+        gap = (ok["final_test_error"] - ok["final_train_error"]).groupby(ok["hidden_units"]).mean()
+        assert f"{pct(gap.iloc[0])} at {gap.index[0]} units" in lines[1]
+
+
+def check_init(result, lines, values):
+    check_sweep(result, lines, "init_sigma", "initial sigma")
+    done = result.summary[result.summary["status"].isin(["ok", "diverged"])]
+    if len(done):
+        for sigma, units in done.groupby("init_sigma")["distinct_units"]:
+            count = f"{units.min()}" if units.min() == units.max() else f"{units.min()}-{units.max()}"
+            assert f"σ = {sigma:g}: {count}" in lines[1]
+        identical = sorted(s for s, u in done.groupby("init_sigma")["distinct_units"] if u.max() == 1)
+        assert ("stayed identical" in lines[1]) == bool(identical)
+    layers = result.tables["layers"]
+    if len(layers):
+        spread = layers.groupby(["scheme", "activation"])["gradient_std"].agg(lambda s: s.max() / s.min())
+        worst = spread.idxmax()
+        assert f"worst {worst[0]} with {worst[1]} ×{spread.max():.3g}" in lines[1]
+
+
+def check_kfold(result, lines, values):
+    s = result.summary
+    folds = result.tables["folds"]
+    if not s["mean_val_error"].notna().any():
+        assert lines[0].startswith("No value finished")
+        return
+    best = s.loc[s["mean_val_error"].idxmin()]
+    assert f"{pct(best['mean_val_error'])} ± " in lines[0] and f"over {best['folds']} folds" in lines[0]
+    tried = sorted(s["value"])
+    edge = best["value"] in (tried[0], tried[-1]) and len(tried) > 1
+    assert ("value tried" in lines[0]) == edge
+    final = result.tidy[result.tidy["fold"].isna() & (result.tidy["split"] == "test")]
+    if len(final):
+        assert f"makes {pct(final['error'].iloc[-1])} test error" in lines[1]
+    failed = int((folds["status"] != "ok").sum())
+    assert (f"{failed} fold runs did not finish ok" in lines[1]) == bool(failed)
+
+
+def check_bias_variance(result, lines, values):
+    ok = result.tidy[result.tidy["status"] == "ok"]
+    if ok.empty:
+        assert lines[0].startswith("Every degree failed")
+        return
+    best = ok.loc[ok["test_mse"].idxmin()]
+    assert lines[0].startswith(f"Best degree {int(best['degree'])}: test MSE {best['test_mse']:.3g}")
+    degrees = sorted(ok["degree"])
+    assert "lower ones too" not in lines[0]  # degree 1, a straight line, is the least capacity there is here
+    assert ("higher ones too" in lines[0]) == (best["degree"] == degrees[-1] and len(degrees) > 1)
+    assert f"overfitting at degree {int(degrees[-1])}: {ok['test_mse'].iloc[-1]:.3g}" in lines[1]
+
+
+def check_pr_roc(result, lines, values):
+    s = result.summary[result.summary["status"] == "ok"]
+    if s.empty:
+        assert lines[0].startswith("No model finished")
+        return
+    if "val_auc_roc" in s:
+        chosen = s.loc[s["val_auc_roc"].idxmax()]
+        assert lines[0].startswith(f"Chosen on validation: {chosen['model']} ")
+        assert f"ROC AUC {chosen['auc_roc']:.4f}" in lines[0]
+        others = s[s["model"] != chosen["model"]]
+        assert (others["val_auc_roc"] <= chosen["val_auc_roc"]).all()
+    else:
+        per_model = s.groupby("model")[["val_error", "test_error"]].first()
+        chosen = per_model["val_error"].idxmin()
+        assert lines[0].startswith(f"Chosen on validation: {chosen} ")
+        assert f"{pct(per_model.loc[chosen, 'test_error'])} test error" in lines[0]
+
+
+def check_decision_boundary(result, lines, values):
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        assert lines[0] == "No setting finished ok."
+        return
+    means = ok.groupby("setting")[["final_train_error", "final_val_error", "final_test_error"]].mean()
+    low = means["final_val_error"].min()
+    best = means.index[np.isclose(means["final_val_error"], low, rtol=0, atol=1e-12)]
+    if len(best) == len(means) > 1:
+        assert "a tie" in lines[0]
+    else:
+        assert f"({pct(low)} validation error" in lines[0] and all(b in lines[0] for b in best)
+        if len(best) == 1:
+            assert f"{pct(means.loc[best[0], 'final_test_error'])} test error" in lines[0]
+    for setting, row in means.iterrows():
+        assert f"{setting} {pct(row.final_train_error)} / {pct(row.final_val_error)}" in lines[1]
+
+
+def check_optimisers(result, lines, values):
+    summary = result.summary[result.summary["status"] == "ok"]
+    if summary.empty:
+        assert lines[0] == "No training run on the data finished ok."
+    else:
+        table = summary.groupby(["optimiser", "learning_rate"])["final_val_error"].mean()
+        best_rate = table.groupby(level=0).idxmin().map(lambda pair: pair[1])
+        best_error = table.groupby(level=0).min()
+        tops = sorted(best_error.index[best_error <= best_error.min() + 1e-12])
+        for top in tops:
+            assert f"{top} at α {best_rate[top]:g}" in lines[0].split(":")[0]
+        assert (" ends lowest: " if len(tops) == 1 else " tie lowest: ") + pct(best_error.min()) in lines[0]
+        tried = sorted(values["rates"])
+        for name, rate in best_rate.items():
+            at_edge = len(tried) > 1 and rate in (tried[0], tried[-1])
+            assert (re.search(rf"\b{name}\b[^.]*: best at the (smallest|largest) rate tried", lines[0]) is not None
+                    ) == at_edge, (name, lines[0])
+    paths = result.tables["paths"]
+    bowl = paths[(paths["surface"] == "elongated bowl") & (paths["step"] == paths["step"].max())]
+    if len(bowl):
+        for row in bowl.itertuples():
+            assert f"{row.optimiser} {row.cost:.3g}" in lines[1]
+
+
+def check_regularisation(result, lines, values):
+    s = result.summary[result.summary["status"] == "ok"]
+    if s.empty:
+        assert lines[0] == "No run finished ok."
+        return
+    means = s.groupby("method")[["final_test_error", "final_train_error"]].mean()
+    if "none" not in means.index:
+        assert "did not finish" in lines[0]
+        return
+    none = means.loc["none"]
+    above = lines[0].split("Above it:")[1] if "Above it:" in lines[0] else ""
+    below = lines[0].split("At or below it:")[1].split("Above it:")[0] if "At or below it:" in lines[0] else ""
+    for method, row in means.drop(index="none").iterrows():
+        claim = f"{method} {pct(row.final_test_error)}"
+        assert claim in (below if row.final_test_error <= none.final_test_error else above), (claim, lines[0])
+        underfits = row.final_train_error > none.final_train_error + 0.05
+        assert (f"{method} underfits" in lines[1]) == underfits
+    early = s[s["method"] == "early stopping"]
+    if len(early):
+        assert f"test error {pct(early['final_test_error'].mean())}" in lines[1]
+        assert ", ".join(str(int(e)) for e in early.sort_values("repeat")["best_epoch"]) in lines[1]
+
+
+CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,
+          "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
+          "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
+          "regularisation": check_regularisation}
+
+
+def test_every_study_has_claims_checked_over_several_runs():
+    assert set(CHECKS) == set(STUDIES) == set(RUNS)
+    assert all(len(runs) >= 2 for runs in RUNS.values())
+
+
+def test_the_runs_cover_a_tie_an_edge_and_repeats():
+    """The cases the issue names must actually occur, or the oracles above check nothing there."""
+    seen = set()
+    for name in ("learning_rate", "batch_size"):
+        for case in RUNS[name]:
+            study = STUDIES[name]
+            values = parsed(study, case)
+            result = execution.result_of(study, values, run_trials(study, values), 0, "done")
+            ok = result.summary[result.summary["status"] == "ok"]
+            means = ok.groupby(study.SWEPT)["final_val_error"].mean()
+            seen |= {"tie"} if len(means) > 1 and means.max() == means.min() else set()
+            seen |= {"edge"} if "value tried" in study.takeaway(result)[0] else set()
+            seen |= {"repeats"} if result.summary["repeat"].max() > 0 else set()
+    assert seen == {"tie", "edge", "repeats"}
