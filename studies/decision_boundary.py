@@ -130,7 +130,7 @@ def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_
     heat = charts.image_layer(images, x, y)
     dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(
         label="'class ' + datum['class']").mark_point(filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
-        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted (paler: less sure)",
+        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted (fainter: less sure)",
                                 legend=charts.legend(columns=3),
                                 scale=alt.Scale(domain=[f"class {c}" for c in classes], range=colours)),
         tooltip=["label:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")])

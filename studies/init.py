@@ -137,11 +137,12 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     if len(layers):
         shown += [
             _layer_chart(layers, "activation_std", "Standard deviation of the activations per layer (Fig. 128)",
-                         "Look for: lines that stay flat (Xavier for sigmoid and tanh, He for ReLU) against lines "
-                         "that grow or shrink by a factor at every layer."),
+                         "Look for: lines that stay nearly flat (Xavier for sigmoid and tanh, He for ReLU) against "
+                         "lines that grow or shrink by a factor at every layer."),
             _layer_chart(layers, "gradient_std", "Standard deviation of the weight gradients per layer (Fig. 130)",
-                         "Look for: vanishing (falling towards the input) or exploding gradients with N(0, 1); "
-                         "even ones with Xavier and He."),
+                         "Look for: lines falling towards the input (vanishing gradients) or far above the "
+                         "others (exploding); the takeaway names the pair that spreads most and how far Fig. 131's "
+                         "pairs spread."),
         ]
     return shown
 

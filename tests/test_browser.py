@@ -156,3 +156,23 @@ def test_html_report_renders_offline(browser, tmp_path):
     page.goto(path.as_uri())
     page.wait_for_function("document.querySelectorAll('.chart canvas, .chart svg').length >= 3", timeout=30_000)
     context.close()
+
+
+def test_decision_boundaries_play_over_the_epochs_in_the_browser(app_url, browser):
+    """Each setting's regions are an animated picture: the browser itself plays it (no rerun, no
+    slider), so the drawn chart changes while nobody touches the page."""
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    page.goto(f"{app_url}/decision_boundary?hidden_units=0,8&epochs=40")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    charts_drawn(page, 2)
+    assert page.locator('[data-testid="stVegaLiteChart"] svg.marks image').count() == 2
+    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(1)
+    chart.scroll_into_view_if_needed()
+    shots = set()
+    for _ in range(8):
+        shots.add(chart.screenshot())
+        page.wait_for_timeout(450)
+    assert len(shots) >= 3                                  # several distinct frames were on screen
+    page.screenshot(path=str(ARTIFACTS / "decision_boundary-playing.png"), full_page=True)
+    page.close()

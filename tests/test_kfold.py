@@ -3,6 +3,7 @@ import pytest
 
 from cli import run_cli_study
 from studies import kfold
+from studies.common import execution
 from studies.common.execution import run_study
 from studies.common.training import trial_data
 
@@ -51,3 +52,15 @@ def test_chart_marks_the_best_value():
     (marks,) = [layer for layer in spec["layer"] if layer["encoding"].get("shape")]
     best = [row for row in spec["datasets"][marks["data"]["name"]] if row["marker"] == "best (lowest mean)"]
     assert [row["value"] for row in best] == [result.summary.loc[result.summary["best"], "value"].item()]
+
+
+def test_the_export_says_how_many_epochs_each_trial_trained_when_tuning_epochs():
+    """The folds train the longest value and the final model the best one; the form's 'epochs' field
+    is not used, so the CSV must not carry it (it said 30 on every row of a 50-epoch run)."""
+    values = kfold.SCHEMA.parse({"values": "1,5", "k": "2", "epochs": "30"})
+    result = run_study(kfold, values, n_jobs=1)
+    exported = execution.exported(kfold, values, result.tidy)
+    trained = exported.groupby(exported["fold"].isna())["epochs"].unique()
+    best = int(result.summary.loc[result.summary["best"], "value"].item())
+    assert list(trained[False]) == [5] and list(trained[True]) == [best]
+    assert exported.groupby("trial")["epoch"].max().max() == 5
