@@ -4,6 +4,7 @@ from numpy.polynomial import legendre
 
 from cli import run_cli_study
 from studies import bias_variance
+from studies.common.charts import title_text
 from studies.common.execution import run_study
 from studies.trials import bias_variance as trial_code
 
@@ -59,3 +60,21 @@ def test_charts():
                                                                    "show_degree": "4"}), n_jobs=1)
     specs = [c.to_dict() for c in bias_variance.charts_for(result)]
     assert len(specs) == 3 and "Fits of degree 4" in str(specs[0])
+
+
+def test_the_test_error_turning_up_is_drawn_on_a_linear_axis_cut_where_it_says():
+    """Fig. 75: on a log axis the upturn of the test MSE looked flat. The linear axis ends at CUT times
+    the lowest test MSE when larger values would squash the curve, and the title gives that number."""
+    result = run_study(bias_variance, bias_variance.SCHEMA.defaults(), n_jobs=1)
+    spec = bias_variance.charts_for(result)[2].to_dict()
+    scale = spec["encoding"]["y"]["scale"]
+    assert scale.get("type", "linear") == "linear"
+    lowest, highest = result.tidy["test_mse"].min(), result.tidy[["train_mse", "test_mse"]].max().max()
+    if highest > bias_variance.CUT * lowest:
+        assert scale["domain"] == [0, pytest.approx(bias_variance.CUT * lowest)]
+        assert f"axis cut at {bias_variance.CUT * lowest:.3g}" in title_text(spec)
+    else:
+        assert "domain" not in scale and "cut" not in title_text(spec)
+    runge = bias_variance.SCHEMA.parse(bias_variance.PRESETS["Runge's blow-up: equispaced inputs"])
+    runge = run_study(bias_variance, runge, 1)
+    assert "axis cut at" in title_text(bias_variance.charts_for(runge)[2].to_dict())
