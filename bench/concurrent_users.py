@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import DataError, dataset_shape  # noqa: E402
-from core.engine import Engine  # noqa: E402
-from core.pools import ProcessPool, children_cpu, cores  # noqa: E402
+from service.engine import Engine  # noqa: E402
+from service.pools import ProcessPool, children_cpu, cores  # noqa: E402
 from studies import STUDIES, learning_rate  # noqa: E402
 from studies.common import cost, execution  # noqa: E402
 

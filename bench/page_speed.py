@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from core.engine import Engine, make_pool  # noqa: E402
+from service.engine import Engine, make_pool  # noqa: E402
 from studies import STUDIES  # noqa: E402
 from studies.common.execution import run_study  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402

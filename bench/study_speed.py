@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from core.data import DataError, dataset_shape  # noqa: E402
-from core.engine import Engine  # noqa: E402
-from core.pools import ProcessPool, cores  # noqa: E402
+from service.engine import Engine  # noqa: E402
+from service.pools import ProcessPool, cores  # noqa: E402
 from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
 from studies.common.execution import run_study, trials_of  # noqa: E402

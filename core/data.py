@@ -138,6 +138,9 @@ def parse_idx(raw: bytes, expected_dims: int, source: str) -> np.ndarray:
     if len(raw) - header != size:
         raise DataError(f"{source}: header announces shape {shape} = {size} bytes of data but the file "
                         f"holds {len(raw) - header}; the file is truncated or corrupt, copy it again.")
+    if expected_dims == 3 and (shape[0] == 0 or shape[1] * shape[2] == 0):
+        raise DataError(f"{source}: header announces shape {shape}: no images or images without pixels; the "
+                        "file is empty or corrupt, copy it again.")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 

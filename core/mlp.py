@@ -327,7 +327,7 @@ class MLP:
         ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``) to ``(X, y)`` evaluated
         after every epoch. A non-finite cost or weight stops training with status ``"diverged"``.
         ``on_epoch(epoch, rows)`` is called after each evaluated epoch (for progress).
-        ``stop()`` is asked before every batch (it must be cheap, see ``core.cancel``); when it says
+        ``stop()`` is asked before every batch (it must be cheap, see ``service.cancel``); when it says
         yes, training ends with status ``"cancelled"`` and the epochs finished so far are kept.
         """
         X = np.ascontiguousarray(X, dtype=self.dtype)

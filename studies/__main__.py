@@ -5,20 +5,23 @@
     python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
 
 Trials run on ``--n-jobs`` local processes, or on a Dask cluster with ``--scheduler tcp://host:port``.
-Exit codes: 0 done, 1 data or output problem, 2 bad command line or parameters (or a run over
-``--max-minutes``), 130 interrupted (Ctrl-C): the trials finished by then are still written to
---out and --summary-out.
+Exit codes: 0 done, 1 data, cluster or output problem, 2 bad command line or parameters (or a run
+over ``--max-minutes``), 130 interrupted (Ctrl-C): the trials finished by then are still written to
+--out and --summary-out. An output that fails while being written (a full disk) loses nothing: the
+table goes to a file in the temporary folder instead, and the message names it.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from core.data import DataError
-from core.pools import cores
+from service.pools import ClusterUnreachable, cores
 from studies import STUDIES
 from studies.common import cost
 from studies.common.execution import coverage_note, exported, run_study
@@ -37,10 +40,21 @@ def _parser() -> argparse.ArgumentParser:
                      help="set a parameter (repeatable); see 'params STUDY'")
     run.add_argument("--n-jobs", type=int, default=-1, help="parallel trials (-1: all cores)")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask cluster")
-    run.add_argument("--max-minutes", type=float, help="refuse runs estimated to take longer than this")
+    run.add_argument("--max-minutes", type=_minutes, help="refuse runs estimated to take longer than this")
     run.add_argument("--out", type=Path, help="write the tidy results CSV here")
     run.add_argument("--summary-out", type=Path, help="write the one-row-per-trial summary CSV here")
     return parser
+
+
+def _minutes(text: str) -> float:
+    """A positive, finite number of minutes ('nan' compared false with every estimate: no limit at all)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive, finite number of minutes")
+    return value
 
 
 def _fail(code: int, message: str) -> int:
@@ -93,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         values = study.SCHEMA.parse(_parse_sets(args.set))
+        if args.out is not None and args.summary_out is not None and args.out.resolve() == args.summary_out.resolve():
+            raise ParamError(f"--out and --summary-out both name {args.out}: the summary would overwrite the "
+                             "results; give two file names")
         for path in (args.out, args.summary_out):
             _check_writable(path)
         if args.max_minutes is not None:
@@ -114,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler)
     except DataError as exc:
         return _fail(1, str(exc))
+    except ClusterUnreachable as exc:
+        return _fail(1, str(exc))
     except ValueError as exc:  # a combination of values the schema alone cannot judge
         return _fail(2, str(exc))
     except KeyboardInterrupt:  # keep what finished: write it, then stop like an interrupted program
@@ -123,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             _write(args, study, values, partial)
             print(coverage_note(study, partial), file=sys.stderr)
         return 130
-    _write(args, study, values, result)
+    if not _write(args, study, values, result):
+        return 1
     statuses = set(result.summary["status"]) if "status" in result.summary else {"ok"}
     if statuses == {"failed"}:
         messages = result.summary.get("message", [])
@@ -133,11 +153,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(args, study, values: dict, result) -> None:
-    for path, frame in ((args.out, result.tidy), (args.summary_out, result.summary)):
-        if path is not None:
-            exported(study, values, frame).to_csv(path, index=False)
-            print(f"wrote {len(frame)} rows to {path}", file=sys.stderr)
+def _write(args, study, values: dict, result) -> bool:
+    """Write the tables; one that fails on the way (a full disk, a vanished folder) goes to a file in
+    the temporary folder instead, so a computed run is never lost. False if any went elsewhere."""
+    written = True
+    for path, frame, part in ((args.out, result.tidy, "results"), (args.summary_out, result.summary, "summary")):
+        if path is None:
+            continue
+        table = exported(study, values, frame)
+        try:
+            table.to_csv(path, index=False)
+        except OSError as exc:
+            handle, rescue = tempfile.mkstemp(prefix=f"{study.NAME}-{part}-", suffix=".csv")
+            with os.fdopen(handle, "w") as out:
+                table.to_csv(out, index=False)
+            print(f"error: could not write {path} ({exc.strerror or exc}); the {len(frame)} rows are in {rescue} "
+                  "instead", file=sys.stderr)
+            written = False
+            continue
+        print(f"wrote {len(frame)} rows to {path}", file=sys.stderr)
+    return written
 
 
 if __name__ == "__main__":

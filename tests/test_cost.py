@@ -1,7 +1,7 @@
 """The cost model counts what training really does; the limit refuses what exceeds it."""
 import pytest
 
-from core.runner import execute
+from service.runner import execute
 from studies import batch_size, kfold
 from studies.common import cost
 from studies.common.execution import trials_of

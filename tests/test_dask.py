@@ -7,8 +7,8 @@ import time
 import pandas as pd
 import pytest
 
-from core.engine import Engine, Job, make_pool
-from core.runner import make_trials
+from service.engine import Engine, Job, make_pool
+from service.runner import make_trials
 from trial_functions import busy
 
 SETS = ["--set", "learning_rates=0.1,1", "--set", "epochs=3", "--set", "repeats=2"]
@@ -53,3 +53,36 @@ def test_stop_reaches_a_trial_running_on_the_cluster(cluster):
         assert [r.status for r in run.results] == ["cancelled"]
     finally:
         engine.shutdown()
+
+
+def test_a_dask_worker_killed_mid_run_is_replaced_and_both_runs_end_as_undisturbed(cluster):
+    """kill -9 of a cluster worker process while two runs go: its tasks are computed again (Dask
+    reschedules them, the engine would send them again), nothing is marked failed, and both runs
+    have the numbers of an undisturbed local run."""
+    import os
+    import signal
+
+    from studies import learning_rate
+    from studies.common import execution
+
+    values = {"a": learning_rate.SCHEMA.parse({"epochs": "60", "repeats": "2"}),
+              "b": learning_rate.SCHEMA.parse({"epochs": "60", "repeats": "2", "seed": "1"})}
+    engine = Engine(make_pool(scheduler=cluster.scheduler_address))
+    try:
+        runs = {name: engine.submit(execution.job(learning_rate, v, key=name), who=name) for name, v in values.items()}
+        deadline = time.time() + 60
+        while engine.busy < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        pids = engine.pool.client.run(os.getpid)
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        numbers = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
+        for name, run in runs.items():
+            assert run.wait(180) and run.state == "done", name
+            assert {r.status for r in run.results} == {"ok"}
+            shared = execution.result_of(learning_rate, values[name], run.results, run.total, "done").tidy
+            alone = execution.run_study(learning_rate, values[name], n_jobs=1).tidy
+            pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
+    finally:
+        engine.shutdown()
+        cluster.scale(2)

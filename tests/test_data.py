@@ -40,6 +40,17 @@ def test_truncated_file(tmp_path):
         parse_idx(raw[:9], 3, "x")
 
 
+@pytest.mark.parametrize("shape", [(0, 28, 28), (5, 0, 0), (5, 28, 0)])
+def test_empty_or_pixel_free_images_are_a_data_error_saying_what_to_do(data_dir, shape):
+    """They raised a bare ValueError from reshape (issue 18)."""
+    folder = data_dir / "fashion-mnist"
+    fake_idx_dataset(folder)
+    write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros(shape))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(shape[0]))
+    with pytest.raises(DataError, match=r"no images or images without pixels; the file is empty or corrupt, copy"):
+        load_dataset("fashion-mnist")
+
+
 def test_mismatched_image_and_label_counts(data_dir):
     folder = data_dir / "fashion-mnist"
     fake_idx_dataset(folder)

@@ -1,4 +1,5 @@
 """The learning-rate study and the CLI that runs it."""
+import os
 import subprocess
 import sys
 
@@ -14,8 +15,12 @@ from studies.common.training import TIDY_COLUMNS
 CLI = [sys.executable, "-m", "studies"]
 
 
-def run_cli(*args, env=None):
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*args, env=None, cwd=None):
+    env = {**(env or os.environ), "PYTHONPATH": ROOT}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +161,16 @@ def test_every_parameter_kind_round_trips_through_its_text_exactly():
             assert run_key(study, again) == run_key(study, values)
 
 
+def test_minus_zero_is_zero_in_values_texts_and_run_keys():
+    """l2=-0 was stored and keyed apart from l2=0 (issue 18): one value, one text, one run."""
+    from studies.common.execution import run_key
+    for text in ("-0", "-0.0", "-0e5"):
+        values = learning_rate.SCHEMA.parse({"l2": text})
+        assert repr(values["l2"]) == "0.0" and learning_rate.SCHEMA.to_texts(values)["l2"] == "0"
+        assert run_key(learning_rate, values) == run_key(learning_rate, learning_rate.SCHEMA.parse({"l2": "0"}))
+    assert learning_rate.SCHEMA.to_texts({**learning_rate.SCHEMA.defaults(), "l2": -0.0})["l2"] == "0"
+
+
 def test_hidden_layers_keep_their_repeats_and_train_two_layers():
     from studies.common.execution import trials_of
     from studies.common.training import fit_trial
@@ -169,6 +184,33 @@ def test_cli_refuses_an_output_path_it_cannot_write_before_computing(tmp_path):
     for bad, message in ((tmp_path, "is a folder"), (tmp_path / "missing" / "x.csv", "does not exist")):
         proc = run_cli("run", "learning_rate", "--out", str(bad))
         assert proc.returncode == 1 and message in proc.stderr and "[1/" not in proc.stderr
+
+
+QUICK_CLI = ["run", "learning_rate", "--set", "epochs=2", "--set", "repeats=1", "--set", "learning_rates=0.1,1"]
+
+
+def test_cli_output_that_fails_while_written_loses_nothing(tmp_path):
+    """Issue 18: --out /dev/full printed a traceback after the run, and the results were lost."""
+    summary = tmp_path / "summary.csv"
+    proc = run_cli(*QUICK_CLI, "--out", "/dev/full", "--summary-out", str(summary))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    rows = 2 * 3 * 3                                    # 2 trials x epochs 0-2 x 3 splits
+    assert f"could not write /dev/full (No space left on device); the {rows} rows are in " in proc.stderr
+    rescued = proc.stderr.split(f"the {rows} rows are in ")[1].split(" instead")[0]
+    assert len(pd.read_csv(rescued)) == rows and len(pd.read_csv(summary)) == 2
+    os.unlink(rescued)
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--max-minutes", "nan"], 2, "'nan' is not a positive, finite number of minutes"),
+    (["--max-minutes", "-1"], 2, "'-1' is not a positive, finite number of minutes"),
+    (["--out", "same.csv", "--summary-out", "./same.csv"], 2, "--out and --summary-out both name same.csv"),
+    (["--scheduler", "tcp://127.0.0.1:1"], 1, "no Dask scheduler answered at tcp://127.0.0.1:1"),
+])
+def test_cli_mistakes_get_a_message_and_a_non_zero_exit_before_anything_is_lost(tmp_path, args, code, message):
+    proc = run_cli(*QUICK_CLI, *args, cwd=tmp_path)
+    assert proc.returncode == code and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "same.csv").exists()
 
 
 def test_cli_exits_non_zero_when_every_trial_failed(tmp_path):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import engine as engines
-from core.runner import execute
+from service import engine as engines
+from service.runner import execute
 from studies import STUDIES
 from studies.common import execution
 from studies.common.training import WORKER_PRELOAD
@@ -183,6 +183,40 @@ def test_a_run_over_the_servers_limit_is_refused_with_what_to_reduce(monkeypatch
     message = at.error[0].value.replace("\\", "")       # shown with Markdown escapes
     assert "over the limit of 0.01 min" in message and "Reduce epochs" in message
     assert not engines.shared(WORKER_PRELOAD).active()
+
+
+def test_one_session_may_have_only_so_many_runs_going_and_the_page_says_so(monkeypatch):
+    """Issue 18: one session pressed Run on eight 5-minute links and all were accepted."""
+    monkeypatch.setenv("EXPLORER_MAX_RUNS_PER_SESSION", "1")
+    engine = engines.shared(WORKER_PRELOAD)
+    at = page("learning_rate", epochs=400, repeats=6)
+    assert any("up to 1 runs at once per person" in c.value for c in at.sidebar.caption)
+    at = at.sidebar.button[0].click().run()
+    (first,) = engine.active()
+    try:
+        at.sidebar.number_input(key="learning_rate:epochs").set_value(399)
+        at = at.sidebar.button[0].click().run()
+        assert not at.exception
+        assert "already have 1 runs going" in at.error[0].value and engine.active() == [first]
+    finally:
+        for run in engine.active():
+            engine.cancel(run.key, force=True)
+            run.wait(10)
+
+
+def test_a_viewer_sees_a_running_link_without_a_stop_button_that_would_do_nothing():
+    engine = engines.shared(WORKER_PRELOAD)
+    study = STUDIES["learning_rate"]
+    values = study.SCHEMA.parse({"epochs": "400", "repeats": "6"})
+    run = engine.submit(execution.job(study, values, key=execution.run_key(study, values)), who="owner")
+    try:
+        at = page("learning_rate", **study.SCHEMA.to_texts(values))
+        assert not at.exception and "Stop" not in [b.label for b in at.button]
+        assert any("only those who pressed Run can stop it" in c.value for c in at.caption)
+        assert not run.ended and run.holders == {"owner"}          # watching holds nothing
+    finally:
+        engine.cancel(run.key, force=True)
+        run.wait(10)
 
 
 def test_the_sidebar_shows_the_runs_size_and_estimated_time():

@@ -4,7 +4,7 @@ from sklearn.metrics import roc_auc_score
 
 from cli import run_cli_study
 from studies import pr_roc
-from core.runner import execute
+from service.runner import execute
 from studies.common.execution import run_study, trials_of
 
 

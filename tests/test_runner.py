@@ -1,5 +1,6 @@
 """The run engine: isolated runs, a real Stop, fair sharing of the workers, one computation per key."""
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -9,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.engine import Engine, Job, make_pool
-from core.pools import ProcessPool, children_cpu
-from core.runner import derive_seed, make_trials
+from service.engine import RETRIES, Engine, Job, TooManyRuns, make_pool
+from service.pools import ProcessPool, children_cpu
+from service.runner import derive_seed, make_trials
 from studies import STUDIES, learning_rate
 from studies.common import execution
 from studies.common.execution import run_study, trials_of
@@ -57,16 +58,38 @@ def test_two_submissions_of_one_key_run_once(engine):
     first = engine.submit(job("same", busy, [{"seconds": 0.3, "i": i} for i in range(2)]), who="ann")
     second = engine.submit(job("same", busy, [{"seconds": 0.3, "i": i} for i in range(2)]), who="bob")
     assert first is second and first.wait(30)
-    assert len(first.results) == 2 and first.interested == {"ann", "bob"}
+    assert len(first.results) == 2 and first.holders == {"ann", "bob"}
 
 
-def test_stop_withdraws_one_viewer_and_cancels_when_nobody_is_left(engine):
+def test_stop_withdraws_one_hold_and_cancels_when_nobody_holds_the_run(engine):
     run = engine.submit(job("shared", busy, [{"seconds": 5, "i": i} for i in range(4)]), who="ann")
-    engine.attach("shared", "bob")
-    assert not engine.cancel("shared", "ann")          # bob still follows it
+    engine.submit(job("shared", busy, []), who="bob")   # bob pressed Run on the same link: he holds it too
+    assert not engine.cancel("shared", "ann")          # bob still holds it
     assert not run.wait(0.5)
     assert engine.cancel("shared", "bob")
     assert run.wait(10) and run.state == "cancelled"
+
+
+def test_a_viewer_can_neither_keep_a_run_alive_nor_stop_it(engine):
+    """Issue 18: a viewer who opened the owner's link and left made the owner's Stop say "it goes on"."""
+    run = engine.submit(job("owned", busy, [{"seconds": 5, "i": i} for i in range(4)]), who="owner")
+    assert engine.get("owned") is run                   # what a page opened on the link does: it only looks
+    assert not engine.cancel("owned", "viewer")        # a viewer's Stop withdraws nothing
+    assert not run.wait(0.5)
+    assert engine.cancel("owned", "owner")             # the owner's Stop cancels: nobody else holds it
+    assert run.wait(10) and run.state == "cancelled"
+
+
+def test_one_person_may_hold_only_so_many_runs_at_once(engine):
+    """Issue 18: one session pressed Run on eight 5-minute links and all were accepted."""
+    runs = [engine.submit(job(f"mine{i}", busy, [{"seconds": 3, "i": 0}]), who="ann", limit=2) for i in range(2)]
+    with pytest.raises(TooManyRuns, match="already have 2 runs going.*at once \\(2\\)"):
+        engine.submit(job("mine2", busy, [{"seconds": 3, "i": 0}]), who="ann", limit=2)
+    assert engine.submit(job("mine0", busy, []), who="ann", limit=2) is runs[0]   # joining adds no work
+    assert engine.submit(job("bobs", busy, [{"seconds": 0.1, "i": 0}]), who="bob", limit=2).wait(30)
+    engine.cancel("mine0", "ann")
+    assert runs[0].wait(10)
+    assert engine.submit(job("mine2", busy, [{"seconds": 0.1, "i": 0}]), who="ann", limit=2).wait(30)
 
 
 def test_cancelling_one_of_two_concurrent_runs_leaves_the_other_intact(engine):
@@ -119,12 +142,39 @@ def test_runs_share_the_workers_round_robin(engine):
     assert engine.peak_busy <= 2
 
 
-def test_a_dead_worker_fails_its_trial_only(engine):
+def test_a_task_that_keeps_killing_its_worker_is_retried_then_given_up_never_called_failed(engine):
+    """Lost to the machinery is not the trial's own failure: sent again RETRIES times, then cancelled,
+    and the run ends as a stopped one (stored so that Run computes it again), not as done."""
     dead = engine.submit(job("dies", die, [{"i": 0}]))
-    assert dead.wait(60)
-    assert dead.results[0].status == "failed" and "worker lost" in dead.results[0].message
+    assert dead.wait(120)
+    assert [r.status for r in dead.results] == ["cancelled"] and dead.state == "cancelled"
+    assert f"lost to the machinery {RETRIES + 1} times" in dead.results[0].message
     after = engine.submit(job("after", echo_or_fail, [{"i": i} for i in range(3)]))
     assert after.wait(60) and [r.status for r in after.results] == ["ok"] * 3
+
+
+def test_a_worker_killed_mid_run_costs_only_its_own_task_and_both_runs_end_as_undisturbed(engine):
+    """Issue 18: kill -9 of one worker failed every task in flight, of both runs. Now only the killed
+    worker's task is lost (one executor per worker), sent again, and both runs end complete, with the
+    numbers of a run nobody disturbed."""
+    study = learning_rate
+    values = {"a": study.SCHEMA.parse({"epochs": "60", "repeats": "2"}),
+              "b": study.SCHEMA.parse({"epochs": "60", "repeats": "2", "seed": "1"})}
+    runs = {name: engine.submit(execution.job(study, v, key=name), who=name) for name, v in values.items()}
+    deadline = time.time() + 60
+    while engine.busy < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    os.kill(engine.pool.worker_pids()[0], signal.SIGKILL)
+    for name, run in runs.items():
+        assert run.wait(120) and run.state == "done", name
+        assert {r.status for r in run.results} == {"ok"}
+    assert sum(sum(run.losses.values()) for run in runs.values()) == 1
+    numbers = ["trial", "seed", "epoch", "split", "cost", "error", "updates", "status"]
+    for name, run in runs.items():
+        shared = execution.result_of(study, values[name], run.results, run.total, "done").tidy
+        alone = run_study(study, values[name], n_jobs=1).tidy
+        pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
 
 
 def test_a_second_wave_runs_after_the_first(engine):
@@ -163,9 +213,9 @@ def test_workers_start_warm_and_no_study_trial_loads_charting_or_the_ui_into_the
 
 EXITS_MID_RUN = """
 import time
-from core import engine
-from core.engine import Job
-from core.runner import make_trials
+from service import engine
+from service.engine import Job
+from service.runner import make_trials
 from trial_functions import busy
 
 run = engine.shared().submit(Job(key="k", title="k", fn=busy, trials=make_trials("k", 0, [{"seconds": 120}] * 3)))
@@ -185,3 +235,49 @@ def test_a_process_that_exits_mid_run_stops_its_trials_and_leaves_no_cancel_fold
     assert done.returncode == 0, done.stderr[-2000:]
     assert time.perf_counter() - start < 60  # not the trials' 120 s
     assert not list(tmp_path.glob("explorer-cancel-*"))
+
+
+SERVES_FOREVER = """
+import json, time
+from service import engine
+from service.engine import Job
+from service.runner import make_trials
+from trial_functions import busy
+
+shared = engine.shared()
+run = shared.submit(Job(key="k", title="k", fn=busy, trials=make_trials("k", 0, [{"seconds": 120}] * 3)))
+while run.snapshot()[1] != "running":
+    time.sleep(0.1)
+print(json.dumps({"workers": shared.pool.worker_pids(), "flags": shared.pool._folder}), flush=True)
+time.sleep(300)
+"""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
+def test_workers_exit_within_seconds_when_their_server_is_killed(tmp_path):
+    """Issue 18: after kill -9 of the server its workers kept running (and computing) and its folder
+    of cancel flags stayed in the temp folder. Each worker watches its parent and exits."""
+    import json
+
+    tests = Path(__file__).parent
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    server = subprocess.Popen([sys.executable, "-c", SERVES_FOREVER], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        started = json.loads(server.stdout.readline())
+        assert started["workers"] and all(map(pid_alive, started["workers"]))
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        deadline = time.time() + 5
+        while any(map(pid_alive, started["workers"])) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(map(pid_alive, started["workers"]))
+        assert not Path(started["flags"]).exists()
+    finally:
+        server.kill()

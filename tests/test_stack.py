@@ -116,8 +116,8 @@ def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers(
 
 
 def test_cancelling_a_stack_cancels_its_members(tmp_path):
-    from core.cancel import FlagFileToken, watching
-    from core.runner import execute
+    from service.cancel import FlagFileToken, watching
+    from service.runner import execute
     values = learning_rate.SCHEMA.parse({"epochs": "200", "learning_rates": "0.1,0.5", "repeats": "1"})
     (task,) = training.stacks(trials_of(learning_rate, values))
     token = FlagFileToken(tmp_path / "stop")

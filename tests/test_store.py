@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store import DATABASE, ResultStore, StoreError, code_version
+from service.store import DATABASE, ResultStore, StoreError, code_version
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = {"tidy": pd.DataFrame({"a": [1, 2], "b": [0.5, np.nan], "s": ["x", None]}),
@@ -134,7 +134,7 @@ WRITER = """
 import sys
 import pandas as pd
 from pathlib import Path
-from core.store import ResultStore
+from service.store import ResultStore
 store, worker = ResultStore(Path(sys.argv[1])), int(sys.argv[2])
 for i in range(15):
     frame = pd.DataFrame({"worker": [worker] * 200, "i": range(200)})
@@ -169,3 +169,120 @@ def test_eviction_keeps_the_store_under_its_cap_least_recently_opened_first(tmp_
             evicted_first = ({"0", "1"} - kept).pop()
     assert evicted_first == "1"                  # saved after 0, but 0 was opened since
     assert str(i) in kept and len(kept) < 8
+
+
+# -- hostile rows (issue 18) ----------------------------------------------------------------------
+def stored_study_run(tmp_path):
+    """A real stored bias-variance run: its store, study, values and key."""
+    from studies import bias_variance
+    from studies.common import execution
+
+    store, values = ResultStore(tmp_path), bias_variance.SCHEMA.parse({"datasets": "10", "max_degree": "3"})
+    execution.save_result(store, bias_variance, values, execution.run_study(bias_variance, values, n_jobs=1))
+    return store, bias_variance, values, execution.run_key(bias_variance, values)
+
+
+def test_a_row_with_text_for_a_count_is_dropped_not_a_crash(tmp_path):
+    from studies.common import execution
+
+    store, study, values, key = stored_study_run(tmp_path)
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET meta = ? WHERE key = ?", ('{"state": "done", "trials_done": "abc"}', key))
+    assert execution.load_result(store, study, values) is None
+    assert store.load_key(key) is None and key not in [r["key"] for r in store.recent()]
+
+
+def test_a_table_without_the_columns_this_code_writes_is_dropped(tmp_path):
+    """A table without 'status' raised KeyError on the page."""
+    from studies.common import execution
+
+    store, study, values, key = stored_study_run(tmp_path)
+    broken = execution.load_result(store, study, values).tidy.drop(columns="status")
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE tables SET data = ? WHERE key = ? AND name = 'tidy'", (parquet(broken), key))
+    assert execution.load_result(store, study, values) is None
+    assert store.load_key(key) is None                                      # dropped: Run computes it again
+
+
+def parquet(frame: pd.DataFrame) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def test_a_small_blob_that_unpacks_to_gigabytes_is_dropped_before_it_is_unpacked(tmp_path, monkeypatch):
+    """A few hundred KB of Parquet held 100 million zeros: +1.1 GB of server memory on every open."""
+    import resource
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    bomb = parquet(pd.DataFrame({"a": np.zeros(20_000_000, dtype=np.int64)}))
+    assert len(bomb) < 2 ** 20                                              # under a megabyte on disk
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE tables SET data = ? WHERE name = 'tidy'", (bomb,))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert store.load("lr", {"x": "1"}) is None
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024   # KB: never unpacked
+
+
+def test_a_planted_trigger_is_dropped_before_it_can_run(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    marker = tmp_path / "fired"
+    with sqlite3.connect(store.path) as db:
+        db.execute("CREATE TABLE log (x)")
+        db.execute("CREATE TRIGGER spy AFTER UPDATE ON runs BEGIN INSERT INTO log VALUES (1); END")
+        db.execute("CREATE VIEW peek AS SELECT * FROM runs")
+    fresh = ResultStore(tmp_path)                                          # a server started on the planted file
+    assert fresh.load("lr", {"x": "1"}) is not None
+    fresh.save("lr", {"x": "2"}, FRAMES, {})
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM log").fetchone()[0] == 0
+        assert db.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall() == []
+    assert not marker.exists()
+
+
+# -- stores that cannot be written keep serving what they hold (issue 18) ------------------------
+@pytest.fixture
+def mounted(tmp_path):
+    """A 2 MB tmpfs of this test's own (the store's full disk and read-only remount are real)."""
+    folder = tmp_path / "mount"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    with open(folder / "filler", "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_keeps_serving_stored_runs_after_a_restart(mounted):
+    store = ResultStore(mounted / "store")
+    store.save("lr", {"x": "1"}, FRAMES, {"state": "done"})
+    fill(mounted)
+    restarted = ResultStore(mounted / "store")
+    assert restarted.load("lr", {"x": "1"}) is not None                     # it said "not stored yet"
+    assert [r["params"] for r in restarted.recent()] == [{"x": "1"}]         # Recent runs was empty
+    with pytest.raises(StoreError):
+        restarted.save("lr", {"x": "2"}, {"tidy": pd.DataFrame({"a": np.arange(400_000)})}, {})
+    assert restarted.load("lr", {"x": "1"}) is not None
+
+
+def test_a_read_only_mount_keeps_serving_stored_runs_after_a_restart(mounted):
+    store = ResultStore(mounted / "store")
+    store.save("lr", {"x": "1"}, FRAMES, {"state": "done"})
+    subprocess.run(["mount", "-o", "remount,ro", str(mounted)], check=True)
+    restarted = ResultStore(mounted / "store")
+    assert restarted.load("lr", {"x": "1"}) is not None
+    assert [r["params"] for r in restarted.recent()] == [{"x": "1"}]
+    with pytest.raises(StoreError, match="can only be read"):
+        restarted.save("lr", {"x": "2"}, FRAMES, {})

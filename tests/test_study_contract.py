@@ -5,8 +5,8 @@ import inspect
 
 import pytest
 
-from core.runner import execute
-from core.store import ResultStore
+from service.runner import execute
+from service.store import ResultStore
 from studies import CHAPTERS, STUDIES
 from studies.common import cost, execution
 from studies.common.protocol import Study, describes

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.runner import TrialResult, execute
+from service.runner import TrialResult, execute
 from studies import STUDIES
 from studies.common import execution
 

@@ -2,7 +2,7 @@
 import os
 import time
 
-from core import cancel
+from service import cancel
 
 
 def echo_or_fail(trial):

@@ -1,12 +1,14 @@
 """One layout for every study page: form -> run (followed live) or stored results -> charts, tables,
 downloads, share link. A page file only names its study.
 
-Runs belong to the engine (``core.engine``), not to the page: the page submits a run or attaches to
-the one its parameters name, then polls it from a fragment, so the script thread never trains and
-a run goes on when its tab closes.
+Runs belong to the engine (``service.engine``), not to the page: Run submits a run (or joins the one
+its parameters name, holding it too), a page opened on a running link only watches it; either way
+the page polls it from a fragment, so the script thread never trains and a run goes on when its tab
+closes.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import streamlit as st
@@ -15,9 +17,11 @@ from core.data import DataError
 from studies.common import cost, execution
 from ui.form import forget_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
-from ui.server import engine, max_run_minutes, result_store, who
+from service.engine import TooManyRuns
+from ui.server import engine, max_run_minutes, max_runs_per_session, result_store, who
 
 POLL_SECONDS = 0.7      # a running study's page looks at its run this often
+log = logging.getLogger(__name__)
 
 
 def study_page(study) -> None:
@@ -47,7 +51,6 @@ def study_page(study) -> None:
     if submitted is not None and not live and (stored is None or stored.state != "done"):
         run = _start(study, values, key)
     if run is not None and not run.ended:
-        engine().attach(key, who())
         _follow(study, values, key)
         return
     result = stored
@@ -61,13 +64,27 @@ def study_page(study) -> None:
             st.warning(f"Stopped after {result.trials_done} of {result.trials_total} trials. "
                        f"{execution.coverage_note(study, result)} The results so far are shown below and can be "
                        "downloaded; press Run to compute them all.", icon=":material/stop_circle:")
-        show(study, result, values, key if result is stored else None)
+        _show_guarded(study, result, values, key if result is stored else None)
     elif submitted is None and st.query_params:
         st.info("The form holds this link's parameters, but their results are not stored on this server yet: "
                 "press **Run** to compute them.", icon=":material/play_arrow:")
     elif submitted is None:
         st.info("Set the parameters in the sidebar and press **Run**. The defaults finish in seconds on the "
                 "embedded digits data.", icon=":material/play_arrow:")
+
+
+def _show_guarded(study, result, values: dict, stored_key: str | None) -> None:
+    """Draw the result; a stored one that still breaks the charts (damaged in a way its schema check
+    did not see) is dropped, so Run computes it again, instead of failing every open of its link."""
+    try:
+        show(study, result, values, stored_key)
+    except Exception:
+        if stored_key is None:
+            raise
+        log.exception("stored run %s of %s cannot be drawn", stored_key, study.NAME)
+        result_store().delete(stored_key)
+        st.error("The stored result of this link was damaged and has been removed: press **Run** to compute it "
+                 "again.", icon=":material/error:")
 
 
 def _estimate(study, values: dict) -> str:
@@ -77,7 +94,8 @@ def _estimate(study, values: dict) -> str:
         seconds = cost.estimate(study, plan, engine().pool.capacity())
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
-    return f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds)} on this server"
+    return (f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds)} on this server "
+            f"(up to {max_runs_per_session()} runs at once per person)")
 
 
 def _start(study, values: dict, key: str):
@@ -95,7 +113,11 @@ def _start(study, values: dict, key: str):
     except ValueError as exc:
         st.error(f"These parameters cannot run together: {plain(str(exc))}")
         return None
-    return engine().submit(job, who())
+    try:
+        return engine().submit(job, who(), limit=max_runs_per_session())
+    except TooManyRuns as exc:
+        st.error(plain(str(exc)), icon=":material/group:")
+        return None
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -111,8 +133,10 @@ def _follow(study, values: dict, key: str) -> None:
     text = (f"{len(results)} / {total} trials finished · {elapsed:.1f} s" if state != "queued"
             else f"Waiting for a free worker (other runs are using them) · {elapsed:.1f} s")
     header[0].progress(len(results) / max(total, 1), text=text)
-    if header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch"):
+    if who() not in run.holders:
+        header[1].caption("Started by someone else: only those who pressed Run can stop it.")
+    elif header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch"):
         if not engine().cancel(key, who()):
-            st.toast("Others opened this run too: it goes on for them.", icon=":material/group:")
+            st.toast("Others pressed Run on this run too: it goes on for them.", icon=":material/group:")
     if results:
         draw_charts(study, execution.result_of(study, values, results, total, "running"), live_key=(key, len(results)))

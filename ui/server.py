@@ -6,8 +6,8 @@ import uuid
 
 import streamlit as st
 
-from core import engine as engines
-from core.store import ResultStore, default_folder
+from service import engine as engines
+from service.store import ResultStore, default_folder
 from studies.common import cost
 from studies.common.training import WORKER_PRELOAD
 
@@ -28,6 +28,11 @@ def engine() -> engines.Engine:
 
 def max_run_minutes() -> float:
     return float(os.environ.get("EXPLORER_MAX_RUN_MINUTES") or 30)
+
+
+def max_runs_per_session() -> int:
+    """Runs one browser session may have going at once (``EXPLORER_MAX_RUNS_PER_SESSION``, default 3)."""
+    return max(1, int(os.environ.get("EXPLORER_MAX_RUNS_PER_SESSION") or 3))
 
 
 def who() -> str:

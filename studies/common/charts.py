@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from core.runner import STATUSES
+from service.runner import STATUSES
 from studies.common.training import StudyResult
 
 HEIGHT = 260  # of the plot itself: axes, title and legends come on top (autosize fit-x)

@@ -10,10 +10,12 @@ import functools
 import logging
 from typing import Callable
 
-from core import engine as engines
+import pandas as pd
+
 from core.data import check_task
-from core.runner import TrialResult
-from core.store import ResultStore, StoreError
+from service import engine as engines
+from service.runner import STATUSES, TrialResult
+from service.store import ResultStore, StoreError
 from studies.common.takeaways import coverage
 from studies.common import training
 from studies.common.training import StudyResult, trial_seeds
@@ -73,13 +75,38 @@ def save_result(store: ResultStore, study, values: dict, result: StudyResult) ->
 
 def load_result(store: ResultStore, study, values: dict) -> StudyResult | None:
     found = store.load(study.NAME, study.SCHEMA.to_texts(values))
-    return _stored_result(study, values, *found) if found else None
+    return _stored_result(study, values, *found, drop=lambda: store.delete(run_key(study, values))) if found else None
 
 
-def _stored_result(study, values: dict, frames: dict, meta: dict) -> StudyResult | None:
-    tidy, summary = frames.pop("tidy"), frames.pop("summary", None)
-    if summary is None:
+NUMBERS = {"cost", "error", "seconds", "updates", "epoch", "final_train_error", "final_val_error", "best_val_error",
+           "final_test_error", "epochs_run"}  # wherever a table has these columns, they hold numbers
+
+
+def fits_schema(study, values: dict, frames: dict) -> str:
+    """What a stored row lacks of the tables this code writes for ``study`` (the columns of its
+    result with no trial finished), or "" when it has them all: a damaged or planted row must not
+    reach the charts (a summary without ``status`` raised KeyError on the page)."""
+    empty = study.assemble(values, [])
+    for name, frame in {"tidy": empty.tidy, "summary": empty.summary, **empty.tables}.items():
+        stored = frames.get(name)
+        if stored is None:
+            return f"table {name!r} is missing"
+        missing = [c for c in frame.columns if c not in stored.columns]
+        if missing:
+            return f"table {name!r} lacks {missing}"
+        wrong = [c for c in stored.columns if c in NUMBERS and not pd.api.types.is_numeric_dtype(stored[c])]
+        if wrong or ("status" in stored and not stored["status"].isin(STATUSES).all()):
+            return f"table {name!r} holds text where numbers or statuses belong ({wrong or ['status']})"
+    return ""
+
+
+def _stored_result(study, values: dict, frames: dict, meta: dict, drop: Callable = lambda: None) -> StudyResult | None:
+    problem = fits_schema(study, values, frames)
+    if problem:
+        log.warning("dropping stored %s run that does not fit its schema: %s", study.NAME, problem)
+        drop()
         return None
+    tidy, summary = frames.pop("tidy"), frames.pop("summary")
     return StudyResult(study.NAME, dict(values), tidy, summary, frames, state=str(meta.get("state", "done")),
                        trials_done=int(meta.get("trials_done", 0)), trials_total=int(meta.get("trials_total", 0)))
 
@@ -103,7 +130,7 @@ def load_by_key(store: ResultStore, study, key: str) -> tuple[dict, StudyResult]
     if found is None or found[0] != study.NAME:
         return None
     values, _ = study.SCHEMA.parse_lenient(found[1])
-    result = _stored_result(study, values, *found[2:])
+    result = _stored_result(study, values, *found[2:], drop=lambda: store.delete(key))
     return (values, result) if result is not None else None
 
 

@@ -6,7 +6,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import altair as alt
 
-from core.runner import Trial, TrialResult
+from service.runner import Trial, TrialResult
 from studies.common.schema import Schema
 from studies.common.training import StudyResult
 

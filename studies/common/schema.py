@@ -124,14 +124,14 @@ def _scalar(kind: str, raw: Any):
         if number != int(number):
             raise ValueError(f"{raw!r} is not a whole number")
         return int(number)
-    return number
+    return number + 0.0  # -0.0 becomes 0.0: one value, one text, one stored run
 
 
 def _fmt(value: Any) -> str:
     """The canonical text of a value, shared by links, the CLI and the store's keys: floats in the
     shortest form that reads back exactly (0.1234567 stays 0.1234567; 100.0 is written 100)."""
     if isinstance(value, float):
-        text = repr(value)
+        text = repr(value + 0.0)  # never "-0"
         return text[:-2] if text.endswith(".0") else text
     return str(value)
 

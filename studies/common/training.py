@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from core import cancel
+from service import cancel
 from core.data import Split, prepare
 from core.mlp import MLP
 from core.stack import NetworkStack, fused_groups
-from core.runner import Trial, TrialResult, make_trials
+from service.runner import Trial, TrialResult, make_trials
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
 SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.polynomial import legendre
 
-from core import cancel
+from service import cancel
 
 
 GRID = 101        # test points on [0, 1]

@@ -1,7 +1,7 @@
 """Where trials execute: worker processes on this machine, threads (tests, one-job CLI runs), or a
-Dask distributed cluster. All three offer the same four operations to ``core.engine``.
+Dask distributed cluster. All three offer the same four operations to ``service.engine``.
 
-Each pool hands out cancel tokens (``core.cancel``) that reach its own workers; the engine never
+Each pool hands out cancel tokens (``service.cancel``) that reach its own workers; the engine never
 kills a worker to stop a trial, so no run can take another's work down with it.
 """
 from __future__ import annotations
@@ -11,11 +11,12 @@ import importlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 
-from core.cancel import DaskEventToken, FlagFileToken
-from core.runner import execute
+from service.cancel import DaskEventToken, FlagFileToken
+from service.runner import execute
 
 
 def cores() -> int:
@@ -44,9 +45,9 @@ def children_cpu() -> dict[int, float]:
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def warm(preload: tuple[str, ...]) -> None:
+def warm(preload: tuple[str, ...], cancel_folder: str | None = None) -> None:
     """Worker start: each ``module`` imported, and each ``module:function`` called, before the
-    first trial arrives.
+    first trial arrives; and a watchdog that ends this worker when its server dies.
 
     loky restarts a worker whose memory grew by 300 MB since it started, taking that for a leak;
     a loaded Fashion-MNIST split is that large, so the worker would drop its data cache and read
@@ -54,11 +55,26 @@ def warm(preload: tuple[str, ...]) -> None:
     from joblib.externals.loky import process_executor
 
     process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(), cancel_folder), daemon=True,
+                     name="explorer-watchdog").start()
     for entry in preload:
         module, _, function = entry.partition(":")
         loaded = importlib.import_module(module)
         if function:
             getattr(loaded, function)()
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int, cancel_folder: str | None) -> None:
+    """A server killed with ``kill -9`` cannot stop its workers: each notices that it has a new
+    parent (the orphan's adopter), removes the server's folder of cancel flags, and exits."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    if cancel_folder:
+        shutil.rmtree(cancel_folder, ignore_errors=True)
+    os._exit(0)
 
 
 class _LocalPool:
@@ -86,37 +102,54 @@ class _LocalPool:
 
 
 class ProcessPool(_LocalPool):
-    """``workers`` processes of this pool alone (loky's executor, as joblib uses, but never its
-    process-wide shared one: that one is what a Stop used to abort for everybody). loky starts
-    workers without re-running the parent's ``__main__`` (a Streamlit page script), which the
-    standard library's spawn would. A worker that dies (killed, out of memory) fails only the
-    trials it held; the pool is rebuilt for the next ones."""
+    """``workers`` processes of this pool alone, each in a loky executor of its own (loky is what
+    joblib uses; never its process-wide shared executor, which a Stop used to abort for everybody).
+    loky starts workers without re-running the parent's ``__main__`` (a Streamlit page script), which
+    the standard library's spawn would. One executor per worker because loky fails every task of an
+    executor when one of its workers dies: a worker killed (or out of memory) now loses only its own
+    task, which the engine sends again, and only its executor is rebuilt."""
 
     def __init__(self, workers: int | None = None, preload: tuple[str, ...] = ()):
         super().__init__(max(1, workers or cores()))
         self._preload = tuple(preload)
-        self._executor = None
+        self._executors: list = [None] * self.workers
+        self._load = [0] * self.workers  # tasks in flight on each worker
+        self._lock = threading.Lock()
 
-    def _pool(self):
+    def _executor(self, slot: int):
         from joblib.externals.loky import ProcessPoolExecutor
 
-        if self._executor is None or self._executor._flags.broken is not None:
-            self._executor = ProcessPoolExecutor(self.workers, initializer=warm, initargs=(self._preload,),
-                                                 env={name: "1" for name in BLAS_THREADS})
-        return self._executor
+        executor = self._executors[slot]
+        if executor is None or executor._flags.broken is not None:
+            executor = self._executors[slot] = ProcessPoolExecutor(
+                1, initializer=warm, initargs=(self._preload, self._folder), env={name: "1" for name in BLAS_THREADS})
+        return executor
 
     def start(self) -> None:
         """Start every worker now (and warm it with ``preload``), not on the first Run."""
-        pool = self._pool()
-        for future in [pool.submit(time.sleep, 0.05) for _ in range(self.workers)]:
+        for future in [self._executor(slot).submit(time.sleep, 0.05) for slot in range(self.workers)]:
             future.result()
 
     def submit(self, fn, trial, token) -> cf.Future:
-        return self._pool().submit(execute, fn, trial, token)
+        with self._lock:
+            slot = min(range(self.workers), key=self._load.__getitem__)  # the engine keeps one free
+            self._load[slot] += 1
+            future = self._executor(slot).submit(execute, fn, trial, token)
+        future.add_done_callback(lambda _: self._done(slot))
+        return future
+
+    def _done(self, slot: int) -> None:
+        with self._lock:
+            self._load[slot] -= 1
+
+    def worker_pids(self) -> list[int]:
+        """The process id of each worker started so far (for fault-injection tests and benches)."""
+        return [pid for executor in self._executors if executor is not None for pid in executor._processes]
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        for executor in self._executors:
+            if executor is not None:
+                executor.shutdown(wait=True)
         self._remove_flags()
 
 
@@ -138,6 +171,10 @@ class ThreadPool(_LocalPool):
         self._remove_flags()
 
 
+class ClusterUnreachable(RuntimeError):
+    """No Dask scheduler at the address given; the message says what to check."""
+
+
 class DaskPool:
     """Trials on a Dask distributed cluster (``tcp://host:port`` of its scheduler). Its workers must
     import this project and find the data folder; start them with ``--nthreads 1`` (one trial per
@@ -147,7 +184,12 @@ class DaskPool:
         from distributed import Client
 
         self.address = address
-        self.client = Client(address, set_as_default=False, timeout=timeout)
+        try:
+            self.client = Client(address, set_as_default=False, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterUnreachable(
+                f"no Dask scheduler answered at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). Start "
+                "one with 'dask scheduler', or check the address (tcp://HOST:PORT) and the firewall.") from exc
         self._capacity, self._asked = 1, 0.0
 
     def capacity(self) -> int:

@@ -7,16 +7,23 @@ the pool has workers, so a long run cannot starve a short one and ten runs do no
 cores. A run ends ``done`` or ``cancelled``; its finished trials are kept either way.
 
 Cancelling is per run: its queued trials are dropped at once and its running trials see their
-cancel token within about a second (``core.cancel``). Nothing is shared between runs but the
+cancel token within about a second (``service.cancel``). Nothing is shared between runs but the
 workers, so one run's Stop or failure never touches another's trials.
 
 A task may be a stack (``core.stack``): its ``params["members"]`` are the trials it trains together
 and its payload's ``members`` one payload each; the engine hands those on as the members' results,
 so a stack is scheduled and cancelled as one task but counted and shown as its trials.
 
-Who may stop a run? Every session that started or opened it registers its interest; Stop withdraws
-the caller's interest and cancels the run only when nobody else is still interested. Closing a tab
-withdraws nothing: runs outlive tabs.
+Who may stop a run? Those who asked for it (pressed Run, or the CLI) hold it; Stop withdraws the
+caller's hold and cancels the run once nobody holds it. Watching a run (opening its link) holds
+nothing, so a viewer can neither keep a run alive nor stop it. Closing a tab withdraws nothing: runs
+outlive tabs. One holder may hold at most ``limit`` runs at once (``submit``), so one person cannot
+fill a class's queue.
+
+A trial lost to the machinery (its worker killed or out of memory, a Dask worker gone) is not the
+trial's failure: it goes back to the front of its run's queue, up to ``RETRIES`` times, and after
+that ends ``cancelled`` (the run is then stored as a stopped run, which Run computes again), never
+``failed``: ``failed`` is kept for a trial's own error, which ``service.runner.execute`` reports.
 """
 from __future__ import annotations
 
@@ -31,10 +38,15 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from core.runner import Trial, TrialResult
+from service.runner import Trial, TrialResult
 
 log = logging.getLogger(__name__)
 KEEP_ENDED = 32  # ended runs remembered (their results also live in the store)
+RETRIES = 3      # times a trial lost to the machinery is sent again
+
+
+class TooManyRuns(RuntimeError):
+    """A holder asked for more runs at once than the engine allows each; the message says so."""
 
 
 @dataclass
@@ -63,7 +75,9 @@ class Run:
         self.running = 0
         self.state = "queued"          # queued -> running -> done | cancelled
         self.cancelled = False
-        self.interested = {who}
+        self.holders = {who}           # who asked for the run: Stop cancels it when none is left
+        self.losses: dict[int, int] = {}  # task index -> times lost to the machinery
+        self.incomplete = False        # a task was lost too often: the run ends as a stopped one
         self.submitted, self.ended_at = time.time(), None
         self.outcome = None            # what on_end made of the results (set by the caller's on_end)
         self.save_error: str | None = None
@@ -96,37 +110,40 @@ class Engine:
         self._thread.start()
 
     # -- what sessions and the CLI call ----------------------------------------------------------
-    def submit(self, job: Job, who=None) -> Run:
-        """Start ``job``, or attach ``who`` to the run of the same key already under way."""
+    def submit(self, job: Job, who=None, limit: int | None = None) -> Run:
+        """Start ``job`` held by ``who``, or add ``who``'s hold to the run of the same key already
+        under way. TooManyRuns when ``who`` already holds ``limit`` other runs that are going."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine has been shut down")
             run = self._active.get(job.key)
-            if run is not None:
-                run.interested.add(who)
+            if run is not None:  # joining adds no work: never refused
+                run.holders.add(who)
                 return run
+            held = self.held_by(who)
+            if limit is not None and len(held) >= limit:
+                raise TooManyRuns(f"You already have {len(held)} runs going on this server, the most one person may "
+                                  f"have at once ({limit}). Wait for one to finish, or stop one, then press Run again.")
             run = Run(job, self.pool.token(), who)
             self._active[job.key] = run
             self._ended.pop(job.key, None)
         self._events.put(None)
         return run
 
-    def attach(self, key: str, who) -> Run | None:
-        """Register ``who``'s interest in the active run of ``key`` (a viewer opening its link)."""
+    def held_by(self, who) -> list[Run]:
+        """The runs going that ``who`` holds."""
         with self._lock:
-            run = self._active.get(key)
-            if run is not None:
-                run.interested.add(who)
-            return run
+            return [r for r in self._active.values() if who in r.holders and not r.cancelled]
 
     def cancel(self, key: str, who=None, force: bool = False) -> bool:
-        """Withdraw ``who``'s interest; cancel when nobody is left (or ``force``). True if cancelled."""
+        """Withdraw ``who``'s hold; cancel when nobody holds the run any more (or ``force``). True if
+        cancelled. A viewer (not a holder) withdraws nothing."""
         with self._lock:
             run = self._active.get(key)
-            if run is None or run.cancelled:
+            if run is None or run.cancelled or (who not in run.holders and not force):
                 return False
-            run.interested.discard(who)
-            if run.interested and not force:
+            run.holders.discard(who)
+            if run.holders and not force:
                 return False
             run.cancelled = True
             run.queue.clear()
@@ -190,20 +207,23 @@ class Engine:
         self.peak_busy = max(self.peak_busy, self.busy)
         try:
             future = self.pool.submit(run.job.fn, trial, run.token)
-        except Exception as exc:  # the pool could not take it (cluster gone): this trial fails alone
+        except Exception as exc:  # the pool could not take it (cluster gone): lost, like a dead worker's
             future = concurrent.futures.Future()
             future.set_exception(exc)
         future.add_done_callback(lambda f: self._events.put((run, trial, f)))
 
     def _complete(self, run: Run, trial: Trial, future) -> None:
-        try:
-            result = future.result()
-        except BaseException as exc:  # the worker died, the task was lost or never taken
-            result = TrialResult(trial, "failed", {}, f"worker lost: {type(exc).__name__}: {exc}")
-        members = _members(result)
         with self._lock:
             self.busy -= 1
             run.running -= 1
+        try:
+            result = future.result()
+        except BaseException as exc:  # the worker died, the task was lost or never taken
+            result = self._lost(run, trial, exc)
+            if result is None:
+                return
+        members = _members(result)
+        with self._lock:
             start = len(run.results)
             run.results.extend(members)
             total, listeners = run.total, list(run.listeners)
@@ -213,6 +233,20 @@ class Engine:
                     listener(member, done, total)
                 except Exception:
                     log.exception("progress listener of run %s", run.key)
+
+    def _lost(self, run: Run, trial: Trial, exc: BaseException) -> TrialResult | None:
+        """A task the machinery lost: back to the front of its run's queue (None), or, lost too often
+        or in a cancelled run, a ``cancelled`` result."""
+        with self._lock:
+            lost = run.losses[trial.index] = run.losses.get(trial.index, 0) + 1
+            if lost <= RETRIES and not run.cancelled:
+                log.warning("run %s: task %s lost (%s: %s), sending it again", run.key, trial.index,
+                            type(exc).__name__, exc)
+                run.queue.appendleft(trial)
+                return None
+            run.incomplete = True
+        return TrialResult(trial, "cancelled", {}, f"lost to the machinery {lost} times (last: {type(exc).__name__}: "
+                                                   f"{exc}); press Run to compute it again")
 
     def _wave_or_end(self, run: Run) -> None:
         if not run.cancelled and run.job.next_wave is not None:
@@ -227,7 +261,7 @@ class Engine:
                 run.total += sum(_size(t) for t in more)
                 self._events.put(None)
                 return
-        run.state = "cancelled" if run.cancelled else "done"
+        run.state = "cancelled" if run.cancelled or run.incomplete else "done"
         run.ended_at = time.time()
         del self._active[run.key]
         if run.job.on_end is not None:
@@ -269,7 +303,7 @@ _shared_lock = threading.Lock()
 def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str, ...] = ()):
     """A Dask pool when given a scheduler address, else ``n_jobs`` local processes (-1: every core;
     1: a thread of this process)."""
-    from core import pools
+    from service import pools
 
     if scheduler:
         return pools.DaskPool(scheduler)
@@ -289,7 +323,7 @@ def shared(preload: tuple[str, ...] = ()) -> Engine:
     global _shared
     with _shared_lock:
         if _shared is None:
-            from core import pools
+            from service import pools
 
             address = os.environ.get("EXPLORER_SCHEDULER")
             # never a ThreadPool here: even a one-core server trains outside its own process

@@ -12,7 +12,14 @@ beside the code; WAL mode lets several server processes share it.
 Bounded: after each save the least recently opened runs are evicted until the tables fit in
 ``$EXPLORER_STORE_MAX_MB`` (default 1024). Never a crash: a row that cannot be read is dropped (the
 study is computed again); a file that is not a database is moved aside and a new one started; a
-store that cannot be written raises StoreError for the caller to report, and reads then find nothing.
+store that cannot be written (read-only folder or mount, full disk) raises StoreError on save for
+the caller to report, and goes on serving what it holds: reads need only a readable file.
+
+Untrusted: the file may have been edited by anyone who can write the folder. It is opened with
+``trusted_schema`` off, and triggers or views that this code never creates are dropped before
+anything is written (a planted trigger ran on every open); a table blob is measured from its
+Parquet footer before it is decompressed (``$EXPLORER_STORE_TABLE_MB``, default 64, per table) and
+a row's meta and parameters are checked for the types this code writes; what fails is dropped.
 """
 from __future__ import annotations
 
@@ -41,6 +48,13 @@ CREATE TABLE IF NOT EXISTS tables (key TEXT NOT NULL, name TEXT NOT NULL, data B
     PRIMARY KEY (key, name));
 CREATE INDEX IF NOT EXISTS runs_opened ON runs (opened);
 """
+
+
+MAX_ROWS = 5_000_000  # per table; the largest real one (decision-boundary regions) holds a quarter million
+
+
+def max_table_bytes() -> int:
+    return int(float(os.environ.get("EXPLORER_STORE_TABLE_MB") or 64) * 2 ** 20)
 
 
 class StoreError(Exception):
@@ -79,13 +93,51 @@ def _to_parquet(name: str, frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _drop_planted(connection: sqlite3.Connection) -> None:
+    """Drop triggers and views this code never creates: they would run whatever a file planted on
+    our next write (a trigger on ``runs`` made every open of a link take 6 s)."""
+    planted = connection.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
+    for kind, name in planted:
+        log.warning("result store: dropping the %s %r that this code never created", kind, name)
+        connection.execute(f'DROP {kind.upper()} IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
+
+
+def _checked_row(meta_text, study, params_text) -> tuple[str, dict, dict]:
+    """A runs row as ``save`` writes it: meta with a known state and whole trial counts, parameter texts."""
+    meta, params = json.loads(meta_text), json.loads(params_text)
+    if not isinstance(study, str) or not isinstance(params, dict) or not isinstance(meta, dict):
+        raise ValueError("row of the wrong types")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
+        raise ValueError("parameters that are not texts")
+    if meta.get("state", "done") not in ("done", "cancelled"):
+        raise ValueError(f"unknown state {meta.get('state')!r}")
+    for name in ("trials_done", "trials_total"):
+        if not isinstance(meta.get(name, 0), int) or isinstance(meta.get(name, 0), bool) or meta.get(name, 0) < 0:
+            raise ValueError(f"{name} is not a whole number")
+    return study, params, meta
+
+
+def _read_table(name: str, data: bytes) -> pd.DataFrame:
+    """A Parquet blob, its size read from the footer first: a few hundred KB can decompress to GBs."""
+    import pyarrow.parquet as pq
+
+    if not isinstance(data, bytes) or len(data) > max_table_bytes():
+        raise ValueError(f"table {name!r} is not a blob of at most {max_table_bytes():,} bytes")
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    unpacked = sum(meta.row_group(i).column(j).total_uncompressed_size
+                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+    if meta.num_rows > MAX_ROWS or unpacked > max_table_bytes():
+        raise ValueError(f"table {name!r} unpacks to {meta.num_rows:,} rows, {unpacked:,} bytes: over the limit")
+    return pd.read_parquet(io.BytesIO(data))
+
+
 class ResultStore:
     """``save`` / ``load`` a run's named DataFrames and a small JSON ``meta`` under its key."""
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else default_folder()
         self.path = self.folder / DATABASE
-        self._ready = False
+        self._ready, self._read_only = False, ""
 
     @staticmethod
     def key(study: str, params: dict[str, str]) -> str:
@@ -97,12 +149,16 @@ class ResultStore:
     def _connect(self):
         """A connection per call: sessions and the engine call from many threads, and a fresh
         connection costs about 0.1 ms. A file that is not a database is moved aside first (also
-        when it turns into one while the server runs: the next call notices)."""
+        when it turns into one while the server runs: the next call notices). A store that could
+        not be prepared for writing is opened read-only."""
         if not self._ready:
             self._prepare()
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection = sqlite3.connect(self._address(), timeout=30, isolation_level=None, uri=True)
         try:
             connection.execute("PRAGMA busy_timeout = 30000")
+            connection.execute("PRAGMA trusted_schema = OFF")
+            if not self._read_only:
+                _drop_planted(connection)
             yield connection
         except sqlite3.DatabaseError as exc:
             if _is_broken(exc):
@@ -111,12 +167,20 @@ class ResultStore:
         finally:
             connection.close()
 
+    def _address(self) -> str:
+        if not self._read_only:
+            return f"file:{self.path}"
+        return f"file:{self.path}?{self._read_only}"
+
     def _prepare(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._read_only = ""
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
             self._create()
         except sqlite3.DatabaseError as exc:
             if not _is_broken(exc):
+                if self._readable():
+                    return
                 raise
             aside = self.path.with_name(f"{DATABASE}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
             log.warning("result store %s is not a database (%s): moved aside to %s, starting a new one",
@@ -125,7 +189,31 @@ class ResultStore:
                 if Path(f"{self.path}{suffix}").exists():
                     Path(f"{self.path}{suffix}").replace(f"{aside}{suffix}")
             self._create()
+        except OSError:
+            if not self._readable():
+                raise
+            return
         self._ready = True
+
+    def _readable(self) -> bool:
+        """After a failed write: can the database still be read? Read-only first (a WAL database then
+        needs its -shm file or a writable folder), else as immutable (a read-only mount after a clean
+        shutdown, where nobody can be writing). Sets the mode ``_connect`` uses."""
+        if not self.path.is_file():
+            return False
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                connection = sqlite3.connect(f"file:{self.path}?{mode}", uri=True, timeout=5)
+                try:
+                    connection.execute("SELECT COUNT(*) FROM runs").fetchone()
+                finally:
+                    connection.close()
+            except sqlite3.DatabaseError:
+                continue
+            log.warning("result store %s cannot be written: serving what it holds, read-only (%s)", self.path, mode)
+            self._read_only, self._ready = mode, True
+            return True
+        return False
 
     def _create(self) -> None:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -133,6 +221,7 @@ class ResultStore:
             connection.execute("PRAGMA auto_vacuum = INCREMENTAL")  # evicted runs give their pages back
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
+            _drop_planted(connection)
         finally:
             connection.close()
 
@@ -144,27 +233,38 @@ class ResultStore:
         return found[2:] if found else None
 
     def load_key(self, key: str) -> tuple[str, dict, dict[str, pd.DataFrame], dict] | None:
-        """(study, parameter texts, tables, meta) of the run stored under ``key``, or None."""
+        """(study, parameter texts, tables, meta) of the run stored under ``key``, or None. A row
+        that is not what ``save`` writes, or a table too large to decompress, is dropped."""
         try:
             with self._connect() as connection:
                 row = connection.execute("SELECT meta, study, params FROM runs WHERE key = ?", (key,)).fetchone()
                 if row is None:
                     return None
                 parts = connection.execute("SELECT name, data FROM tables WHERE key = ?", (key,)).fetchall()
-                connection.execute("UPDATE runs SET opened = ? WHERE key = ?", (time.time(), key))
         except (sqlite3.Error, OSError) as exc:
             log.warning("result store %s unreadable: %s", self.path, exc)
             return None
         try:
-            meta, params = json.loads(row[0]), json.loads(row[2])
-            frames = {name: pd.read_parquet(io.BytesIO(data)) for name, data in parts}
-            if not isinstance(meta, dict) or not isinstance(params, dict) or "tidy" not in frames:
-                raise ValueError("incomplete entry")
-        except Exception as exc:  # a corrupt row: drop it, the caller computes the study again
+            study, params, meta = _checked_row(*row)
+            frames = {str(name): _read_table(name, data) for name, data in parts}
+            if "tidy" not in frames:
+                raise ValueError("no tidy table")
+        except Exception as exc:  # a corrupt or hostile row: drop it, the caller computes the study again
             log.warning("dropping unreadable stored run %s: %s", key, exc)
             self.delete(key)
             return None
-        return str(row[1]), params, frames, meta
+        self._touch(key)
+        return study, params, frames, meta
+
+    def _touch(self, key: str) -> None:
+        """Opening counts as use for eviction; a store that cannot be written still serves the read."""
+        if self._read_only:
+            return
+        try:
+            with self._connect() as connection:
+                connection.execute("UPDATE runs SET opened = ? WHERE key = ?", (time.time(), key))
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("result store %s: could not mark run %s as opened: %s", self.path, key, exc)
 
     def recent(self, count: int = 5, study: str | None = None) -> list[dict]:
         """The latest runs of the current code version from the index alone (no table is read):
@@ -193,6 +293,11 @@ class ResultStore:
         """Keep a run (replacing an entry of the same key in one transaction); StoreError if it cannot."""
         key = self.key(study, params)
         try:
+            if not self._ready:
+                self._prepare()
+            if self._read_only:
+                raise StoreError(f"{self.path} can only be read (a read-only folder or mount, or a full disk "
+                                 "when the server started)")
             blobs = {name: _to_parquet(name, frame) for name, frame in frames.items()}
             size = sum(map(len, blobs.values()))
             now = time.time()

@@ -4,7 +4,7 @@ Vocabulary (as in optuna): a Study is a set of Trials; each trial ends in a stat
 ``diverged``, ``failed`` or ``cancelled``. A trial that raises is recorded as ``failed`` with its
 message and the others go on. Workers receive only the trial's small parameter dict and load data
 themselves (cached per process): shipping the arrays with every task costs more than it saves.
-Scheduling trials over workers is ``core.engine``'s job.
+Scheduling trials over workers is ``service.engine``'s job.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 from threadpoolctl import threadpool_limits
 
-from core import cancel
+from service import cancel
 
 STATUSES = ("ok", "diverged", "failed", "cancelled")
 
@@ -55,7 +55,7 @@ def make_trials(study: str, study_seed: int, param_list: list[dict], start: int 
 def execute(fn: Callable[[Trial], dict], trial: Trial, token=None) -> TrialResult:
     """Run one trial on one BLAS thread (parallelism comes from running trials side by side).
 
-    ``token`` (see ``core.cancel``) is what the trial's training loop polls to stop early."""
+    ``token`` (see ``service.cancel``) is what the trial's training loop polls to stop early."""
     start = time.perf_counter()
     try:
         with threadpool_limits(limits=1), cancel.watching(token):

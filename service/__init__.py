@@ -1,0 +1,4 @@
+"""The run service: how trials reach workers and results reach people, apart from the numerics in
+``core/``. ``runner`` (a trial and how one executes), ``engine`` (runs shared by every session:
+queues, fairness, cancellation, retries), ``pools`` (local processes, threads, Dask), ``cancel``
+(the signal a running trial polls), ``store`` (finished results in SQLite)."""
