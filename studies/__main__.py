@@ -112,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
                              "results; give two file names")
         for path in (args.out, args.summary_out):
             _check_writable(path)
+        workers = args.n_jobs if args.n_jobs > 0 else cores()
         if args.max_minutes is not None:
-            cost.check_limit(study, values, args.n_jobs if args.n_jobs > 0 else cores(), args.max_minutes)
+            cost.check_limit(study, values, workers, args.max_minutes)
+        if not args.scheduler:  # a cluster's workers have their own memory
+            cost.check_memory(study, values, workers)
     except ParamError as exc:
         return _fail(2, f"{exc}. See: python -m studies params {args.study}")
     except cost.TooLarge as exc:
         return _fail(2, str(exc))
-    except OSError as exc:
+    except (OSError, DataError) as exc:
         return _fail(1, str(exc))
     finished = []
     report = _progress_printer(study, time.perf_counter())

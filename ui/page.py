@@ -102,6 +102,7 @@ def _start(study, values: dict, key: str):
     """Submit the run (or attach to the same one under way); say so in the page when it cannot run."""
     try:
         cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
+        cost.check_memory(study, values, engine().pool.capacity())
         job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()))
     except cost.TooLarge as exc:
         st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")

@@ -63,7 +63,7 @@ def task_sizes(p: dict) -> tuple[int, int, int, int]:
     return pool, n_test, n_in, 2 if share < 1 else all_classes
 
 
-def _training_sizes(p: dict) -> tuple[int, int, int]:
+def training_sizes(p: dict) -> tuple[int, int, int]:
     """(samples trained on, samples evaluated per epoch, splits evaluated) of a training trial."""
     pool, n_test, _, _ = task_sizes(p)
     val = round(pool * p["val_fraction"])
@@ -84,7 +84,7 @@ def training(p: dict, evaluate: bool = True, eval_factor: float = EVAL_FLOP_FACT
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     sizes = [n_in, *p["hidden"], n_out]
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    n_train, n_eval, splits = _training_sizes(p)
+    n_train, n_eval, splits = training_sizes(p)
     batch = n_train if p["batch_size"] == "full" else max(1, min(int(p["batch_size"]), n_train))
     epochs = p["epochs"]
     epochs_evaluated = epochs + 1
@@ -136,7 +136,8 @@ def describe(seconds: float) -> str:
 
 
 class TooLarge(ValueError):
-    """A run estimated to take longer than the limit; the message says what to reduce."""
+    """A run estimated to take longer than the limit, or to need more memory than a worker may use;
+    the message says what to reduce."""
 
 
 def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:
@@ -149,3 +150,29 @@ def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:
                        f"{max_minutes:g} min. Reduce {', '.join(knobs)} or the number of values compared, "
                        "or pick a smaller network.")
     return seconds
+
+
+def task_peaks(study, param_list: list[dict]) -> list[float]:
+    """Estimated peak bytes of a worker running each task of the run (``studies.common.memory``)."""
+    from studies.common import memory
+
+    if study.TRIAL is not train_trial:
+        return [memory.task_bytes(p) if "hidden" in p and "batch_size" in p else memory.WORKER_BASE
+                for p in param_list]
+    tasks = stacks(trial_seeds(study.NAME, 0, param_list))
+    return [memory.task_bytes(task.params["members"][0].params, len(task.params["members"]))
+            if "members" in task.params else memory.task_bytes(task.params) for task in tasks]
+
+
+def check_memory(study, values: dict, workers: int) -> float:
+    """The largest task's estimated peak bytes, or TooLarge when a worker may not hold that much."""
+    from studies.common import memory
+
+    peak = max(task_peaks(study, study.plan(values)), default=0.0)
+    budget = memory.worker_budget(workers)
+    if peak > budget:
+        raise TooLarge(f"One trial of this run would need about {memory.describe(peak)} of memory, more than the "
+                       f"{memory.describe(budget)} each of this server's {workers} workers may use. Use fewer or "
+                       "smaller hidden layers, a smaller batch size ('full' holds every sample's activations at "
+                       "once), or a smaller max_train.")
+    return peak

@@ -160,17 +160,23 @@ def stacks(trials: list[Trial]) -> list[Trial]:
     workers. Trials of other seeds share no product. Merging them into larger stacks saved another
     10 % on Fashion-MNIST but made a long run's progress and partial results arrive in a few big
     steps (a 30-trial run showed no finished trial for over a minute), so they are not merged:
-    small stacks balance over the workers and keep progress fine-grained."""
+    small stacks balance over the workers and keep progress fine-grained. A stack that would hold more
+    than ``studies.common.memory.STACK_MAX_BYTES`` trains as single trials (the same fixed rule on
+    every machine, so the numbers still do not depend on where they ran)."""
     blocks: dict = {}
     for t in trials:
         key = stack_key(t)
         blocks.setdefault(key if key is not None else ("alone", t.index), []).append(t)
+    from studies.common.memory import stack_fits  # (memory reads the sizes through cost, which imports this)
+
     tasks = []
     for members in blocks.values():
         for group in fused_groups([m.seed for m in members]):
             chunk = [members[i] for i in group]
-            tasks.append(chunk[0] if len(chunk) == 1 else
-                         Trial(chunk[0].study, chunk[0].index, {"members": chunk}, chunk[0].seed))
+            if len(chunk) == 1 or not stack_fits(chunk[0].params, len(chunk)):
+                tasks += chunk
+            else:
+                tasks.append(Trial(chunk[0].study, chunk[0].index, {"members": chunk}, chunk[0].seed))
     return sorted(tasks, key=lambda task: task.index)
 
 
