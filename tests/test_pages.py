@@ -190,7 +190,7 @@ def test_one_session_may_have_only_so_many_runs_going_and_the_page_says_so(monke
     monkeypatch.setenv("EXPLORER_MAX_RUNS_PER_SESSION", "1")
     engine = engines.shared(WORKER_PRELOAD)
     at = page("learning_rate", epochs=400, repeats=6)
-    assert any("up to 1 runs at once per person" in c.value for c in at.sidebar.caption)
+    assert any("up to 1 runs at once per browser tab" in c.value for c in at.sidebar.caption)
     at = at.sidebar.button[0].click().run()
     (first,) = engine.active()
     try:

@@ -95,7 +95,7 @@ def _estimate(study, values: dict) -> str:
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
     return (f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds)} on this server "
-            f"(up to {max_runs_per_session()} runs at once per person)")
+            f"(up to {max_runs_per_session()} runs at once per browser tab)")
 
 
 def _start(study, values: dict, key: str):
