@@ -15,14 +15,15 @@ from studies.common.training import stacks, trial_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = """
-import pickle, resource, sys
+import pickle, sys
 from service.runner import execute
 from studies.common.training import train_any, warm_up
 warm_up()                                                  # what a worker does as it starts
 result = execute(train_any, pickle.loads(sys.stdin.buffer.read()))
 assert result.status == "ok", result.message
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-"""
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) * 1024)   # this process's own peak: getrusage's maxrss
+"""                                                          # also counts the parent's size at the fork
 GRID = [  # (study, parameters): small and large networks, batches, stacks, optimisers, data sets, folds
     (learning_rate, {"learning_rates": "0.1"}),
     (learning_rate, {"learning_rates": "0.1", "hidden": "2000,2000", "batch_size": "full"}),
