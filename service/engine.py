@@ -1,7 +1,7 @@
 """The run engine: one per process, shared by every session of the app and by the CLI.
 
-A run is identified by its result key. Submitting a key that is already running attaches to that
-run (one computation, any number of viewers). The trials of all runs wait in per-run queues; one
+A run is identified by its result key. Submitting a key that is already running joins that run
+(one computation, however many ask for it or watch it). The trials of all runs wait in per-run queues; one
 dispatcher thread hands them to the pool's workers round-robin over runs, never more at once than
 the pool has workers, so a long run cannot starve a short one and ten runs do not oversubscribe the
 cores. A run ends ``done`` or ``cancelled``; its finished trials are kept either way.
