@@ -113,7 +113,7 @@ def probes_on_a_live_server(browser) -> None:
         no_stop = stop_button(watching).count() == 0
         viewer.close()
         stop_button(page).click()
-        page.get_by_text("Stopped after").wait_for(timeout=30_000)
+        page.get_by_text("trials finished; the others were cancelled").wait_for(timeout=30_000)
         probe("viewer leaves, owner presses Stop", "the run stops; the viewer had no Stop button",
               f"stopped, viewer's Stop button shown: {not no_stop}", no_stop)
         owner.close()

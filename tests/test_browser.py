@@ -101,7 +101,7 @@ def test_one_person_stopping_and_leaving_never_harms_another(app_url, browser):
     a.get_by_text("trials finished").wait_for(timeout=30_000)
     a.wait_for_function("document.body.innerText.match(/[1-9][0-9]* \\/ 30 trials finished/)", timeout=60_000)
     a.get_by_role("button", name="Stop").click()
-    a.get_by_text("Stopped after").wait_for(timeout=30_000)
+    a.get_by_text("trials finished; the others were cancelled").wait_for(timeout=30_000)
     a_context.close()
     b.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
     charts_drawn(b, 3)
@@ -112,7 +112,7 @@ def test_one_person_stopping_and_leaving_never_harms_another(app_url, browser):
     b_context.close()
     again = browser.new_page()
     again.goto(a_link)
-    again.get_by_text("Stopped after").wait_for(timeout=30_000)
+    again.get_by_text("trials finished; the others were cancelled").wait_for(timeout=30_000)
     charts_drawn(again, 2)
     again.screenshot(path=str(ARTIFACTS / "two-users-a-reopened.png"), full_page=True)
     again.close()
@@ -175,4 +175,25 @@ def test_decision_boundaries_play_over_the_epochs_in_the_browser(app_url, browse
         page.wait_for_timeout(450)
     assert len(shots) >= 3                                  # several distinct frames were on screen
     page.screenshot(path=str(ARTIFACTS / "decision_boundary-playing.png"), full_page=True)
+    page.close()
+
+
+def test_a_lecture_preset_fills_the_form_in_the_browser_and_run_runs_it(app_url, browser):
+    """Issue 19: the preset changed the address bar but the browser's form kept the old values, and
+    Run sent them (AppTest, which has no front end, saw the form filled)."""
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    page.goto(f"{app_url}/learning_rate")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    field = lambda name: sidebar.locator(f".st-key-learning_rate-{name} input")  # noqa: E731
+    field("epochs").wait_for(timeout=30_000)
+    assert field("learning_rates").input_value() == "0.01,0.1,0.5,2,10"
+    sidebar.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2").click()
+    page.wait_for_function("() => document.querySelector('.st-key-learning_rate-epochs input').value === '50'",
+                           timeout=30_000)
+    assert field("learning_rates").input_value() == "0.1,0.5,2" and field("classes").input_value() == "1,7"
+    sidebar.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    link = page.locator(".st-key-share code").inner_text().strip()
+    assert "learning_rates=0.1%2C0.5%2C2" in link and "epochs=50" in link and "classes=1%2C7" in link
     page.close()

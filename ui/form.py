@@ -90,28 +90,41 @@ def values_from_link(study) -> tuple[dict, list[str]]:
     return values, warnings
 
 
-def _widget(param: Param, value, key: str, disabled: bool):
+def _widget(param: Param, key: str, disabled: bool):
+    """The widget of one parameter. Its value lives in ``st.session_state[key]`` (``fill_form``):
+    passing a value too would make Streamlit warn, and a browser keeps showing its own old value."""
     help_text = f"{param.help}  \nAllowed: {param.allowed()}." + ("  \nFixed by this exercise." if disabled else "")
     label = param.name.replace("_", " ") + (" 🔒" if disabled else "")
     common = {"key": key, "help": help_text, "disabled": disabled}
     if param.kind == "choice":
-        return st.selectbox(label, param.choices, index=param.choices.index(value), **common)
+        return st.selectbox(label, param.choices, **common)
     if param.kind == "int":
-        return st.number_input(label, int(param.low), int(param.high), int(value), step=1, **common)
+        return st.number_input(label, int(param.low), int(param.high), step=1, **common)
     if param.kind == "float":
-        return st.number_input(label, float(param.low), float(param.high), float(value), format="%g", step=None,
-                               **common)
-    return st.text_input(label, param.to_text(value), **common)
+        return st.number_input(label, float(param.low), float(param.high), format="%g", step=None, **common)
+    return st.text_input(label, **common)
+
+
+def _widget_value(param: Param, value):
+    """A typed value as its widget holds it: the choice, the number, or the text of a list."""
+    if param.kind == "int":
+        return int(value)
+    if param.kind == "float":
+        return float(value)
+    return value if param.kind == "choice" else param.to_text(value)
 
 
 def _key(study, param: Param) -> str:
     return f"{study.NAME}:{param.name}"
 
 
-def forget_form(study) -> None:
-    """Drop the widgets' remembered values, so the form shows the values it is given next."""
+def fill_form(study, values: dict) -> None:
+    """Put ``values`` into the form's widgets. Through the session state, the one way a rerun changes
+    what a browser shows: dropping the widgets' state (as this did) let the browser keep its old
+    values, so a preset changed the link but not the form (AppTest, which has no front end, saw the
+    form filled)."""
     for param in study.SCHEMA:
-        st.session_state.pop(_key(study, param), None)
+        st.session_state[_key(study, param)] = _widget_value(param, values[param.name])
 
 
 def sidebar_form(study, initial: dict, note: str = "") -> dict | None:
@@ -127,12 +140,14 @@ def sidebar_form(study, initial: dict, note: str = "") -> dict | None:
         if st.session_state.get(error_key):
             st.error(plain(st.session_state[error_key]), icon=":material/error:")
         raw = {name: value for name, value in exercise["hide"].items()}
+        if any(_key(study, p) not in st.session_state for p in schema):
+            fill_form(study, initial)
         for group, title in GROUPS.items():
             params = [p for p in schema if p.group == group and p.name not in exercise["hide"]]
             if params:
                 st.markdown(f"**{title}**")
                 for p in params:
-                    raw[p.name] = _widget(p, initial[p.name], _key(study, p), p.name in exercise["lock"])
+                    raw[p.name] = _widget(p, _key(study, p), p.name in exercise["lock"])
     if not submitted:
         return None
     try:
@@ -171,8 +186,7 @@ def preset_picker(study) -> None:
                 f"{texts['dataset']} is not installed on this server, so this figure's settings run on the "
                 "embedded digits data instead.")
             texts["dataset"] = "digits"
-        forget_form(study)
-        st.query_params.from_dict({**texts, **_exercise_texts(exercise_of(study))})
+        st.query_params.from_dict({**texts, **_exercise_texts(exercise_of(study))})  # the page fills the form
 
     st.sidebar.selectbox("Lecture figure", ["(your own settings)", *presets], key=key, on_change=apply,
                          help="Fill the form with the lecture's settings for one of its figures.")

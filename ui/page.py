@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.data import DataError
 from studies.common import cost, execution
-from ui.form import forget_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
+from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
 from ui.server import engine, max_run_minutes, max_runs_per_session, result_store, who
@@ -34,7 +34,7 @@ def study_page(study) -> None:
     active = st.session_state.get(active_key)
     if active is None or (st.query_params and link_values != active):
         active = link_values  # first visit, or another link opened in this session: the link wins
-        forget_form(study)
+        fill_form(study, active)
     elif not st.query_params:  # back on the page by navigation: put the share link in the address bar again
         st.query_params.from_dict(link_texts(study, active))
     preset_picker(study)
@@ -61,7 +61,8 @@ def study_page(study) -> None:
                        "this page until you close it: download them now.", icon=":material/save:")
     if result is not None:
         if result.state == "cancelled":
-            st.warning(f"Stopped after {result.trials_done} of {result.trials_total} trials. "
+            st.warning(f"Stopped: {result.trials_done} of {result.trials_total} trials finished; the others were "
+                       "cancelled or never started. "
                        f"{execution.coverage_note(study, result)} The results so far are shown below and can be "
                        "downloaded; press Run to compute them all.", icon=":material/stop_circle:")
         _show_guarded(study, result, values, key if result is stored else None)

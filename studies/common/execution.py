@@ -28,9 +28,11 @@ def trials_of(study, values: dict) -> list:
 
 
 def result_of(study, values: dict, results: list[TrialResult], total: int, state: str) -> StudyResult:
-    """The study's tables from the trials finished so far, marked with how far the run got."""
+    """The study's tables from the trials finished so far, marked with how far the run got: trials
+    that ended ``cancelled`` are kept in the tables but not counted as finished."""
     result = study.assemble(values, results)
-    result.state, result.trials_done, result.trials_total = state, len(results), total
+    result.state, result.trials_total = state, total
+    result.trials_done = sum(r.status != "cancelled" for r in results)  # a stopped trial did not finish
     return result
 
 
