@@ -51,7 +51,9 @@ def show(study, result, values: dict, store_key: str | None = None) -> None:
     troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
     if len(troubles):
         st.warning("Not every trial finished ok: " + ", ".join(f"{n} {status}" for status, n in troubles.items())
-                   + ". They are marked in the charts (dashed lines, crosses) and listed in the table.", icon=":material/warning:")
+                   + ". Charts that draw single trials mark them by status (their legend says how; curves of "
+                   "every repeat: switch on the toggle below), and the summary table lists them.",
+                   icon=":material/warning:")
     repeats = "setting" in result.tidy.columns and st.toggle(
         "Show every repeat as its own line (default: mean ± 1 std over repeats)", key=f"{study.NAME}:show-repeats")
     draw_charts(study, result, store_key, repeats=repeats)
