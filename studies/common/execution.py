@@ -88,18 +88,27 @@ def fits_schema(study, values: dict, frames: dict) -> str:
     """What a stored row lacks of the tables this code writes for ``study`` (the columns of its
     result with no trial finished), or "" when it has them all: a damaged or planted row must not
     reach the charts (a summary without ``status`` raised KeyError on the page)."""
-    empty = study.assemble(values, [])
-    for name, frame in {"tidy": empty.tidy, "summary": empty.summary, **empty.tables}.items():
+    for name, columns in _written_columns(study, tuple(sorted(study.SCHEMA.to_texts(values).items()))).items():
         stored = frames.get(name)
         if stored is None:
             return f"table {name!r} is missing"
-        missing = [c for c in frame.columns if c not in stored.columns]
+        missing = [c for c in columns if c not in stored.columns]
         if missing:
             return f"table {name!r} lacks {missing}"
         wrong = [c for c in stored.columns if c in NUMBERS and not pd.api.types.is_numeric_dtype(stored[c])]
         if wrong or ("status" in stored and not stored["status"].isin(STATUSES).all()):
             return f"table {name!r} holds text where numbers or statuses belong ({wrong or ['status']})"
     return ""
+
+
+@functools.lru_cache(maxsize=128)
+def _written_columns(study, texts: tuple) -> dict[str, list[str]]:
+    """The columns of every table the code writes for a run of these parameters: those of its result
+    with no trial finished. Cached: assembling it (the decision-boundary study generates its data)
+    would otherwise be repeated on every open of a link."""
+    empty = study.assemble(study.SCHEMA.parse(dict(texts)), [])
+    return {name: list(frame.columns) for name, frame in {"tidy": empty.tidy, "summary": empty.summary,
+                                                           **empty.tables}.items()}
 
 
 def _stored_result(study, values: dict, frames: dict, meta: dict, drop: Callable = lambda: None) -> StudyResult | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 
+from core.data import dataset_shape
 from core.stack import EVAL_ROWS
 from studies.common.cost import training_sizes, task_sizes
 
@@ -50,8 +51,6 @@ def data_bytes(p: dict) -> tuple[float, float]:
 
 def dataset_sizes(p: dict) -> tuple[int, int]:
     """(samples, test samples) of the whole data set on disk, whatever the task selects."""
-    from core.data import dataset_shape
-
     n, n_test, _ = dataset_shape(p["dataset"], p.get("toy_samples", 0))
     return n, n_test
 
