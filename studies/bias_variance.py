@@ -125,7 +125,8 @@ def _against_degree(frame: pd.DataFrame, columns: dict[str, str], title: str, lo
         x=alt.X("degree:Q", title="polynomial degree d (capacity)", scale=alt.Scale(nice=False, padding=10),
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", scale=y_scale, title="mean squared error", axis=alt.Axis(format="~g")),
-        color=alt.Color("quantity:N", title=None, sort=list(columns.values()), legend=charts.legend()),
+        color=alt.Color("quantity:N", title=None, sort=list(columns.values()),
+                        scale=charts.categorical(list(columns.values())), legend=charts.line_legend(columns.values())),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
         tooltip=["degree:Q", "quantity:N", alt.Tooltip("value:Q", format=".4g")],
     ).add_params(pick)
@@ -143,8 +144,9 @@ def fits_chart(fits: pd.DataFrame, points: pd.DataFrame, degree: int, noise: flo
     grid = np.linspace(0, 1, GRID)
     true = pd.DataFrame({"x": grid, "y": truth(grid), "kind": "true f(x)", "curve": "truth"})
     kinds = ["fits to other training sets", "fit to the points shown", "mean of all fits", "true f(x)", "training set 1"]
-    colour = alt.Color("kind:N", title=None, legend=charts.legend(columns=2),
-                       scale=alt.Scale(domain=kinds, range=["#9ecae1", "#ff7f0e", "#3182bd", "#d62728", "#ff7f0e"]))
+    colour = alt.Color("kind:N", title=None, legend=charts.legend(kinds),
+                       scale=alt.Scale(domain=kinds, range=[charts.NEUTRAL, *charts.PALETTE[1::-1], charts.PALETTE[2],
+                                                            charts.PALETTE[1]]))
     pad = 1.5 + 3 * noise
     y = alt.Y("y:Q", scale=alt.Scale(domain=[-pad, pad], clamp=True), title="y")
     lines = alt.Chart(pd.concat([shown, true], ignore_index=True)).mark_line().encode(
@@ -186,7 +188,8 @@ def compare(runs: list) -> list[alt.Chart]:
     return [charts.compare_lines(frame[frame["value"] > 0], "degree", "value", "quantity", [l for l, _ in runs],
                                  "Bias², variance and test MSE against the degree, both runs",
                                  "Look for: how noise and sample count move the best degree and the variance.",
-                                 y_title="mean squared error", y_format="~g", colour_order=list(names.values()))]
+                                 y_title="mean squared error", y_format="~g", colour_order=list(names.values()),
+                                 ordered_values=False)]
 
 
 def takeaway(result: StudyResult) -> list[str]:

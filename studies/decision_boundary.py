@@ -98,7 +98,7 @@ def assemble(values: dict, results: list) -> StudyResult:
     return result
 
 
-PALETTE = ["#4c78a8", "#f58518", "#54a24b"]  # one per class: the predicted region and the training points
+PALETTE = charts.PALETTE[:3]  # one per class: the predicted region and the training points
 FAINTEST = 0.06  # opacity of a region where the network is no surer than chance; REGION_ALPHA where it is sure
 
 
@@ -130,8 +130,8 @@ def _region_chart(regions: pd.DataFrame, points: pd.DataFrame, title: str, look_
     heat = charts.image_layer(images, x, y)
     dots = alt.Chart(points.astype({"x": float, "y": float}).round({"x": 3, "y": 3})).transform_calculate(
         label="'class ' + datum['class']").mark_point(filled=True, size=22, stroke="white", strokeWidth=0.5).encode(
-        x=x, y=y, fill=alt.Fill("label:N", title="class: training points, and the region predicted (fainter: less sure)",
-                                legend=charts.legend(columns=3),
+        x=x, y=y, fill=alt.Fill("label:N", title=["class: training points and", "predicted region (fainter: less sure)"],
+                                legend=charts.legend([f"class {c}" for c in classes]),
                                 scale=alt.Scale(domain=[f"class {c}" for c in classes], range=colours)),
         tooltip=["label:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")])
     return charts.finish(alt.layer(heat, dots), title, look_for)

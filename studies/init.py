@@ -83,10 +83,11 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 def _histogram_chart(histograms: pd.DataFrame) -> alt.Chart:
     data = histograms.assign(sigma=lambda d: d["init_sigma"].map(lambda v: f"σ = {v:g}"))
+    sigmas = [f"σ = {v:g}" for v in sorted(set(histograms["init_sigma"]))]
     chart = alt.Chart(data).mark_bar(opacity=0.6, binSpacing=0).encode(
         x=alt.X("bin_left:Q", title="value after training", bin="binned"), x2="bin_right:Q",
         y=alt.Y("count:Q", title="count", stack=None),
-        color=alt.Color("sigma:N", title="initial σ", legend=charts.legend(), scale=alt.Scale(scheme="viridis")),
+        color=alt.Color("sigma:N", title="initial σ", legend=charts.legend(sigmas), scale=charts.ordered(sigmas)),
         tooltip=["sigma:N", "layer:N", "kind:N", alt.Tooltip("bin_left:Q", format=".3g"), "count:Q"])
     pick = alt.param(name="layer_kind", value="layer 1 weights",
                      bind=alt.binding_select(options=sorted(set(data["layer"] + " " + data["kind"])),
@@ -113,14 +114,19 @@ def _units_chart(summary: pd.DataFrame) -> alt.Chart:
                          "network is no wider than one unit; any σ > 0 keeps every unit different.")
 
 
+ACTIVATION_DASH = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3]]  # solid, dashed, dotted, ...: one per activation
+
+
 def _layer_chart(layers: pd.DataFrame, field: str, title: str, look_for: str) -> alt.Chart:
     data = layers[layers[field] > 0]
     chart = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("layer:Q", title="hidden layer (input side first)", axis=alt.Axis(tickMinStep=1, format="d"),
                 scale=alt.Scale(nice=False, padding=10)),
         y=alt.Y(f"{field}:Q", scale=alt.Scale(type="log"), title=title.split(" per ")[0], axis=alt.Axis(format="~g")),
-        color=alt.Color("scheme:N", title="initialisation", legend=charts.legend()),
-        strokeDash=alt.StrokeDash("activation:N", title="activation", legend=charts.legend()),
+        color=alt.Color("scheme:N", title="initialisation", scale=charts.categorical(list(SCHEMES)),
+                        legend=charts.line_legend(SCHEMES)),
+        strokeDash=alt.StrokeDash("activation:N", title="activation (dash)", legend=charts.dash_legend(
+            ACTIVATIONS), scale=alt.Scale(domain=list(ACTIVATIONS), range=ACTIVATION_DASH[:len(ACTIVATIONS)])),
         tooltip=["scheme:N", "activation:N", "layer:Q", alt.Tooltip(f"{field}:Q", format=".3g")])
     return charts.finish(chart, title, look_for)
 

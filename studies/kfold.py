@@ -161,19 +161,20 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         "value:Q", title=charts.words(tune), scale=alt.Scale(nice=False, padding=14),
         axis=alt.Axis(values=[float(v) for v in tried], format="~g"))
     base = alt.Chart(summary)
-    bars = base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title="validation error",
+    bars = base.mark_errorbar(ticks=True, color=charts.NEUTRAL).encode(x=x, y=alt.Y("low:Q", title="validation error",
                                                             axis=alt.Axis(format="%")), y2="high:Q")
     line = base.mark_line().encode(x=x, y="mean_val_error:Q")
     marks = base.mark_point(filled=True, size=90).encode(
         x=x, y="mean_val_error:Q",
         color=alt.Color("marker:N", title=None, scale=alt.Scale(domain=["mean over folds ± std", "best (lowest mean)"],
-                                                                range=["#4c78a8", "#d62728"]), legend=charts.legend()),
+                                                                range=charts.PALETTE[0:4:3]),
+                        legend=charts.legend(["mean over folds ± std", "best (lowest mean)"])),
         shape=alt.Shape("marker:N", scale=alt.Scale(domain=["mean over folds ± std", "best (lowest mean)"],
                                                     range=["circle", "diamond"]), legend=None),
         tooltip=["value:Q", alt.Tooltip("mean_val_error:Q", format=".2%", title="mean"),
                  alt.Tooltip("std_val_error:Q", format=".2%", title="std"), "folds:Q",
                  alt.Tooltip("test_error:Q", format=".2%", title="test error (retrained)")])
-    folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.35, size=25, color="gray").encode(
+    folds = alt.Chart(result.tables["folds"]).mark_point(opacity=0.35, size=25, color=charts.NEUTRAL).encode(
         x=x, y="error:Q", detail="fold:N",
         tooltip=["value:Q", "fold:N", alt.Tooltip("error:Q", format=".2%"), "n_train:Q", "n_val:Q"])
     title = f"{result.params['k']}-fold validation error against {charts.words(tune)} (Fig. 79)"

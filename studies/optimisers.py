@@ -26,6 +26,8 @@ from studies.common.takeaways import listed
 from studies.common.training import StudyResult, assemble_training, trial_detail  # noqa: F401
 from studies.trials.optimisers import COST, SURFACES, TRIAL  # noqa: F401
 
+COLOURS = dict(zip(OPTIMISERS, charts.categorical(OPTIMISERS).range))  # one per optimiser, every chart
+
 NAME = "optimisers"
 TITLE = "Optimisers"
 FIGURES = "Fig. 133-137, 5.2.5"
@@ -104,10 +106,11 @@ def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
     shown = paths.loc[paths["surface"] == surface, ["optimiser", "learning_rate", "step", "x", "y", "cost"]].assign(
         label=lambda d: d["optimiser"] + " (α " + d["learning_rate"].map(lambda v: f"{v:g}") + ")",
         cost=lambda d: d["cost"].map(lambda v: float(f"{v:.4g}"))).round({"x": 4, "y": 4})
+    labels = list(dict.fromkeys(shown.sort_values("optimiser", key=lambda o: o.map(OPTIMISERS.index))["label"]))
     lines = alt.Chart(shown).mark_line(strokeWidth=2).encode(
         x=x_enc, y=y_enc, order="step:Q",
-        color=alt.Color("label:N", title="optimiser (its best rate)", legend=charts.legend(columns=3),
-                        scale=alt.Scale(scheme="category10")),
+        color=alt.Color("label:N", title="optimiser (its best rate)", legend=charts.line_legend(labels),
+                        scale=alt.Scale(domain=labels, range=[COLOURS[label.split(" ")[0]] for label in labels])),
         tooltip=["optimiser:N", "step:Q", alt.Tooltip("cost:Q", format=".4g"), alt.Tooltip("x:Q", format=".3f"),
                  alt.Tooltip("y:Q", format=".3f")]).transform_filter(f"datum.step <= {name}").add_params(slider)
     look = {"saddle point": "Look for: plain GD lingers on the ridge of the saddle; momentum methods and Adam escape "
@@ -128,7 +131,9 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         chosen = best[best["best"]][["optimiser", "learning_rate"]]
         tidy = result.tidy.merge(chosen, on=["optimiser", "learning_rate"])
         tidy = tidy.assign(setting=tidy["optimiser"] + " (α " + tidy["learning_rate"].map(lambda v: f"{v:g}") + ")")
-        shown.append(charts.curves(tidy, "optimiser", split="val", repeats=repeats,
+        labels = list(dict.fromkeys(tidy.sort_values("optimiser", key=lambda o: o.map(OPTIMISERS.index))["setting"]))
+        scale = alt.Scale(domain=labels, range=[COLOURS[label.split(" ")[0]] for label in labels])
+        shown.append(charts.curves(tidy, "optimiser", split="val", repeats=repeats, scale=scale,
                                    title="Validation error per epoch, each optimiser at its best rate",
                                    look_for="Look for: which optimiser gets lowest soonest once each has its own "
                                             "step size; adaptive ones are far less sensitive to the rate."))
@@ -140,7 +145,7 @@ def _rate_chart(best: pd.DataFrame) -> alt.Chart:
     chart = alt.Chart(best).mark_line(point=True).encode(
         x=charts.log_axis("learning_rate", best["learning_rate"]),
         y=alt.Y("final_val_error:Q", title="final validation error", axis=alt.Axis(format="%")),
-        color=alt.Color("optimiser:N", legend=charts.legend(columns=3), scale=alt.Scale(scheme="category10")),
+        color=alt.Color("optimiser:N", legend=charts.line_legend(OPTIMISERS), scale=charts.categorical(OPTIMISERS)),
         tooltip=["optimiser:N", "learning_rate:Q", alt.Tooltip("final_val_error:Q", format=".2%"), "best:N"])
     return charts.finish(chart, "Final validation error against the learning rate, per optimiser",
                          "Look for: the width of each optimiser's valley: a wide one forgives a poorly chosen rate.")

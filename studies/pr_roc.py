@@ -182,7 +182,8 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
 def _binary_charts(result: StudyResult) -> list[alt.Chart]:
     tidy, summary = result.tidy.dropna(subset=["curve"]), result.summary
     pick = alt.selection_point(fields=["model"], bind="legend")
-    color = alt.Color("model:N", title="model", legend=charts.legend())
+    models = list(dict.fromkeys(summary["model"]))
+    color = alt.Color("model:N", title="model", scale=charts.categorical(models), legend=charts.line_legend(models))
 
     def curve_chart(curve, x_title, y_title):
         return alt.Chart(tidy[tidy["curve"] == curve]).mark_line(
@@ -194,16 +195,16 @@ def _binary_charts(result: StudyResult) -> list[alt.Chart]:
                      alt.Tooltip("y:Q", format=".3f", title=y_title)]).add_params(pick)
 
     ok = summary[summary["status"] == "ok"]
-    baseline = alt.Chart(ok.head(1)).mark_rule(strokeDash=[4, 4], color="gray").encode(
+    baseline = alt.Chart(ok.head(1)).mark_rule(strokeDash=[4, 4], color=charts.NEUTRAL).encode(
         y="baseline_precision:Q", tooltip=[alt.Tooltip("baseline_precision:Q", format=".3f",
                                                        title="random classifier precision")])
-    diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="gray").encode(
+    diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color=charts.NEUTRAL).encode(
         x="x:Q", y="y:Q")
     eer = alt.Chart(ok.assign(tpr=lambda d: 1 - d["eer"], marker="equal error rate")).mark_point(
         size=130, filled=True).encode(
         x="eer:Q", y="tpr:Q", color=color,
         shape=alt.Shape("marker:N", title=None, scale=alt.Scale(domain=["equal error rate"], range=["diamond"]),
-                        legend=charts.legend()),
+                        legend=charts.shape_legend(["equal error rate"])),
         tooltip=["model:N", alt.Tooltip("eer:Q", format=".3f", title="EER"),
                  alt.Tooltip("eer_threshold:Q", format=".3f", title="threshold")])
     pr = charts.finish(alt.layer(curve_chart("pr", "recall", "precision"), baseline),
@@ -215,6 +216,12 @@ def _binary_charts(result: StudyResult) -> list[alt.Chart]:
                         "Look for: the area under the curve (1 is perfect, the grey diagonal 0.5 is chance) and "
                         "the diamond where false positives and false negatives are equally frequent.")
     return [pr, roc, confusion_chart(result)] if best_model(result) else [pr, roc]
+
+
+def on_shade(dark_from: float):
+    """Cell text readable on the blues: white on cells darker than the middle of the scale (black
+    numbers on navy could not be read), black on the light ones, whatever the page's theme."""
+    return alt.condition(f"datum.count > {float(dark_from)!r}", alt.value("white"), alt.value("black"))
 
 
 def confusion_chart(result: StudyResult) -> alt.Chart:
@@ -231,7 +238,7 @@ def confusion_chart(result: StudyResult) -> alt.Chart:
         x=alt.X("predicted:N", sort=None, title="predicted class"), y=alt.Y("actual:N", sort=None, title="actual class"),
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None),
         tooltip=["actual:N", "predicted:N", "cell:N", "count:Q"])
-    text = heat.mark_text(fontSize=14).encode(text="text:N", color=alt.value("black"))
+    text = heat.mark_text(fontSize=14).encode(text="text:N", color=on_shade(cells["count"].max() / 2))
     return charts.finish(heat + text, f"Confusion table of {row['model']} at threshold {row['threshold']:g} (3.5.2)",
                          f"Look for: precision TP/(TP+FP) = {row['precision']:.3f}, recall TP/(TP+FN) = "
                          f"{row['recall']:.3f}; moving the threshold trades one against the other.")
@@ -244,14 +251,15 @@ def _multiclass_charts(result: StudyResult) -> list[alt.Chart]:
         x=alt.X("predicted:N", sort=None, title="predicted class"), y=alt.Y("actual:N", sort=None, title="actual class"),
         color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
         tooltip=["actual:N", "predicted:N", "count:Q"])
-    text = heat.mark_text(fontSize=10).encode(text="count:Q", color=alt.value("black"))
+    text = heat.mark_text(fontSize=10).encode(text="count:Q", color=on_shade(np.sqrt(1 + counts["count"].max()) - 1))  # symlog's middle
     per_class = result.summary[result.summary["model"] == main].melt(
         id_vars=["class"], value_vars=["precision", "recall", "f1"], var_name="measure", value_name="value")
     pick = alt.selection_point(fields=["measure"], bind="legend")
     bars = alt.Chart(per_class).mark_bar().encode(
         x=alt.X("class:N", sort=None, title="class"), xOffset="measure:N",
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="score"),
-        color=alt.Color("measure:N", legend=charts.legend()), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        color=alt.Color("measure:N", scale=charts.categorical(["precision", "recall", "f1"]),
+                        legend=charts.legend(["precision", "recall", "f1"])), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=["class:N", "measure:N", alt.Tooltip("value:Q", format=".3f")]).add_params(pick)
     return [charts.finish(heat + text, f"Confusion matrix of {main} (Fig. 61/62)",
                           "Look for: the diagonal holds the correct answers; large off-diagonal cells are the "
@@ -268,7 +276,7 @@ def compare(runs: list) -> list[alt.Chart]:
     frame = pd.concat([r.tidy[r.tidy["curve"] == "roc"].assign(run=label) for label, r in runs], ignore_index=True)
     return [charts.compare_lines(frame, "x", "y", "model", [label for label, _ in runs], "ROC curves, both runs",
                                  "Look for: the run whose curves reach the top left corner sooner.",
-                                 y_title="true positive rate", y_format="~g")]
+                                 y_title="true positive rate", y_format="~g", ordered_values=False)]
 
 
 def trial_detail(result) -> str:

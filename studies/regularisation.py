@@ -114,22 +114,22 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     order = [label for label, _ in methods(result.params)]
+    scale = charts.categorical([*order, EARLY])  # one colour per method in every chart
     tidy = result.tidy[result.tidy["split"].isin(["train", "val"])].assign(
         split=lambda d: d["split"].map(charts.SPLIT_LABELS))
     means = tidy.groupby(["method", "split", "epoch"])["error"].mean().reset_index()
     curves = alt.Chart(means).mark_line().encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d")),
         y=alt.Y("error:Q", title="error rate", axis=alt.Axis(format="%")),
-        color=alt.Color("method:N", sort=order, title="method", legend=charts.legend(columns=3),
-                        scale=alt.Scale(scheme="category10")),
-        strokeDash=alt.StrokeDash("split:N", title="split", legend=charts.legend(orient="top"),
+        color=alt.Color("method:N", sort=order, title="method", legend=charts.line_legend(order), scale=scale),
+        strokeDash=alt.StrokeDash("split:N", title="split", legend=charts.dash_legend(["training", "validation"]),
                                   scale=alt.Scale(domain=["training", "validation"], range=[[2, 2], [1, 0]])),
         tooltip=["method:N", "split:N", "epoch:Q", alt.Tooltip("error:Q", format=".2%")])
     final = result.summary[result.summary["status"] == "ok"]
     bars = alt.Chart(final).mark_bar().encode(
         y=alt.Y("method:N", sort=[*order, EARLY], title=None, axis=alt.Axis(labelLimit=0)),
         x=alt.X("mean(final_test_error):Q", title="test error", axis=alt.Axis(format="%")),
-        color=alt.Color("method:N", sort=[*order, EARLY], legend=None, scale=alt.Scale(scheme="category10")),
+        color=alt.Color("method:N", sort=[*order, EARLY], legend=None, scale=scale),
         tooltip=["method:N", alt.Tooltip("mean(final_test_error):Q", format=".2%", title="test error"),
                  alt.Tooltip("mean(gap):Q", format=".2%", title="validation - training"),
                  alt.Tooltip("mean(weight_norm):Q", format=".3g", title="sum of squared weights")])
@@ -142,7 +142,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     hist = alt.Chart(histograms).mark_line(interpolate="step").encode(
         x=alt.X("bin_left:Q", title="weight value (each method over its whole range)"),
         y=alt.Y("density:Q", title="density (log)", scale=alt.Scale(type="symlog")),
-        color=alt.Color("method:N", sort=order, legend=charts.legend(columns=3), scale=alt.Scale(scheme="category10")),
+        color=alt.Color("method:N", sort=order, legend=charts.line_legend(order), scale=scale),
         tooltip=["method:N", "layer:N", alt.Tooltip("bin_left:Q", format=".3f"),
                  alt.Tooltip("bin_right:Q", format=".3f"), "count:Q"]
     ).transform_filter("datum.layer == weights_layer").add_params(pick)
@@ -151,8 +151,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d")),
         y=alt.Y("cost:Q", title="validation cost (cross-entropy)" if result.params["loss"] == "ce" else
                 "validation cost"),
-        color=alt.Color("method:N", sort=order, title="method", legend=charts.legend(columns=3),
-                        scale=alt.Scale(scheme="category10")),
+        color=alt.Color("method:N", sort=order, title="method", legend=charts.line_legend(order), scale=scale),
         tooltip=["method:N", "epoch:Q", alt.Tooltip("cost:Q", format=".4f")])
     return [
         charts.finish(curves, "Training (dotted) and validation error per epoch (Fig. 139, 145)",
@@ -176,7 +175,8 @@ def compare(runs: list) -> list[alt.Chart]:
     return [charts.compare_lines(frame, "epoch", "error", "method", [label for label, _ in runs],
                                  "Validation error per epoch and method, both runs",
                                  "Look for: how the changed parameters move each method's curve.",
-                                 y_title="validation error")]
+                                 y_title="validation error", colour_order=[label for label, _ in methods(runs[0][1].params)],
+                                 ordered_values=False)]
 
 
 UNDERFIT = 0.05  # training error this far above the unregularised run's: the penalty is too strong

@@ -6,6 +6,7 @@ from playwright.sync_api import sync_playwright
 from studies import STUDIES, learning_rate
 from studies.common.execution import run_study
 from studies.common.report import html_report
+from chart_audit import audit
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve
 
 ARTIFACTS = ROOT / "artifacts"
@@ -36,16 +37,23 @@ VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, 
 
 
 def assert_charts_readable(page, label):
+    """Every chart tall and wide enough, every legend label drawn in full inside it, every series colour
+    at 3:1 contrast with the page's background (``chart_audit``)."""
     sizes = page.evaluate(CHART_SIZES)
     assert sizes, label
     for size in sizes:
         assert size["height"] >= 200, (label, size)
         assert size["width"] >= 0.9 * size["column"], (label, size)
+    problems, charts = audit(page)
+    assert not problems, (label, problems[:5])
+    assert any(chart["labels"] for chart in charts) and all(chart["colours"] for chart in charts), label
 
 
 def test_every_page_runs_in_a_real_browser(app_url, browser):
-    """Run every page at desktop size, then reopen its link at phone size and in the dark theme:
-    every chart at least 200 px tall and 90 % of its column wide. Screenshots go to artifacts/."""
+    """Run every page at desktop size, then reopen its link at phone size and in the dark theme, and
+    on a phone in the dark theme: every chart at least 200 px tall and 90 % of its column wide, its
+    legends in full and its colours readable. Screenshots go to artifacts/ (each chart on its own too:
+    Streamlit scrolls inside the page, so a full-page shot holds only the first screen)."""
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport=VIEWPORTS["desktop"])
     page = context.new_page()
@@ -75,7 +83,7 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
     charts_drawn(page, 3)
     assert page.get_by_text("not stored").count() == 0
     context.close()
-    for viewport, scheme in (("phone", "light"), ("desktop", "dark")):
+    for viewport, scheme in (("phone", "light"), ("desktop", "dark"), ("phone", "dark")):
         context = browser.new_context(viewport=VIEWPORTS[viewport], color_scheme=scheme)
         page = context.new_page()
         for name, link in links.items():
@@ -85,6 +93,8 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
             page.wait_for_timeout(300)
             assert_charts_readable(page, f"{name} {viewport} {scheme}")
             page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport}-{scheme}.png"), full_page=True)
+            for i, chart in enumerate(page.locator('[data-testid="stVegaLiteChart"]').all()):
+                chart.screenshot(path=str(ARTIFACTS / f"{name}-{viewport}-{scheme}-chart{i}.png"))
         context.close()
 
 

@@ -52,11 +52,75 @@ def test_every_legend_lists_every_value_and_nothing_is_cut(specs):
             assert len(spec["description"]) > 30 and spec["description"].startswith("Look for"), name
 
 
+def luminance(hex_colour: str) -> float:
+    """WCAG 2.1 relative luminance, written out here as the standard gives it."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted([luminance(a), luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def colour_scales(spec):
+    """(value -> colour) of every colour or fill encoding over categories in a spec."""
+    for channel in ("color", "fill"):
+        for enc in walk(spec, channel):
+            if isinstance(enc, dict) and enc.get("type") == "nominal":
+                yield enc
+
+
 def test_split_colours_are_the_same_in_every_study(specs):
+    split = dict(zip(charts.SPLIT_COLOURS.domain, charts.SPLIT_COLOURS.range))
     scales = [enc["scale"] for study_specs in specs.values() for spec in study_specs
-              for enc in walk(spec, "color") if isinstance(enc, dict) and enc.get("field") == "split"]
+              for enc in colour_scales(spec) if enc.get("field") == "split"]
     assert scales, "some chart colours by split"
-    assert all(scale == charts.SPLIT_COLOURS.to_dict() for scale in scales)
+    for scale in scales:
+        assert all(split[value] == colour for value, colour in zip(scale["domain"], scale["range"])), scale
+
+
+def test_every_category_has_one_colour_on_its_page_readable_on_both_themes(specs):
+    """Issue 19: viridis for unordered settings, one optimiser in two colours on a page, lr 0.01 in
+    near-black on the dark theme. Every categorical colour scale is explicit (Streamlit's theme
+    otherwise swaps in its own pale palette), a value keeps its colour in every chart of its page,
+    and every series colour and fixed mark colour has 3:1 contrast with both themes' backgrounds."""
+    fixed = {"white", "black"}  # text on heatmap cells, chosen by the cell's shade (tested in test_pr_roc)
+    for name, study_specs in specs.items():
+        page = {}
+        for spec in study_specs:
+            for enc in colour_scales(spec):
+                scale = enc.get("scale", {})
+                assert "range" in scale and "scheme" not in scale, (name, enc)
+                for value, colour in zip(scale["domain"], scale["range"]):
+                    assert page.setdefault(value, colour) == colour, (name, value, colour, page[value])
+            marks = [m.get("color") for m in walk(spec, "mark") if isinstance(m, dict)]
+            values = [v.get("value") for v in walk(spec, "color") if isinstance(v, dict) and "value" in v]
+            for colour in [*page.values(), *(c for c in marks + values if c and c not in fixed)]:
+                for theme, background in charts.BACKGROUNDS.items():
+                    assert contrast(colour, background) >= 3, (name, colour, theme)
+
+
+def test_the_ramp_keeps_its_order_and_contrast_however_many_values():
+    for n in (1, 2, 5, 12):
+        colours = charts.ramp(n)
+        assert len(set(colours)) == n and colours[0] == charts.RAMP[0]
+        assert all(contrast(c, bg) >= 3 for c in colours for bg in charts.BACKGROUNDS.values()), colours
+
+
+def test_one_entry_status_legends_are_left_out_and_dash_legends_draw_dashes(specs):
+    """Every trial here finished ok: no chart carries a "trial status" legend (one entry, "ok", said
+    nothing); every legend of a dash draws strokes, not dots."""
+    for name, study_specs in specs.items():
+        for spec in study_specs:
+            for channel in ("color", "shape", "strokeDash"):
+                for enc in walk(spec, channel):
+                    if isinstance(enc, dict) and enc.get("field") == "status":
+                        assert enc.get("legend", "absent") is None, (name, channel)
+            for enc in walk(spec, "strokeDash"):
+                if isinstance(enc, dict) and enc.get("legend"):
+                    assert enc["legend"]["symbolType"] == "stroke", (name, enc)
 
 
 def test_log_axes_tick_at_the_tried_extremes(specs):

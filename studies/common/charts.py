@@ -3,7 +3,12 @@
 The house rules, so that every chart reads the same way in the app and in the HTML report:
 - charts take the width of their column and a readable height; titles and legends are never cut
   (no length limit, legends list every value, below the plot);
-- one colour per split everywhere (``SPLIT_COLOURS``); settings of a sweep in viridis order;
+- one colour per split everywhere (``SPLIT_COLOURS``); unordered settings (optimisers, methods) from
+  one categorical palette, ordered ones (rates, sizes, σ) along one ramp, each value keeping its colour
+  in every chart of a page (``categorical``, ``ordered``): every colour has at least 3:1 contrast with a
+  white and with Streamlit's dark background (WCAG 1.4.11), so both themes read;
+- a legend with one entry that says nothing ("trial status: ok") is left out; line legends draw lines,
+  dash legends dashes;
 - axes are labelled in words, with units; a log axis ticks at the values tried, extremes included,
   and is padded so no mark is cut at its edge;
 - curves over repeats are the mean with a band of one standard deviation; single repeats on request;
@@ -27,10 +32,16 @@ from studies.common.training import StudyResult
 HEIGHT = 260  # of the plot itself: axes, title and legends come on top (autosize fit-x)
 LEGEND_COLUMNS = 4  # legends below the plot wrap into rows instead of running off its edge
 SPLIT_LABELS = {"train": "training", "val": "validation", "test": "test"}
-SPLIT_COLOURS = alt.Scale(domain=list(SPLIT_LABELS.values()), range=["#1f77b4", "#ff7f0e", "#2ca02c"])
-STATUS_DASH = alt.Scale(domain=list(STATUSES), range=[[1, 0], [6, 3], [2, 2], [1, 3]])
+# Relative luminance 0.12-0.28: at least 3:1 against white (1.0) and against Streamlit's dark #0e1117.
+PALETTE = ["#1f77b4", "#d95f02", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#c2419a", "#0f8b99", "#8a8a00",
+           "#7f7f7f"]
+RAMP = ["#3b5bdb", "#8e44ad", "#c2185b", "#d95f02"]  # low to high; mixed in linear light, so every step stays
+NEUTRAL = "#808080"  # means and reference lines: readable on both themes (black vanished on the dark one)
+BACKGROUNDS = {"light": "#ffffff", "dark": "#0e1117"}
+SPLIT_COLOURS = alt.Scale(domain=list(SPLIT_LABELS.values()), range=PALETTE[:3])
+STATUS_DASH = dict(zip(STATUSES, [[1, 0], [6, 3], [2, 2], [1, 3]]))
 SHAPES = {"ok": "circle", "diverged": "cross", "failed": "triangle", "cancelled": "square"}
-STATUS_COLOURS = alt.Scale(domain=list(STATUSES), range=["#4c78a8", "#d62728", "#7f7f7f", "#bab0ac"])
+STATUS_COLOURS = dict(zip(STATUSES, ["#1f77b4", "#d62728", "#7f7f7f", "#8a8a00"]))
 WORDS = {  # axis and legend titles in words, with units
     "learning_rate": "learning rate α", "batch_size": "batch size (samples per update)",
     "hidden_units": "hidden units", "init_sigma": "initial σ", "epoch": "epoch", "updates": "weight updates",
@@ -43,11 +54,73 @@ def words(name: str) -> str:
     return WORDS.get(name, name.replace("_", " "))
 
 
-def legend(columns: int = LEGEND_COLUMNS, orient: str = "bottom", **kwargs) -> alt.Legend:
+LEGEND_WIDTH = 300  # pixels a legend row may take: a phone's chart is about 330 wide
+CHAR_WIDTH, SYMBOL_WIDTH = 7, 30  # pixels of one label character, and of a symbol with its gaps
+
+
+def legend(labels=(), orient: str = "bottom", columns: int | None = None, **kwargs) -> alt.Legend:
     """Below the plot (a second legend: ``orient="top"``, so two never run off the chart side by side),
-    every value listed in rows of ``columns``, no label cut (long labels: fewer columns)."""
+    every value listed in full, in as many columns as fit a phone's chart width for these ``labels``."""
+    if columns is None:
+        widest = max((len(str(label)) for label in labels), default=8)
+        columns = max(1, min(LEGEND_COLUMNS, LEGEND_WIDTH // (widest * CHAR_WIDTH + SYMBOL_WIDTH)))
     return alt.Legend(orient=orient, direction="horizontal", columns=columns, symbolLimit=0, labelLimit=0,
                       titleLimit=0, symbolOpacity=1, **kwargs)
+
+
+def line_legend(labels=(), **kwargs) -> alt.Legend:
+    """A legend for lines: each entry drawn as a short line (a dot said nothing about a dash)."""
+    return legend(labels, symbolType="stroke", symbolStrokeWidth=2.5, symbolSize=260, **kwargs)
+
+
+def shape_legend(labels=(), **kwargs) -> alt.Legend:
+    """A legend of a channel other than colour (dash, shape): its symbols in the neutral colour, which
+    both themes show (Vega draws them black), above the plot beside the colour legend below."""
+    return legend(labels, orient="top", symbolStrokeColor=NEUTRAL, symbolFillColor=NEUTRAL, **kwargs)
+
+
+def dash_legend(labels=(), **kwargs) -> alt.Legend:
+    return shape_legend(labels, symbolType="stroke", symbolStrokeWidth=2, symbolSize=260, **kwargs)
+
+
+def _linear(hex_colour: str) -> np.ndarray:
+    rgb = _rgb([hex_colour])[0] / 255
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _hex(linear: np.ndarray) -> str:
+    rgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return "#" + "".join(f"{int(round(v * 255)):02x}" for v in np.clip(rgb, 0, 1))
+
+
+def ramp(n: int) -> list[str]:
+    """``n`` colours from low to high along ``RAMP``, mixed in linear light: luminance is linear there,
+    so each mixed colour's contrast lies between its neighbours' stops'."""
+    stops = np.array([_linear(c) for c in RAMP])
+    where = np.linspace(0, 1, n) if n > 1 else np.array([0.0])
+    positions = np.linspace(0, 1, len(RAMP))
+    return [_hex(np.array([np.interp(w, positions, stops[:, c]) for c in range(3)])) for w in where]
+
+
+def categorical(domain: list, colours: dict | None = None) -> alt.Scale:
+    """Unordered values, each its own palette colour in the order given (``colours``: fixed ones)."""
+    colours = colours or {}
+    return alt.Scale(domain=list(domain), range=[colours.get(v, PALETTE[i % len(PALETTE)])
+                                                 for i, v in enumerate(domain)])
+
+
+def ordered(domain: list) -> alt.Scale:
+    """Ordered values (low to high as given) along the ramp."""
+    return alt.Scale(domain=list(domain), range=ramp(len(domain)))
+
+
+def status_encoding(channel, frame: pd.DataFrame, scale_range: dict, kind: Callable = legend):
+    """Trial status as ``channel`` (alt.Color, alt.Shape, alt.StrokeDash) over the statuses present,
+    with no legend when every trial is ok: a one-entry legend says nothing. Colour and shape given the
+    same ``kind`` share one legend, each status in its colour and shape."""
+    shown = statuses_in(frame)
+    return channel("status:N", title="trial status", scale=alt.Scale(domain=shown, range=[scale_range[s] for s in shown]),
+                   legend=kind(shown) if shown != ["ok"] else None)
 
 
 TITLE_LINE = 52  # characters: a longer title is broken into lines, so a half-width chart shows all of it
@@ -214,19 +287,21 @@ def setting_order(frame: pd.DataFrame, swept: str) -> list[str]:
 
 
 def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", split: str = "val",
-           title: str | None = None, log_x: bool = False, repeats: bool = False, look_for: str = "") -> alt.Chart:
+           title: str | None = None, log_x: bool = False, repeats: bool = False, look_for: str = "",
+           scale: alt.Scale | None = None) -> alt.Chart:
     """Learning curves of one split: ``y`` (cost or error) against epochs, updates or seconds, one
-    colour per setting of ``swept``. The mean over repeats with a ±1 std band, or every repeat as
-    its own line (``repeats``) with its status as the dash."""
+    colour per setting of ``swept``: along the ramp in the swept value's order, or as ``scale`` says
+    (unordered settings: ``categorical``). The mean over repeats with a ±1 std band, or every repeat
+    as its own line (``repeats``) with its status as the dash."""
     data = tidy.loc[(tidy["split"] == split) & tidy[y].notna(), list(dict.fromkeys(
         [x, y, swept, "setting", "trial", "repeat", "status"]))]
     if log_x:
         data = data[data[x] > 0]
-    order = setting_order(tidy, swept)
+    order = scale.domain if scale is not None else setting_order(tidy, swept)
     pick = _legend_pick("setting")
     y_title = f"{SPLIT_LABELS[split]} {'error rate' if y == 'error' else 'cost'}"
-    colour = alt.Color("setting:N", title=words(swept), sort=order, scale=alt.Scale(scheme="viridis"),
-                       legend=legend())
+    colour = alt.Color("setting:N", title=words(swept), sort=order, scale=scale or ordered(order),
+                       legend=line_legend(order))
     x_enc = alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=8) if log_x
                   else alt.Scale(nice=False, padding=8),
                   axis=alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Axis(format="~g"))
@@ -235,8 +310,7 @@ def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", s
     if repeats:
         lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=10)).encode(
             x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=y_axis), color=colour, detail="trial:N",
-            strokeDash=alt.StrokeDash("status:N", title="trial status", legend=legend(orient="top"), scale=alt.Scale(
-                domain=statuses_in(data), range=[STATUS_DASH.range[STATUSES.index(s)] for s in statuses_in(data)])),
+            strokeDash=status_encoding(alt.StrokeDash, data, STATUS_DASH, dash_legend),
             opacity=opacity,
             tooltip=["setting:N", "repeat:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
         return finish(lines.add_params(pick), title or f"{y_title} against {words(x)}", look_for)
@@ -270,15 +344,13 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", tit
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format))
     pick = _legend_pick("status")
     tip_format = ".2%" if y_format == "%" else y_format
-    shown = statuses_in(data)
     points = alt.Chart(data).mark_point(filled=True, size=60).encode(
-        x=x_enc, y=y_enc, color=alt.Color("status:N", title="trial status", legend=legend(), scale=alt.Scale(
-            domain=shown, range=[STATUS_COLOURS.range[STATUSES.index(s)] for s in shown])),
-        shape=alt.Shape("status:N", scale=alt.Scale(domain=shown, range=[SHAPES[s] for s in shown]), legend=None),
+        x=x_enc, y=y_enc, color=status_encoding(alt.Color, data, STATUS_COLOURS),
+        shape=status_encoding(alt.Shape, data, SHAPES),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=["setting:N", "repeat:Q", "status:N", alt.Tooltip(f"{y}:Q", format=tip_format), "message:N"],
     ).add_params(pick)
-    mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color="black", strokeWidth=1.5).encode(
+    mean = alt.Chart(data[data["status"] == "ok"]).mark_line(color=NEUTRAL, strokeWidth=2).encode(
         x=x_enc, y=alt.Y(f"mean({y}):Q"),
         tooltip=["setting:N", alt.Tooltip(f"mean({y}):Q", format=tip_format, title="mean over repeats")])
     return finish(points + mean, title or f"{y_title} against {words(x)}", look_for)
@@ -293,14 +365,14 @@ def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "") -> a
     stats["std"] = stats["std"].fillna(0.0)
     stats["low"], stats["high"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
     x_enc = log_axis(x, long[x])
-    colour = alt.Color("split:N", title="split", scale=SPLIT_COLOURS, legend=legend())
+    present = [label for label in SPLIT_LABELS.values() if label in set(long["split"])]
+    colour = alt.Color("split:N", title="split", legend=legend(present), scale=alt.Scale(
+        domain=present, range=[SPLIT_COLOURS.range[SPLIT_COLOURS.domain.index(label)] for label in present]))
     pick = _legend_pick("split")
     y_enc = alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate")
     points = alt.Chart(long).mark_point(size=40, filled=True).encode(
         x=x_enc, y=y_enc, color=colour,
-        shape=alt.Shape("status:N", scale=alt.Scale(domain=statuses_in(long), range=[SHAPES[s] for s in
-                                                                                      statuses_in(long)]),
-                        title="trial status", legend=legend()),
+        shape=status_encoding(alt.Shape, long, SHAPES, shape_legend),
         opacity=alt.condition(pick, alt.value(0.7), alt.value(0.1)),
         tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
     band = alt.Chart(stats).mark_area(opacity=0.15).encode(x=x_enc, y="low:Q", y2="high:Q", color=colour)
@@ -316,17 +388,23 @@ RUN_DASH = [[1, 0], [7, 4]]  # this run solid, the pinned one dashed
 
 def compare_lines(frame: pd.DataFrame, x: str, y: str, colour: str, runs: list[str], title: str, look_for: str,
                   log_x: bool = False, y_title: str | None = None, y_format: str = "%",
-                  colour_order: list | None = None, colour_title: str | None = None) -> alt.Chart:
+                  colour_order: list | None = None, colour_title: str | None = None,
+                  ordered_values: bool = True) -> alt.Chart:
     """Two runs on the same axes: one line per (``colour`` value, run), the pinned run dashed and
-    named in the legend. ``frame`` has a ``run`` column holding one of ``runs``."""
+    named in the legend. ``frame`` has a ``run`` column holding one of ``runs``; ``colour_order``
+    lists the colour field's values (low to high, or ``ordered_values=False``: unordered)."""
+    colour_order = colour_order or list(dict.fromkeys(frame[colour]))
     x_enc = (alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=10), axis=alt.Axis(format="~g"))
              if log_x else alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(nice=False, padding=10)))
     chart = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=x_enc, y=alt.Y(f"{y}:Q", title=y_title or words(y), axis=alt.Axis(format=y_format)),
         color=alt.Color(f"{colour}:N", title=colour_title or words(colour), sort=colour_order,
-                        scale=alt.Scale(scheme="viridis"),
-                        legend=legend()),
-        strokeDash=alt.StrokeDash("run:N", title="run", scale=alt.Scale(domain=runs, range=RUN_DASH), legend=legend()),
+                        scale=ordered(colour_order) if ordered_values and colour != "run" else categorical(colour_order),
+                        legend=line_legend(runs, orient="top", columns=1) if colour == "run"
+                        else line_legend(colour_order)),
+        strokeDash=alt.StrokeDash("run:N", title="run", scale=alt.Scale(domain=runs, range=RUN_DASH),
+                                  legend=line_legend(runs, orient="top", columns=1) if colour == "run"
+                                  else dash_legend(runs, columns=1)),
         detail="run:N",
         tooltip=["run:N", f"{colour}:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
     return finish(chart, title, look_for)
