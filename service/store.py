@@ -30,6 +30,7 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -47,7 +48,12 @@ CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, study TEXT NOT NULL, para
 CREATE TABLE IF NOT EXISTS tables (key TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (key, name));
 CREATE INDEX IF NOT EXISTS runs_opened ON runs (opened);
+CREATE TABLE IF NOT EXISTS exercises (id TEXT PRIMARY KEY, study TEXT NOT NULL, spec TEXT NOT NULL,
+    created REAL NOT NULL);
 """
+MAX_EXERCISES = 10_000  # the oldest go first beyond this: a teacher's link stays valid for many terms
+EXERCISE_ID = re.compile(r"[0-9a-f]{16}")
+EXERCISE_TEXT = 2_000  # characters of any one text in an exercise (the question, a value)
 
 
 MAX_ROWS = 5_000_000  # per table; the largest real one (decision-boundary regions) holds a quarter million
@@ -115,6 +121,18 @@ def _checked_row(meta_text, study, params_text) -> tuple[str, dict, dict]:
         if not isinstance(meta.get(name, 0), int) or isinstance(meta.get(name, 0), bool) or meta.get(name, 0) < 0:
             raise ValueError(f"{name} is not a whole number")
     return study, params, meta
+
+
+def _checked_exercise(spec) -> dict | None:
+    """``spec`` if it has exactly the shape an exercise has, else None."""
+    if not isinstance(spec, dict) or set(spec) != {"question", "lock", "hide"}:
+        return None
+    texts = [spec["question"]]
+    for kind in ("lock", "hide"):
+        if not isinstance(spec[kind], dict):
+            return None
+        texts += [*spec[kind], *spec[kind].values()]
+    return spec if all(isinstance(t, str) and len(t) <= EXERCISE_TEXT for t in texts) else None
 
 
 def _read_table(name: str, data: bytes) -> pd.DataFrame:
@@ -341,6 +359,47 @@ class ResultStore:
         connection.execute("DELETE FROM tables WHERE key = ?", (key,))
         connection.execute("DELETE FROM runs WHERE key = ?", (key,))
         connection.execute("COMMIT")
+
+    # -- exercises ----------------------------------------------------------------------------------
+    def save_exercise(self, study: str, spec: dict) -> str:
+        """Keep a teacher's exercise (``spec``: question text, ``lock`` and ``hide`` as {name: value
+        text}) and return its id, a hash of its content: the same exercise gets the same link.
+        StoreError if it cannot be kept."""
+        text = json.dumps(spec, sort_keys=True)
+        exercise_id = hashlib.sha256(f"{study}\n{text}".encode()).hexdigest()[:16]
+        if _checked_exercise(spec) is None:
+            raise StoreError("an exercise holds a question and two lists of parameter values, each text at most "
+                             f"{EXERCISE_TEXT} characters")
+        try:
+            if not self._ready:
+                self._prepare()
+            if self._read_only:
+                raise StoreError(f"{self.path} can only be read")
+            with self._connect() as connection:
+                connection.execute("INSERT OR IGNORE INTO exercises VALUES (?, ?, ?, ?)",
+                                   (exercise_id, study, text, time.time()))
+                connection.execute("DELETE FROM exercises WHERE id NOT IN (SELECT id FROM exercises "
+                                   "ORDER BY created DESC LIMIT ?)", (MAX_EXERCISES,))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"could not save to {self.path}: {exc}") from exc
+        return exercise_id
+
+    def load_exercise(self, exercise_id: str) -> tuple[str, dict] | None:
+        """(study, spec) of a stored exercise, or None: not an id, not stored, or not what
+        ``save_exercise`` writes (a hostile row is ignored, never trusted)."""
+        if not EXERCISE_ID.fullmatch(str(exercise_id)):
+            return None
+        try:
+            with self._connect() as connection:
+                row = connection.execute("SELECT study, spec FROM exercises WHERE id = ?", (exercise_id,)).fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("result store %s unreadable: %s", self.path, exc)
+            return None
+        try:
+            spec = _checked_exercise(json.loads(row[1])) if row else None
+        except (ValueError, TypeError):
+            spec = None
+        return (str(row[0]), spec) if spec is not None else None
 
     def total_bytes(self) -> int:
         with self._connect() as connection:

@@ -1,5 +1,8 @@
 """Every page driven headless with Streamlit's AppTest: default run, share link, hostile link, stop."""
+import json
 import os
+import re
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,7 +76,7 @@ def test_share_link_restores_form_and_shows_stored_results(name):
     assert not reopened.exception and not reopened.warning
     assert reopened.get("vega_lite_chart"), "stored results are shown without pressing Run"
     assert reopened.sidebar.number_input(key=f"{name}:{param}").value == value
-    (share,) = [m.value for m in reopened.markdown if m.value.startswith("**Share**")]
+    share = reopened.code[0].value
     assert f"/{name}?" in share and f"{param}={value}" in share
 
 
@@ -141,8 +144,11 @@ def test_home_page_lists_recent_runs_with_their_links():
     press_run(page("bias_variance", datasets=20))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception
-    links = [el for el in at.get("page_link") if "Bias-variance" in el.proto.label]
-    assert links and "datasets=20" in links[0].proto.label
+    links = [el for el in at.get("page_link") if "Bias-variance" in el.proto.label and "min ago" in el.proto.label]
+    assert links and "datasets=20" in links[0].proto.query_string
+    assert "datasets=20" in [c.value for c in at.caption]         # what differs, below the link where it wraps
+    subheaders = [m.value for m in at.subheader]
+    assert subheaders.index("Recent runs") < subheaders.index("Chapter 3 · Learning from data")  # above the cards
 
 
 def test_another_link_in_the_same_session_wins_over_the_last_run():
@@ -280,32 +286,63 @@ def test_kfold_opened_plainly_shows_its_stored_defaults():
     assert not at.exception and at.get("vega_lite_chart"), "the defaults' stored result is found"
 
 
-def test_an_exercise_link_locks_and_hides_and_a_later_link_cannot_unlock():
-    at = page("learning_rate", epochs=5, lock="epochs,learning_rates", hide="dataset,classes")
-    assert not at.exception and not at.warning
-    assert at.sidebar.number_input(key="learning_rate:epochs").disabled
-    assert at.sidebar.text_input(key="learning_rate:learning_rates").disabled
-    assert not at.sidebar.number_input(key="learning_rate:repeats").disabled
-    assert "learning_rate:dataset" not in [w.key for w in at.sidebar.selectbox]
-    assert at.query_params["lock"] == "epochs,learning_rates" and at.query_params["hide"] == "dataset,classes"
-    at.query_params.clear()                          # the same session opens an edited link without lock=
-    at.query_params.update({"epochs": "50", "dataset": "mnist", "repeats": "1"})
-    at.run()
-    assert not at.exception
-    assert at.sidebar.number_input(key="learning_rate:epochs").value == 5
-    assert at.sidebar.number_input(key="learning_rate:repeats").value == 1      # what is not fixed follows the link
-    warnings = [w.value.replace("\\", "") for w in at.warning]          # shown with Markdown escapes
+HOSTILE_QUESTION = "Why does **α** matter? <b>bold</b> [x](javascript:alert(1)) $x$"
+
+
+def exercise_link(at: AppTest, question: str = HOSTILE_QUESTION) -> dict:
+    """The teacher's side: after a run, write a question, lock epochs and the rates, hide the data set,
+    make the link; its query parameters."""
+    at.text_area(key="learning_rate:question").input(question)
+    at.multiselect(key="learning_rate:lock").set_value(["epochs", "learning_rates"])
+    at.multiselect(key="learning_rate:hide").set_value(["dataset"])
+    at = at.button(key="learning_rate:make-exercise").click().run()
+    link = [c.value for c in at.code if "exercise=" in c.value][0]
+    return dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
+
+
+def test_an_exercise_link_locks_hides_asks_and_holds_results_back_until_run():
+    teacher = press_run(page("learning_rate", epochs=5, repeats=1))
+    query = exercise_link(teacher)
+    assert re.fullmatch(r"[0-9a-f]{16}", query["exercise"]) and query["epochs"] == "5"
+    student = page("learning_rate", **{**query, "epochs": "50", "dataset": "mnist"})   # an edited link
+    assert not student.exception
+    assert student.sidebar.number_input(key="learning_rate:epochs").value == 5 and \
+        student.sidebar.number_input(key="learning_rate:epochs").disabled
+    assert "learning_rate:dataset" not in [w.key for w in student.sidebar.selectbox]
+    assert not student.sidebar.number_input(key="learning_rate:repeats").disabled
+    warnings = [w.value.replace("\\", "") for w in student.warning]
     assert any("epochs is fixed by this exercise - kept 5" in w for w in warnings)
     assert any("dataset is fixed by this exercise - kept digits" in w for w in warnings)
-    assert at.query_params["epochs"] == "5" and at.query_params["lock"] == "epochs,learning_rates"
+    assert student.query_params["epochs"] == "5" and student.query_params["exercise"] == query["exercise"]
+    assert HOSTILE_QUESTION in [t.value for t in student.text]              # as written, never as Markdown
+    assert not student.get("vega_lite_chart") and not student.success       # stored, but held back
+    assert "once you press **Run**" in student.info[0].value
+    student = student.sidebar.button[0].click().run()                       # the stored result: at once
+    assert student.get("vega_lite_chart") and student.success
+    assert "Share as exercise" not in [e.label for e in student.expander]   # a student makes no exercises
+    student.query_params.clear()                   # the same session opens a link without exercise=
+    student.query_params.update({"epochs": "50", "repeats": "1"})
+    student.run()
+    assert student.sidebar.number_input(key="learning_rate:epochs").value == 5
+    assert student.query_params["exercise"] == query["exercise"]
 
 
-def test_locked_values_are_checked_like_any_link_input():
-    at = page("learning_rate", epochs="1e12", lock="epochs,nonsense")
-    assert not at.exception
-    assert at.sidebar.number_input(key="learning_rate:epochs").value == 500
-    assert any("lock: unknown parameter 'nonsense'" in w.value for w in at.warning)
-    assert at.query_params["lock"] == "epochs"
+def test_a_made_up_or_hostile_exercise_is_refused_with_a_warning(store_dir):
+    at = page("learning_rate", exercise="0123456789abcdef", epochs=7)
+    assert not at.exception and at.sidebar.number_input(key="learning_rate:epochs").value == 7
+    assert any("no such exercise on this server" in w.value for w in at.warning)
+    store = result_store()
+    good = store.save_exercise("learning_rate", {"question": "q", "lock": {"epochs": "9"}, "hide": {}})
+    with sqlite3.connect(store.path) as connection:    # someone with write access to the folder edits the row
+        connection.execute("UPDATE exercises SET spec = ? WHERE id = ?",
+                           (json.dumps({"question": "q", "lock": {"epochs": ["9"]}, "hide": {}, "run": "rm"}), good))
+    at = page("learning_rate", exercise=good, epochs=7)
+    assert not at.exception and at.sidebar.number_input(key="learning_rate:epochs").value == 7
+    assert any("no such exercise" in w.value for w in at.warning)
+    other = store.save_exercise("batch_size", {"question": "", "lock": {"epochs": "1e12", "nonsense": "1"}, "hide": {}})
+    at = page("batch_size", exercise=other)
+    assert not at.exception and at.sidebar.number_input(key="batch_size:epochs").value == 500  # clamped
+    assert at.sidebar.number_input(key="batch_size:epochs").disabled
 
 
 def test_a_rejected_form_says_the_results_on_the_page_are_the_last_runs():
@@ -351,7 +388,7 @@ def test_pin_a_run_change_the_form_and_see_both_on_the_same_axes():
     spec = str(at.get("vega_lite_chart")[-1].proto.spec)
     assert "pinned: epochs=3" in spec and "this run" in spec
     (compare,) = [b for b in at.get("download_button") if b.proto.label == "Compare CSV"]
-    assert f"pin={first_key}" in [m.value for m in at.markdown if m.value.startswith("**Share this comparison")][0]
+    assert any(f"pin={first_key}" in c.value for c in at.code)
     reopened = page("learning_rate", **dict(at.query_params))          # the compare link, in a new session
     assert any(h.value == "This run against the pinned one" for h in reopened.subheader)
 

@@ -4,11 +4,8 @@ Values arrive from the link (``st.query_params``, untrusted: read leniently, eve
 reported) or from the form (read strictly on Run). The address bar always holds the values
 the page shows, so it is the share link.
 
-A teacher's exercise link adds ``lock=`` (parameters shown but not changeable) and ``hide=``
-(parameters not shown), as TensorFlow Playground's ``_hide`` does. The session that opened it
-remembers the fixed values: a later link in that session that changes one, or drops ``lock=``,
-is reset to them with a warning. (A link is a teaching aid, not a security boundary: a fresh
-browser given an edited link sees what that link says.)
+A teacher's exercise link adds ``exercise=<id>`` (``ui.exercise``): the parameters it fixes are
+reset to the exercise's values, with a warning, whatever the rest of the link says.
 """
 from __future__ import annotations
 
@@ -18,20 +15,15 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.data import DataError, check_task
-from studies.common.schema import Param, ParamError, Schema
+from studies.common.schema import Param, ParamError
+from ui import exercise as exercises
 
 GROUPS = {"data": "Data", "model": "Model", "optimisation": "Optimisation", "study": "Study"}
-EXERCISE = ("lock", "hide")
 
 
 def plain(text: str) -> str:
     """Escape Markdown, so text from a link is shown as written and never as a link or markup."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$])", r"\\\1", text)
-
-
-def exercise_of(study) -> dict:
-    """This session's exercise on the page: {"lock": {name: value}, "hide": {name: value}}."""
-    return st.session_state.get(f"{study.NAME}:exercise") or {"lock": {}, "hide": {}}
 
 
 def pinned_key(study) -> str | None:
@@ -40,28 +32,19 @@ def pinned_key(study) -> str | None:
 
 
 def link_texts(study, values: dict) -> dict[str, str]:
-    """What the address bar and the share box carry: the values, the exercise's lock/hide and the pin."""
+    """What the address bar and the share box carry: the values, the exercise's id and the pin."""
     pin = {"pin": pinned_key(study)} if pinned_key(study) else {}
-    return {**study.SCHEMA.to_texts(values), **_exercise_texts(exercise_of(study)), **pin}
+    return {**study.SCHEMA.to_texts(values), **exercises.exercise_texts(study), **pin}
 
 
-def _exercise_texts(exercise: dict) -> dict[str, str]:
-    return {kind: ",".join(names) for kind, names in exercise.items() if names}
-
-
-def share_link(study, values: dict, exercise: dict | None = None, pin: str | None = None) -> str:
-    texts = {**study.SCHEMA.to_texts(values), **_exercise_texts(exercise or exercise_of(study))}
+def share_link(study, values: dict, exercise_id: str | None = None, pin: str | None = None) -> str:
+    """A link to this page with ``values``: in this session's exercise, or in ``exercise_id``'s."""
+    texts = {**study.SCHEMA.to_texts(values), **exercises.exercise_texts(study)}
+    if exercise_id:
+        texts["exercise"] = exercise_id
     if pin:
         texts["pin"] = pin
     return f"{st.context.url or '/' + study.NAME}?{urlencode(texts)}"
-
-
-def _names(schema: Schema, kind: str, text: str, warnings: list[str]) -> list[str]:
-    names = [n.strip() for n in str(text)[:500].split(",") if n.strip()]
-    unknown = [n for n in names if n not in schema.params]
-    if unknown:
-        warnings.append(f"{kind}: unknown parameter {unknown[0][:40]!r} - ignored")
-    return [n for n in names if n in schema.params]
 
 
 def values_from_link(study) -> tuple[dict, list[str]]:
@@ -69,23 +52,19 @@ def values_from_link(study) -> tuple[dict, list[str]]:
     the exercise's fixed values applied."""
     schema = study.SCHEMA
     raw = {str(k): v for k, v in st.query_params.to_dict().items()}
-    asked = {kind: raw.pop(kind) for kind in EXERCISE if kind in raw}
+    asked = str(raw.pop("exercise", ""))[:40]
     pin = str(raw.pop("pin", ""))
     values, warnings = schema.parse_lenient(raw)
     if pin and not re.fullmatch(r"[0-9a-f]{32}", pin):
         warnings.append("pin: not a run key - ignored")
         pin = ""
     st.session_state[f"{study.NAME}:pin"] = pin or None
-    key = f"{study.NAME}:exercise"
-    if asked and key not in st.session_state:  # a new exercise: fix the values this link gives
-        st.session_state[key] = {kind: {n: values[n] for n in _names(schema, kind, asked.get(kind, ""), warnings)}
-                                 for kind in EXERCISE}
-    for kind, fixed in exercise_of(study).items():
-        for name, value in fixed.items():
-            if values[name] != value:
-                warnings.append(f"{name} is fixed by this exercise - kept {schema.params[name].to_text(value)}")
-                values[name] = value
-    if warnings or asked != _exercise_texts(exercise_of(study)):
+    exercises.from_link(study, asked, warnings)
+    for name, value in exercises.fixed_values(study).items():
+        if values[name] != value:
+            warnings.append(f"{name} is fixed by this exercise - kept {schema.params[name].to_text(value)}")
+            values[name] = value
+    if warnings:
         st.query_params.from_dict(link_texts(study, values))  # what the link says is what the page shows
     return values, warnings
 
@@ -131,7 +110,7 @@ def sidebar_form(study, initial: dict, note: str = "") -> dict | None:
     """Draw the form, the Run button first with ``note`` (the run's size and time) under it; on Run
     return the validated values (and put them in the link), else None. A rejected form keeps its
     error, above the fields and on the page, until the next Run."""
-    schema, exercise = study.SCHEMA, exercise_of(study)
+    schema, exercise = study.SCHEMA, exercises.exercise_of(study)
     error_key = f"{study.NAME}:form_error"
     with st.sidebar.form(f"{study.NAME}:form"):
         submitted = st.form_submit_button("Run", type="primary", width="stretch", icon=":material/play_arrow:")
@@ -186,7 +165,7 @@ def preset_picker(study) -> None:
                 f"{texts['dataset']} is not installed on this server, so this figure's settings run on the "
                 "embedded digits data instead.")
             texts["dataset"] = "digits"
-        st.query_params.from_dict({**texts, **_exercise_texts(exercise_of(study))})  # the page fills the form
+        st.query_params.from_dict({**texts, **exercises.exercise_texts(study)})  # the page fills the form
 
     st.sidebar.selectbox("Lecture figure", ["(your own settings)", *presets], key=key, on_change=apply,
                          help="Fill the form with the lecture's settings for one of its figures.")

@@ -24,6 +24,8 @@ def home() -> None:
              "lecture as many trials of a hand-written NumPy multi-layer perceptron, in parallel on every core, "
              "and charts the results. The embedded digits data (8×8, the lecture's *MNIST light*) makes each "
              "default run finish in seconds.")
+    running_runs()
+    recent_runs()
     for chapter, names in CHAPTERS.items():
         st.subheader(f"Chapter {chapter}")
         columns = st.columns(3)
@@ -34,8 +36,6 @@ def home() -> None:
                 st.caption(f"Lecture {study.FIGURES}")
                 st.write(study.SUMMARY)
                 st.page_link(page_file(name), label="Open the study", icon=":material/arrow_forward:")
-    running_runs()
-    recent_runs()
     st.divider()
     st.caption("Share a study by copying its address: the link carries the parameters and opens the stored "
                "results. Every page exports its results as CSV and as a self-contained HTML report. The same "
@@ -71,6 +71,8 @@ def recent_runs() -> None:
         changed = {k: v for k, v in run["params"].items() if k in defaults and v != defaults[k]}
         detail = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
         minutes = max(0, int((time.time() - run["created"]) // 60))
-        stopped = " · stopped" if run["state"] == "cancelled" else ""
-        st.page_link(page_file(study.NAME), query_params=run["params"], icon=":material/history:",
-                     label=f"{study.TITLE} ({detail}){stopped} · {minutes} min ago")
+        stopped = ", stopped" if run["state"] == "cancelled" else ""
+        cols = st.columns([2, 3], vertical_alignment="center")
+        cols[0].page_link(page_file(study.NAME), query_params=run["params"], icon=":material/history:",
+                          label=f"{study.TITLE} · {minutes} min ago{stopped}")
+        cols[1].caption(detail)  # wraps: a page link's label is cut at its width

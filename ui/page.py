@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.data import DataError
 from studies.common import cost, execution
+from ui import exercise as exercises
 from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
@@ -35,8 +36,9 @@ def study_page(study) -> None:
     if active is None or (st.query_params and link_values != active):
         active = link_values  # first visit, or another link opened in this session: the link wins
         fill_form(study, active)
-    elif not st.query_params:  # back on the page by navigation: put the share link in the address bar again
-        st.query_params.from_dict(link_texts(study, active))
+    if st.query_params.to_dict() != link_texts(study, active):
+        st.query_params.from_dict(link_texts(study, active))  # the address bar is always the share link
+    exercises.question_box(study)
     preset_picker(study)
     submitted = sidebar_form(study, active, _estimate(study, active))
     values = submitted or active
@@ -45,6 +47,12 @@ def study_page(study) -> None:
         st.error(f"The form was not run: {plain(form_error(study))}. Fix it in the sidebar; the results below are "
                  "those of the last run, not of the form.", icon=":material/error:")
     key = execution.run_key(study, values)
+    if submitted is not None:
+        exercises.pressed_run(study, key)
+    if exercises.held_back(study, key):
+        st.info("This exercise shows its results once you press **Run**: think about what you expect first.",
+                icon=":material/school:")
+        return
     run = engine().get(key)
     live = run is not None and not run.ended
     stored = None if live else execution.load_result(result_store(), study, values)

@@ -8,6 +8,8 @@ import streamlit as st
 from studies.common import execution
 from studies.common.charts import vega_lite
 from studies.common.report import html_report
+from service.store import StoreError
+from ui import exercise as exercises
 from ui.form import pinned_key, plain, share_link
 from ui.server import result_store
 
@@ -73,21 +75,38 @@ def show(study, result, values: dict, store_key: str | None = None) -> None:
     cols[2].download_button("HTML report", lambda: html_report(study, result, link),
                             execution.export_name(study, values, "report", "html"), "text/html", on_click="ignore",
                             icon=":material/description:", width="stretch")
-    # inline code, not st.code: the code block's syntax highlighter costs a share link 0.2 s to load
-    st.container(key="share").markdown(f"**Share** — this link opens the page with these parameters and their "
-                                       f"results:  \n`{link}`")
-    _exercise_box(study, values)
+    link_box("share", "**Share**: this link opens the page with these parameters and their results", link)
+    if not exercises.exercise_of(study)["id"]:
+        _exercise_box(study, values)
+
+
+def link_box(key: str, heading: str, link: str) -> None:
+    """A link with a copy button (a code block without highlighting: plain text, wrapped)."""
+    with st.container(key=key):
+        st.markdown(heading)
+        st.code(link, language=None, wrap_lines=True)
 
 
 def _exercise_box(study, values: dict) -> None:
-    """A teacher's link: parameters that show but cannot be changed, and parameters not shown."""
+    """A teacher's exercise: a question, parameters that show but cannot be changed, and parameters
+    not shown, kept on the server and named by the link."""
     with st.expander("Share as exercise", icon=":material/school:"):
         names = list(study.SCHEMA.params)
+        question = st.text_area("Question for the students (shown as plain text above the page)",
+                                max_chars=1000, key=f"{study.NAME}:question")
         locked = st.multiselect("Shown but locked", names, key=f"{study.NAME}:lock")
         hidden = st.multiselect("Hidden", [n for n in names if n not in locked], key=f"{study.NAME}:hide")
-        link = share_link(study, values, {"lock": locked, "hide": hidden})
-        st.container(key="exercise").markdown(f"Students who open this link can change every other parameter:  \n"
-                                              f"`{link}`")
+        st.caption("Students see no results until they press Run. The locks hold after a reload or an edited "
+                   "link; a teaching aid, not a security boundary.")
+        if st.button("Make the exercise link", icon=":material/link:", key=f"{study.NAME}:make-exercise"):
+            try:
+                exercise_id = exercises.make(study, question, values, locked, hidden)
+            except StoreError as exc:
+                st.error(f"The exercise could not be kept on this server ({plain(str(exc))}).",
+                         icon=":material/error:")
+                return
+            link_box("exercise", "Students who open this link can change every other parameter:",
+                     share_link(study, values, exercise_id))
 
 
 def compare_section(study, values: dict, result) -> None:
@@ -128,7 +147,7 @@ def compare_section(study, values: dict, result) -> None:
                             execution.export_name(study, values, f"vs-{pin[:8]}"), "text/csv", on_click="ignore",
                             icon=":material/download:", width="stretch", key=f"{study.NAME}:compare-csv")
     cols[1].button("Unpin", icon=":material/close:", key=f"{study.NAME}:unpin", on_click=_set_pin, args=(study, None))
-    st.container(key="compare-share").markdown(f"**Share this comparison:**  \n`{share_link(study, values, pin=pin)}`")
+    link_box("compare-share", "**Share this comparison:**", share_link(study, values, pin=pin))
 
 
 def _set_pin(study, key: str | None) -> None:

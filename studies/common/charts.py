@@ -394,8 +394,9 @@ def compare_lines(frame: pd.DataFrame, x: str, y: str, colour: str, runs: list[s
     named in the legend. ``frame`` has a ``run`` column holding one of ``runs``; ``colour_order``
     lists the colour field's values (low to high, or ``ordered_values=False``: unordered)."""
     colour_order = colour_order or list(dict.fromkeys(frame[colour]))
-    x_enc = (alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=10), axis=alt.Axis(format="~g"))
-             if log_x else alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(nice=False, padding=10)))
+    axis = alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Axis(format="~g")
+    x_enc = alt.X(f"{x}:Q", title=words(x), axis=axis,
+                  scale=alt.Scale(type="log", nice=False, padding=10) if log_x else alt.Scale(nice=False, padding=10))
     chart = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=x_enc, y=alt.Y(f"{y}:Q", title=y_title or words(y), axis=alt.Axis(format=y_format)),
         color=alt.Color(f"{colour}:N", title=colour_title or words(colour), sort=colour_order,

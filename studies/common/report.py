@@ -17,13 +17,21 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em aut
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f4f4f4}.chart{margin:1.5em 0}code{background:#f4f4f4;padding:2px 4px;word-break:break-all}
 .takeaway{background:#eef6ee;border-left:4px solid #2a7;padding:.6em 1em}.chart{width:100%}
-.look{color:#555;font-size:14px;margin-top:0}"""
+.look{color:#555;font-size:14px;margin-top:0}.wide{overflow-x:auto;max-width:100%}"""
 
 
 @functools.lru_cache(maxsize=1)
 def _vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed in one script, assigned to window (about 1 MB)."""
     return vl_convert.javascript_bundle()
+
+
+def _table(frame) -> str:
+    """A table that scrolls inside the page (one row per trial is wider than a page), missing values
+    blank: pandas' own ``na_rep`` leaves ``<NA>`` in columns of nullable types."""
+    shown = frame.astype(object).where(frame.notna(), "")
+    shown = shown.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+    return shown.to_html(index=False)
 
 
 def html_report(study, result: StudyResult, share_link: str = "") -> str:
@@ -45,6 +53,6 @@ def html_report(study, result: StudyResult, share_link: str = "") -> str:
 <h1>{html.escape(study.TITLE)}</h1><p>Lecture {html.escape(study.FIGURES)} &middot; {html.escape(study.SUMMARY)}</p>
 <p>Generated {stamp} by the MLP Study Explorer.</p>{link}
 <p class="takeaway">{takeaway}</p>{divs}
-<h2>Summary</h2>{result.summary.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")}
+<h2>Summary</h2><div class="wide">{_table(result.summary)}</div>
 <h2>Parameters</h2><table>{params}</table>
 <script>{script}</script></body></html>"""
