@@ -1,7 +1,8 @@
 """Finished study results in an embedded SQLite database, so a shared link shows its results at once.
 
 One row per run in ``runs`` (key, study, canonical parameters as JSON, code version, state, created,
-last opened, size) and the run's tables in ``tables`` as Parquet bytes. Nothing on any read path
+last opened, size) and the run's tables in ``tables`` as Parquet bytes; teachers' exercises (a
+question and fixed parameter texts, as JSON) in ``exercises``, named by a hash of their content. Nothing on any read path
 unpickles: a file placed in the folder is never executed, old ``*.pickle`` entries are ignored.
 
 A key is the study, its canonical parameters (the texts a share link carries) and the code version

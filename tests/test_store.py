@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from service import store as store_module
 from service.store import DATABASE, ResultStore, StoreError, code_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,3 +287,18 @@ def test_a_read_only_mount_keeps_serving_stored_runs_after_a_restart(mounted):
     assert [r["params"] for r in restarted.recent()] == [{"x": "1"}]
     with pytest.raises(StoreError, match="can only be read"):
         restarted.save("lr", {"x": "2"}, FRAMES, {})
+
+
+def test_an_exercise_is_kept_by_its_content_and_the_oldest_go_beyond_the_cap(tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    spec = {"question": "Why?", "lock": {"epochs": "5"}, "hide": {"dataset": "digits"}}
+    first = store.save_exercise("learning_rate", spec)
+    assert store.save_exercise("learning_rate", dict(spec)) == first          # the same exercise, the same link
+    assert store.load_exercise(first) == ("learning_rate", spec)
+    assert store.save_exercise("batch_size", spec) != first
+    assert store.load_exercise("../../etc/passwd") is None and store.load_exercise("f" * 16) is None
+    with pytest.raises(StoreError):
+        store.save_exercise("learning_rate", {**spec, "question": "x" * 5000})
+    monkeypatch.setattr(store_module, "MAX_EXERCISES", 3)
+    ids = [store.save_exercise("learning_rate", {**spec, "question": f"q{i}"}) for i in range(5)]
+    assert [store.load_exercise(i) is not None for i in ids] == [False, False, True, True, True]
