@@ -5,20 +5,23 @@ Notation differs from the lecture in one way: samples are rows. The lecture writ
 ``(n_in, n_out)``, so a whole batch is one matrix product and the backward pass of chapter 4.5.4
 reads ``dW = A.T @ delta``.
 
-Also here: the initialisation schemes of 5.1.4 (Fig. 131), the optimisers of 5.2
-(``core.optimisers``), L1 beside L2 (5.3.1) and inverted dropout on the hidden layers (5.3.2).
-Plain gradient descent without L1 or dropout keeps its own fused update (the hot path of every
-study of chapters 3-4). Deliberately left out: batch normalisation and learning-rate schedules.
+Also here: the initialisation schemes of 5.1.4 (Fig. 131), batch normalisation of the hidden
+logits (5.1.5, backward pass of 8.1), the activations of Table 6, gradient clipping (5.1.7), the
+optimisers of 5.2 (``core.optimisers``) with the learning-rate schedules of 5.2.6
+(``core.schedules``), L1 beside L2 (5.3.1), inverted dropout on the hidden layers (5.3.2) and early
+stopping with patience (5.3.3). Plain gradient descent without L1, dropout, batch normalisation or
+clipping keeps its own fused update (the hot path of every study of chapters 3-4).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from core.optimisers import Hyper, Optimiser
+from core.optimisers import Hyper, Optimiser, clip
+from core.schedules import Scheduler
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -38,6 +41,30 @@ def _tanh(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.tanh(z, out=out)
 
 
+LEAKY_ALPHA = 0.01  # Leaky ReLU's slope for z < 0 (Table 6); the ``alpha`` of ``MLP``
+ELU_ALPHA = 1.0     # ELU's saturation value -alpha for z -> -inf (Table 6)
+
+
+def _leaky_relu(z: np.ndarray, out: np.ndarray | None = None, alpha: float = LEAKY_ALPHA) -> np.ndarray:
+    return _into(np.where(z > 0, z, alpha * z), out)
+
+
+def _elu(z: np.ndarray, out: np.ndarray | None = None, alpha: float = ELU_ALPHA) -> np.ndarray:
+    negative = alpha * np.expm1(np.minimum(z, 0))
+    return _into(np.where(z > 0, z, negative), out)
+
+
+def _identity(z: np.ndarray, out: np.ndarray | None = None, alpha: float = 0.0) -> np.ndarray:
+    return z if out is None or out is z else _into(z, out)
+
+
+def _into(values: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return values
+    out[...] = values
+    return out
+
+
 def _softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
     np.exp(out, out=out)
@@ -45,14 +72,31 @@ def _softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-# name -> (activation, its derivative written in terms of the activation's output a = f(z))
+# name -> (activation, its derivative written in terms of the activation's output a = f(z)); Table 6.
+# Leaky ReLU and ELU take their alpha (``activation_pair``); their derivative is still a function of a:
+# a > 0 exactly where z > 0, and for z <= 0 ELU's a = alpha (e^z - 1) has the slope alpha e^z = a + alpha.
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "sigmoid": (_sigmoid, lambda a: a * (1 - a)),
-    "tanh": (_tanh, lambda a: 1 - a * a),
-    "relu": (_relu, lambda a: (a > 0).astype(a.dtype)),
+    "sigmoid": (_sigmoid, lambda a, alpha=0.0: a * (1 - a)),
+    "tanh": (_tanh, lambda a, alpha=0.0: 1 - a * a),
+    "relu": (_relu, lambda a, alpha=0.0: (a > 0).astype(a.dtype)),
+    "leaky_relu": (_leaky_relu, lambda a, alpha=LEAKY_ALPHA: np.where(a > 0, 1, alpha).astype(a.dtype)),
+    "elu": (_elu, lambda a, alpha=ELU_ALPHA: np.where(a > 0, 1, a + alpha).astype(a.dtype)),
+    "identity": (_identity, lambda a, alpha=0.0: np.ones_like(a)),
 }
 
-OUTPUTS: dict[str, Callable] = {"sigmoid": _sigmoid, "softmax": _softmax}
+
+def activation_pair(name: str, alpha: float | None = None) -> tuple[Callable, Callable]:
+    """(f(z, out), f'(a)) of a hidden activation, Leaky ReLU's and ELU's with ``alpha`` (None: the
+    lecture's default of each)."""
+    f, d = ACTIVATIONS[name]
+    if name not in ("leaky_relu", "elu"):
+        return (lambda z, out=None: f(z, out=out)), d
+    alpha = (LEAKY_ALPHA if name == "leaky_relu" else ELU_ALPHA) if alpha is None else float(alpha)
+    return (lambda z, out=None: f(z, out=out, alpha=alpha)), (lambda a: d(a, alpha))
+
+
+# the output layer's activation; identity is the linear output of regression (4.3.2), used with MSE
+OUTPUTS: dict[str, Callable] = {"sigmoid": _sigmoid, "softmax": _softmax, "identity": _identity}
 
 
 def _ce_value(z: np.ndarray, Y: np.ndarray, output: str) -> float:
@@ -79,6 +123,8 @@ def _mse_value(z: np.ndarray, Y: np.ndarray, output: str) -> float:
 
 def _mse_delta(a: np.ndarray, Y: np.ndarray, output: str) -> np.ndarray:
     g = a - Y
+    if output == "identity":
+        return g
     if output == "sigmoid":
         return g * a * (1 - a)
     # softmax Jacobian applied to g: a * (g - <g, a>)
@@ -103,6 +149,9 @@ class History:
 
     rows: list[dict] = field(default_factory=list)
     status: str = "ok"  # "ok", "diverged" or "cancelled"
+    rates: list[float] = field(default_factory=list)  # the learning rate of each training epoch (5.2.6)
+    stopped_at: int | None = None  # early stopping: the epoch training stopped after ...
+    restored: int | None = None    # ... and the epoch whose weights it kept (the best validation error)
 
 
 def _normal(rng, n_in, n_out, sigma):
@@ -154,8 +203,11 @@ class MLP:
     biases start at 0.
     """
 
+    BN_EPS = 1e-3      # the epsilon of 5.1.5 (Keras' default, as the lecture notes)
+    BN_MOMENTUM = 0.9  # beta of the running averages of mu and sigma used outside training (5.1.5)
+
     def __init__(self, sizes, activation="sigmoid", output="softmax", loss="ce", init_sigma=0.05,
-                 seed=0, dtype=np.float32, init="normal"):
+                 seed=0, dtype=np.float32, init="normal", alpha=None, batch_norm=False):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must be [n_in, *hidden, n_out] with positive entries, got {sizes}")
@@ -169,36 +221,81 @@ class MLP:
             raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITS)}")
         if output == "softmax" and sizes[-1] < 2:
             raise ValueError("a softmax output needs at least 2 units; use output='sigmoid' for one unit")
+        if output == "identity" and loss != "mse":
+            raise ValueError("a linear (identity) output is for regression: use loss='mse'")
         self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
+        self.alpha = alpha
+        self._f, self._df = activation_pair(activation, alpha)
         self.seed, self.dtype = seed, np.dtype(dtype)
         rng = np.random.default_rng([seed, 0])
         self.weights = [INITS[init](rng, n_in, n_out, init_spread(init, n_in, n_out, activation, init_sigma))
                         .astype(self.dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros(n_out, dtype=self.dtype) for n_out in sizes[1:]]
+        hidden = sizes[1:-1] if batch_norm else []
+        self.batch_norm = bool(batch_norm)
+        self.gammas = [np.ones(n, dtype=self.dtype) for n in hidden]
+        self.betas = [np.zeros(n, dtype=self.dtype) for n in hidden]
+        self.running_mean = [np.zeros(n, dtype=self.dtype) for n in hidden]
+        self.running_std = [np.ones(n, dtype=self.dtype) for n in hidden]
+
+    def parameters(self) -> list[np.ndarray]:
+        """Every trained array, in the order ``gradients`` returns theirs: W and b of each layer,
+        input side first, then gamma and beta of each batch-normalised layer."""
+        return [p for pair in zip(self.weights, self.biases) for p in pair] + \
+            [p for pair in zip(self.gammas, self.betas) for p in pair]
 
     # -- forward -----------------------------------------------------------------------------
-    def _hidden(self, X: np.ndarray, masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    def _hidden(self, X: np.ndarray, masks: list[np.ndarray] | None = None,
+                batch: list | None = None) -> list[np.ndarray]:
         """Activations of the input and every hidden layer: ``[X, A1, ..., A_{L-1}]``; with dropout
-        ``masks`` (one per hidden layer, 0 or 1/keep) the activations are multiplied by them."""
-        f = ACTIVATIONS[self.activation][0]
+        ``masks`` (one per hidden layer, 0 or 1/keep) the activations are multiplied by them. With
+        batch normalisation, ``batch`` (a list) asks for training mode: each layer is normalised by
+        its batch's statistics and (z_hat, 1/sqrt(var + eps), mu, sigma) is appended to ``batch``;
+        without it the running averages are used (validation, test, prediction)."""
         acts = [X]
         for layer, (W, b) in enumerate(zip(self.weights[:-1], self.biases[:-1])):
             z = acts[-1] @ W
             z += b
-            acts.append(f(z, out=z))
+            if self.batch_norm:
+                z = self._normalise(layer, z, batch)
+            acts.append(self._f(z, out=z))
             if masks is not None:
                 acts[-1] = acts[-1] * masks[layer]
         return acts
+
+    def _normalise(self, layer: int, z: np.ndarray, batch: list | None) -> np.ndarray:
+        """Batch normalisation of one layer's logits z : (n, units) (lecture 5.1.5): z_hat = (z - mu) /
+        sqrt(sigma^2 + eps), then gamma * z_hat + beta. 8.1 writes sigma + eps as sqrt(sigma^2 + eps)
+        for its derivation; this is that form, so the backward pass is exact."""
+        if batch is None:
+            mu, sigma = self.running_mean[layer], self.running_std[layer]
+            inv = 1 / np.sqrt(sigma * sigma + self.BN_EPS)
+        else:
+            mu, var = z.mean(axis=0), z.var(axis=0)
+            inv, sigma = 1 / np.sqrt(var + self.BN_EPS), np.sqrt(var)
+        z_hat = (z - mu) * inv
+        if batch is not None:
+            batch.append((z_hat, inv, mu, sigma))
+        return z_hat * self.gammas[layer] + self.betas[layer]
+
+    def _update_running(self, batch: list) -> None:
+        """The exponentially weighted averages of mu and sigma that stand in for the batch's outside
+        training (5.1.5): mu <- (1 - beta) mu_batch + beta mu."""
+        keep = self.BN_MOMENTUM
+        for layer, (_, _, mu, sigma) in enumerate(batch):
+            self.running_mean[layer] = (keep * self.running_mean[layer] + (1 - keep) * mu).astype(self.dtype)
+            self.running_std[layer] = (keep * self.running_std[layer] + (1 - keep) * sigma).astype(self.dtype)
 
     def _logits(self, A: np.ndarray) -> np.ndarray:
         z = A @ self.weights[-1]
         z += self.biases[-1]
         return z
 
-    def forward(self, X: np.ndarray, masks: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    def forward(self, X: np.ndarray, masks: list[np.ndarray] | None = None,
+                batch: list | None = None) -> list[np.ndarray]:
         """X : (n_samples, n_in) -> activations of every layer, input first, output last (hidden
-        layers multiplied by their dropout ``masks``, if given)."""
-        acts = self._hidden(np.asarray(X, dtype=self.dtype), masks)
+        layers multiplied by their dropout ``masks``, if given; ``batch``: see ``_hidden``)."""
+        acts = self._hidden(np.asarray(X, dtype=self.dtype), masks, batch)
         z = self._logits(acts[-1])
         acts.append(OUTPUTS[self.output](z, out=z))
         return acts
@@ -219,6 +316,8 @@ class MLP:
     def targets(self, y: np.ndarray) -> np.ndarray:
         """Class indices y : (n_samples,) -> targets (n_samples, n_out): a 0/1 column or one-hot rows."""
         y = np.asarray(y)
+        if self.output == "identity":  # regression: the targets themselves
+            return y.reshape(len(y), -1).astype(self.dtype)
         if self.sizes[-1] == 1:
             return y.reshape(-1, 1).astype(self.dtype)
         Y = np.zeros((len(y), self.sizes[-1]), dtype=self.dtype)
@@ -231,56 +330,77 @@ class MLP:
         return value + (l1 * sum(float(np.abs(W).sum()) for W in self.weights) if l1 else 0.0)
 
     def cost(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
-             masks: list[np.ndarray] | None = None) -> float:
+             masks: list[np.ndarray] | None = None, training: bool = False) -> float:
         """J(X, Y) + l2/2 * sum ||W||^2 + l1 * sum |W| (lecture 5.3.1; biases are not penalised).
-        Y : (n, n_out); ``masks`` fix the dropout of each hidden layer (n, units) for a gradient check."""
-        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype), masks)[-1])
+        Y : (n, n_out); ``masks`` fix the dropout of each hidden layer (n, units) for a gradient check;
+        ``training``: batch normalisation by this batch's statistics (what ``gradients`` differentiates)."""
+        z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype), masks, [] if training else None)[-1])
         return LOSSES[self.loss][0](z, np.asarray(Y, dtype=self.dtype), self.output) + self._penalty(l2, l1)
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """Data cost and error rate of class indices y : (n_samples,), from one forward pass."""
+        """Data cost and error rate of class indices y : (n_samples,), from one forward pass. A
+        regression network (identity output) has no classes: its "error" is its cost, the MSE."""
         z = self._logits(self._hidden(np.asarray(X, dtype=self.dtype))[-1])
         cost = LOSSES[self.loss][0](z, self.targets(y), self.output)
+        if self.output == "identity":
+            return cost, cost
         return cost, float(np.mean(self._classes_from_logits(z) != y))
 
-    def _backward(self, acts: list[np.ndarray], delta: np.ndarray, masks: list[np.ndarray] | None = None):
+    def _backward(self, acts: list[np.ndarray], delta: np.ndarray, masks: list[np.ndarray] | None = None,
+                  batch: list | None = None, norm_grads: list | None = None):
         """Yield ``(layer, delta)`` from the output layer down (lecture 4.5.3, matrix form): the
         error signal of each layer, whose gradients are ``acts[layer].T @ delta`` and ``delta.sum(0)``.
 
         ``delta`` at the output comes scaled as the caller wants its gradients. The next layer's
         signal is computed before yielding, so the caller may update ``weights[layer]`` in place.
         With dropout, ``acts`` hold the masked activations a * mask: the derivative is taken of the
-        unmasked a = acts / mask where the mask keeps a unit, and is 0 where it dropped it.
+        unmasked a = acts / mask where the mask keeps a unit, and is 0 where it dropped it. With batch
+        normalisation (``batch`` from the forward pass) the signal passes back through it (8.1) and
+        (d gamma, d beta) of each normalised layer go into ``norm_grads``.
         """
-        deriv = ACTIVATIONS[self.activation][1]
         for layer in range(len(self.weights) - 1, -1, -1):
             below = None
             if layer:  # the input layer needs no error signal
                 below = delta @ self.weights[layer].T
                 if masks is None:
-                    below *= deriv(acts[layer])
+                    below *= self._df(acts[layer])
                 else:
                     mask = masks[layer - 1]
                     kept = np.divide(acts[layer], mask, out=np.zeros_like(acts[layer]), where=mask != 0)
-                    below *= deriv(kept) * mask
+                    below *= self._df(kept) * mask
+                if self.batch_norm:
+                    below = self._normalise_back(layer - 1, below, batch, norm_grads)
             yield layer, delta
             delta = below
 
+    def _normalise_back(self, layer: int, g: np.ndarray, batch: list, norm_grads: list) -> np.ndarray:
+        """Lecture 8.1: from dJ/d(z tilde) : (n, units) to dJ/dz, through gamma * z_hat + beta and
+        through the batch's mean and variance; d gamma = sum g z_hat, d beta = sum g."""
+        z_hat, inv = batch[layer][:2]
+        norm_grads[layer] = ((g * z_hat).sum(axis=0), g.sum(axis=0))
+        d_hat = g * self.gammas[layer]
+        return inv * (d_hat - d_hat.mean(axis=0) - z_hat * (d_hat * z_hat).mean(axis=0))
+
     def gradients(self, X: np.ndarray, Y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
-                  masks: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Gradient of ``cost(X, Y, l2, l1, masks)``: one (dW, db) pair per layer, input side first.
-        The L1 term's gradient is l1 * sign(W) (0 at W = 0, where |W| has no derivative)."""
-        acts = self.forward(X, masks)
+                  masks: list[np.ndarray] | None = None,
+                  batch: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Gradient of ``cost(X, Y, l2, l1, masks, training=True)``: one (dW, db) pair per layer,
+        input side first, then one (d gamma, d beta) pair per batch-normalised layer. The L1 term's
+        gradient is l1 * sign(W) (0 at W = 0, where |W| has no derivative). ``batch`` (a list)
+        receives the batch statistics of the forward pass."""
+        batch = [] if batch is None else batch
+        acts = self.forward(X, masks, batch)
         delta = LOSSES[self.loss][1](acts[-1], np.asarray(Y, dtype=self.dtype), self.output) / len(acts[0])
         grads = [None] * len(self.weights)
-        for layer, d in self._backward(acts, delta, masks):
+        norm_grads = [None] * len(self.gammas)
+        for layer, d in self._backward(acts, delta, masks, batch, norm_grads):
             dW = acts[layer].T @ d
             if l2:
                 dW += l2 * self.weights[layer]
             if l1:
                 dW += l1 * np.sign(self.weights[layer])
             grads[layer] = (dW, d.sum(axis=0))
-        return grads
+        return grads + norm_grads
 
     def dropout_masks(self, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
         """Inverted dropout (lecture 5.3.2): each hidden unit of each sample kept with probability
@@ -302,50 +422,67 @@ class MLP:
             self.weights[layer] -= np.matmul(acts[layer].T, d, out=grad[layer])
             self.biases[layer] -= d.sum(axis=0)
 
-    def _general_step(self, xb, yb, optimiser: Optimiser, l2: float, l1: float, dropout: float, rng) -> None:
-        """One update by any optimiser, with L1 and dropout: gradients first, then the rule."""
+    def _general_step(self, xb, yb, optimiser: Optimiser, l2: float, l1: float, dropout: float, rng,
+                      clip_value: float = 0.0, clip_norm: float = 0.0) -> None:
+        """One update by any optimiser, with L1, dropout, batch normalisation and clipping:
+        gradients first, clipped (5.1.7), then the rule."""
         masks = self.dropout_masks(len(xb), dropout, rng) if dropout else None
-        params = [p for pair in zip(self.weights, self.biases) for p in pair]
+        params = self.parameters()
         offset = optimiser.gradient_point()
         if offset:  # Nesterov: the gradient at the look-ahead point
             for p, o in zip(params, offset):
                 p += o
-        grads = [g for pair in self.gradients(xb, yb, l2, l1, masks) for g in pair]
+        batch: list = []
+        grads = [g for pair in self.gradients(xb, yb, l2, l1, masks, batch) for g in pair]
         if offset:
             for p, o in zip(params, offset):
                 p -= o
-        optimiser.step(params, grads)
+        if self.batch_norm:
+            self._update_running(batch)
+        optimiser.step(params, clip(grads, clip_value, clip_norm))
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
             l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0, optimiser: str = "gd", momentum: float = 0.9,
-            beta2: float | None = None, eps: float = 1e-8, eval_sets: dict | None = None,
+            beta2: float | None = None, eps: float = 1e-8, clip_value: float = 0.0, clip_norm: float = 0.0,
+            schedule: Scheduler | None = None, patience: int = 0, eval_sets: dict | None = None,
             on_epoch: Callable | None = None, stop: Callable[[], bool] | None = None) -> History:
         """Gradient descent by ``optimiser`` (see ``core.optimisers``); returns the per-epoch history.
 
-        X : (n_samples, n_in), y : (n_samples,) class indices. ``batch_size`` 1 is SGD, ``>= n_samples``
-        is batch GD, anything between is mini-batch GD; samples are reshuffled every epoch.
-        ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``) to ``(X, y)`` evaluated
-        after every epoch. A non-finite cost or weight stops training with status ``"diverged"``.
-        ``on_epoch(epoch, rows)`` is called after each evaluated epoch (for progress).
-        ``stop()`` is asked before every batch (it must be cheap, see ``service.cancel``); when it says
-        yes, training ends with status ``"cancelled"`` and the epochs finished so far are kept.
+        X : (n_samples, n_in), y : (n_samples,) class indices (regression: targets). ``batch_size`` 1
+        is SGD, ``>= n_samples`` is batch GD, anything between is mini-batch GD; samples are
+        reshuffled every epoch. ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``)
+        to ``(X, y)`` evaluated after every epoch. A non-finite cost or weight stops training with
+        status ``"diverged"``. ``clip_value`` / ``clip_norm`` (0: off) clip every gradient (5.1.7);
+        ``schedule`` sets each epoch's learning rate from ``learning_rate`` (5.2.6, default constant);
+        ``patience`` > 0 stops once the validation error has not improved for that many epochs and
+        keeps the weights of its best epoch (5.3.3). ``on_epoch(epoch, rows)`` is called after each
+        evaluated epoch (for progress). ``stop()`` is asked before every batch (it must be cheap, see
+        ``service.cancel``); when it says yes, training ends with status ``"cancelled"`` and the
+        epochs finished so far are kept.
         """
         X = np.ascontiguousarray(X, dtype=self.dtype)
         Y = self.targets(y)
         n = len(X)
         batch_size = max(1, min(int(batch_size), n))
         eval_sets = eval_sets or {}
+        if patience and "val" not in eval_sets:
+            raise ValueError("early stopping with patience needs a validation split to watch")
         rng = np.random.default_rng([self.seed, 1])
         masks_rng = np.random.default_rng([self.seed, 2])  # dropout masks: from the trial's seed too
-        plain = optimiser == "gd" and not l1 and not dropout
-        opt = None if plain else Optimiser(optimiser, [p for pair in zip(self.weights, self.biases) for p in pair],
-                                           Hyper(learning_rate, momentum, beta2, eps))
+        schedule = schedule or Scheduler()
+        plain = optimiser == "gd" and not l1 and not dropout and not self.batch_norm and not (clip_value or clip_norm)
+        opt = None if plain else Optimiser(optimiser, self.parameters(), Hyper(learning_rate, momentum, beta2, eps))
         history = History()
+        watch = _Patience(patience, self)
         seconds, updates = 0.0, 0
         grad = [np.empty_like(W) for W in self.weights]
         with np.errstate(all="ignore"):  # overflow is expected when a run diverges; it is detected below
             for epoch in range(epochs + 1):
                 if epoch:
+                    alpha = schedule.rate(learning_rate, epoch - 1)
+                    history.rates.append(alpha)
+                    if opt is not None:
+                        opt.hyper = replace(opt.hyper, learning_rate=alpha)
                     start = time.perf_counter()
                     order = rng.permutation(n)
                     for lo in range(0, n, batch_size):
@@ -354,9 +491,9 @@ class MLP:
                             return history
                         idx = order[lo:lo + batch_size]
                         if plain:
-                            self._step(X[idx], Y[idx], learning_rate, l2, grad)
+                            self._step(X[idx], Y[idx], alpha, l2, grad)
                         else:
-                            self._general_step(X[idx], Y[idx], opt, l2, l1, dropout, masks_rng)
+                            self._general_step(X[idx], Y[idx], opt, l2, l1, dropout, masks_rng, clip_value, clip_norm)
                     seconds += time.perf_counter() - start
                     updates += -(-n // batch_size)
                 rows = [dict(epoch=epoch, split=name, cost=cost, error=error, seconds=seconds, updates=updates)
@@ -365,10 +502,38 @@ class MLP:
                     history.status = "diverged"
                     break
                 history.rows.extend(rows)
+                val = next((r["error"] for r in rows if r["split"] == "val"), None)
+                schedule.observe(val)
                 if on_epoch:
                     on_epoch(epoch, rows)
+                if watch.done(epoch, val):
+                    history.stopped_at, history.restored = epoch, watch.restore()
+                    break
         return history
 
     def _finite(self, rows: list[dict]) -> bool:
         return (all(np.isfinite(r["cost"]) for r in rows)
                 and all(np.isfinite(W.sum()) for W in self.weights))
+
+
+class _Patience:
+    """Early stopping (lecture 5.3.3): keep a copy of the parameters whenever the validation error
+    improves; after ``patience`` epochs without improvement, say stop and put the best copy back."""
+
+    def __init__(self, patience: int, net: MLP):
+        self.patience, self.net = int(patience), net
+        self.best, self.best_epoch, self.saved = np.inf, 0, None
+
+    def done(self, epoch: int, val_error: float | None) -> bool:
+        if not self.patience or val_error is None:
+            return False
+        if val_error < self.best:
+            self.best, self.best_epoch = val_error, epoch
+            self.saved = [p.copy() for p in self.net.parameters() + self.net.running_mean + self.net.running_std]
+            return False
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self) -> int:
+        for p, saved in zip(self.net.parameters() + self.net.running_mean + self.net.running_std, self.saved):
+            p[...] = saved
+        return self.best_epoch

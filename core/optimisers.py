@@ -103,6 +103,21 @@ class Optimiser:
         RULES[self.name](params, grads, self.state, self.t, self.hyper, self.name)
 
 
+def clip(grads: list[np.ndarray], value: float = 0.0, norm: float = 0.0) -> list[np.ndarray]:
+    """Gradient clipping (lecture 5.1.7, Fig. 132), in place: by ``value``, every component into
+    [-value, value]; by ``norm``, all gradients together scaled down to that Euclidean norm when
+    they are longer (the direction kept). 0 turns either off."""
+    if value:
+        for g in grads:
+            np.clip(g, -value, value, out=g)
+    if norm:
+        total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+        if total > norm:
+            for g in grads:
+                g *= norm / total
+    return grads
+
+
 def minimise(name: str, theta: np.ndarray, gradient: Callable[[np.ndarray], np.ndarray], steps: int,
              hyper: Hyper) -> np.ndarray:
     """The path of ``steps`` updates from ``theta`` on a function with the given gradient:

@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.mlp import ACTIVATIONS, LOSSES, OUTPUTS, MLP, History
+from core.mlp import LOSSES, OUTPUTS, MLP, History, activation_pair
 
 
 GROUP = 3  # most members of one seed whose first layers are fused into one matrix product
@@ -61,9 +61,11 @@ class NetworkStack:
     def __init__(self, nets: list[MLP], groups: list[list[int]] | None = None):
         first = nets[0]
         for net in nets[1:]:
-            if (net.sizes, net.activation, net.output, net.loss, net.dtype) != (
-                    first.sizes, first.activation, first.output, first.loss, first.dtype):
+            if (net.sizes, net.activation, net.alpha, net.output, net.loss, net.dtype) != (
+                    first.sizes, first.activation, first.alpha, first.output, first.loss, first.dtype):
                 raise ValueError("a stack needs networks of one architecture, activation, output, loss and dtype")
+        if any(net.batch_norm for net in nets):
+            raise ValueError("batch-normalised networks train alone (MLP.fit), not in a stack")
         groups = groups if groups is not None else fused_groups([net.seed for net in nets])
         if sorted(i for g in groups for i in g) != list(range(len(nets))) or any(
                 len({nets[i].seed for i in g}) != 1 for g in groups):
@@ -71,6 +73,7 @@ class NetworkStack:
         self.nets, self.k = nets, len(nets)
         self.sizes, self.activation, self.output, self.loss, self.dtype = (
             first.sizes, first.activation, first.output, first.loss, first.dtype)
+        self._f, self._df = activation_pair(first.activation, first.alpha)
         self.order = [i for g in groups for i in g]  # stacked position -> net
         self.groups, start = [], 0  # (seed, first stacked position, members) of each fused group
         for g in groups:
@@ -103,7 +106,7 @@ class NetworkStack:
 
     def _forward(self, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
         """Hidden activations [A1, ..., A_{L-1}] (K, n, units) and the output logits (K, n, n_out)."""
-        f = ACTIVATIONS[self.activation][0]
+        f = self._f
         z = self._first_layer(inputs)
         acts = []
         for W, b in zip(self.weights, self.biases):
@@ -139,7 +142,7 @@ class NetworkStack:
         a = OUTPUTS[self.output](flat, out=flat)
         delta = LOSSES[self.loss][1](a, targets.reshape(-1, n_out), self.output).reshape(z.shape)
         delta *= scale[:, None, None]
-        deriv = ACTIVATIONS[self.activation][1]
+        deriv = self._df
         for layer in range(len(self.weights) - 1, -1, -1):  # the stacked layers, from the output down
             below = np.matmul(delta, self.weights[layer].transpose(0, 2, 1))  # before this layer changes
             below *= deriv(acts[layer])

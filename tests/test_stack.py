@@ -11,15 +11,17 @@ from studies import learning_rate
 from studies.common import training
 from studies.common.execution import run_study, trials_of
 
-CASES = [(act, out, loss) for act, out, loss in itertools.product(("sigmoid", "tanh", "relu"), ("softmax", "sigmoid"),
+CASES = [(act, out, loss) for act, out, loss in itertools.product(
+    ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "identity"), ("softmax", "sigmoid"),
                                                                    ("ce", "mse"))]
 
 
-def train_both(dtype, activation, output, loss, seeds, rates, l2s, hidden=(12,), epochs=5, classes=(), sigmas=None):
+def train_both(dtype, activation, output, loss, seeds, rates, l2s, hidden=(12,), epochs=5, classes=(), sigmas=None,
+               alpha=None):
     split = prepare("digits", classes=classes)
     n_out = 1 if output == "sigmoid" and classes else 10
     make = lambda seed, sigma: MLP([64, *hidden, n_out], activation=activation, output=output, loss=loss,  # noqa
-                                   init_sigma=sigma, seed=seed, dtype=dtype)
+                                   init_sigma=sigma, seed=seed, dtype=dtype, alpha=alpha)
     sigmas = sigmas or [0.05 + 0.05 * i for i in range(len(seeds))]
     evals = {"train": (split.X_train, split.y_train), "val": (split.X_val, split.y_val)}
     alone = [make(s, g).fit(split.X_train, split.y_train, epochs=epochs, learning_rate=r, batch_size=32, l2=l2,
@@ -44,6 +46,13 @@ def test_float64_stack_equals_one_by_one_within_1e_10(activation, output, loss):
         np.testing.assert_allclose(ct, ca, rtol=1e-10, atol=1e-12)
         np.testing.assert_array_equal(et, ea)
         assert [r["updates"] for r in a.rows] == [r["updates"] for r in t.rows]
+
+
+def test_a_stack_of_leaky_relu_nets_uses_their_alpha():
+    alone, together = train_both(np.float64, "leaky_relu", "softmax", "ce", [1, 1, 2], [0.1, 0.3, 0.2], [0, 0, 0],
+                                 alpha=0.3)
+    for a, b in zip(alone, together):
+        assert np.allclose(costs(a)[0], costs(b)[0], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("activation,output,loss", CASES[::3])
