@@ -194,3 +194,32 @@ def test_patience_stops_at_the_right_epoch_and_keeps_the_best_weights():
     assert net.evaluate(split.X_val, split.y_val)[1] == min(val[:expected + 1])
     with pytest.raises(ValueError, match="validation"):
         MLP([64, 10]).fit(split.X_train, split.y_train, epochs=2, learning_rate=0.1, batch_size=8, patience=2)
+
+
+def test_a_study_trains_with_the_new_options_alone_and_reports_where_patience_stopped():
+    """Batch norm, a schedule, clipping and patience through a whole study: such trials are not
+    stacked (they train alone, on the general path), each reports its epoch rates, and a stopped
+    trial's final errors are those of the epoch whose weights it kept."""
+    from studies import learning_rate
+    from studies.common import cost
+    from studies.common.execution import run_study, trials_of
+    from studies.common.training import stacks
+
+    values = learning_rate.SCHEMA.parse({"learning_rates": "0.5,4", "epochs": "60", "repeats": "1", "max_train": "200",
+                                         "batch_norm": "on", "schedule": "exponential", "schedule_T": "20",
+                                         "clip_norm": "5", "patience": "4"})
+    plan = learning_rate.plan(values)
+    trials = trials_of(learning_rate, values)
+    assert len(stacks(trials)) == len(trials) == 2                 # each alone, not one stack of two
+    plain = learning_rate.SCHEMA.parse({"learning_rates": "0.5,4", "epochs": "60", "repeats": "1", "max_train": "200"})
+    one = learning_rate.plan(plain)[0]
+    assert cost.training({**one, "batch_norm": "on"})[1] > cost.training(one)[1]   # the estimate counts it
+    result = run_study(learning_rate, values, n_jobs=1)
+    summary = result.summary
+    assert (summary["status"] == "ok").all()
+    stopped = summary[summary["stopped_epoch"].notna()]
+    assert len(stopped), "patience 4 stops a 60-epoch run on 200 samples"
+    for _, row in stopped.iterrows():
+        val = result.tidy[(result.tidy["trial"] == row["trial"]) & (result.tidy["split"] == "val")]
+        assert val["epoch"].max() == row["stopped_epoch"]
+        assert row["final_val_error"] == val["error"].min()

@@ -114,7 +114,7 @@ def test_schema_strict_and_lenient_reading():
         schema.parse({"epochs": "0.5"})
     values, warnings = schema.parse_lenient({"epochs": "99999", "hidden": "", "bogus": "1", "l2": "nan",
                                               "learning_rates": "1,1,2"})
-    assert values["epochs"] == 500 and values["hidden"] == () and values["l2"] == 0.0
+    assert values["epochs"] == 10_000 and values["hidden"] == () and values["l2"] == 0.0
     assert values["learning_rates"] == (1.0, 2.0)
     assert len(warnings) == 4
 

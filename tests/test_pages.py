@@ -96,7 +96,7 @@ def test_hostile_link_warns_and_never_crashes(name):
     assert any("unknown parameter" in w.value for w in at.warning)
     schema = STUDIES[name].SCHEMA
     if "epochs" in schema.params:
-        assert at.sidebar.number_input(key=f"{name}:epochs").value == 500      # clamped to the limit
+        assert at.sidebar.number_input(key=f"{name}:epochs").value == schema.params["epochs"].high  # clamped
     if "seed" in schema.params:
         assert at.sidebar.number_input(key=f"{name}:seed").value == 0
     assert "bogus<b>[x](y)" not in at.query_params                            # the link is cleaned
@@ -341,7 +341,7 @@ def test_a_made_up_or_hostile_exercise_is_refused_with_a_warning(store_dir):
     assert any("no such exercise" in w.value for w in at.warning)
     other = store.save_exercise("batch_size", {"question": "", "lock": {"epochs": "1e12", "nonsense": "1"}, "hide": {}})
     at = page("batch_size", exercise=other)
-    assert not at.exception and at.sidebar.number_input(key="batch_size:epochs").value == 500  # clamped
+    assert not at.exception and at.sidebar.number_input(key="batch_size:epochs").value == 10_000  # clamped
     assert at.sidebar.number_input(key="batch_size:epochs").disabled
 
 

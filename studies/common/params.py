@@ -6,8 +6,9 @@ and in share links. Defaults are chosen to finish in seconds on the embedded ``d
 from __future__ import annotations
 
 from core.data import DATASETS, NORMALISATIONS
-from core.mlp import ACTIVATIONS, INITS, LOSSES, OUTPUTS
+from core.mlp import ACTIVATIONS, INITS, LEAKY_ALPHA, LOSSES
 from core.optimisers import OPTIMISERS
+from core.schedules import SCHEDULES
 from studies.common.schema import Param
 
 DATA = [
@@ -32,10 +33,17 @@ DATA = [
 MODEL = [
     Param("hidden", "ints", (30,), "Hidden layer sizes, e.g. 30 or 100,50; empty for none (the generalised "
           "perceptron or softmax regression).", "model", low=1, high=2000, max_len=4, unique=False),
-    Param("activation", "choice", "sigmoid", "Activation of the hidden layers (lecture 4.2).", "model",
-          choices=tuple(ACTIVATIONS)),
+    Param("activation", "choice", "sigmoid", "Activation of the hidden layers (lecture 4.2, Table 6): leaky_relu "
+          "is max(alpha z, z), elu is z for z > 0 and alpha (e^z - 1) below (alpha 1), identity leaves z as it is "
+          "(a linear network).", "model", choices=tuple(ACTIVATIONS)),
+    Param("alpha", "float", LEAKY_ALPHA, "Leaky ReLU's slope for z < 0 (lecture 5.1.6: a hyperparameter with a good "
+          "default). Only used by activation=leaky_relu.", "model", low=0.0, high=1.0),
+    Param("batch_norm", "choice", "off", "on: batch normalisation of every hidden layer's logits (lecture 5.1.5): "
+          "normalised by the batch's mean and standard deviation in training, by their running averages "
+          "(beta 0.9) for validation and test, then scaled by a trained gamma and shifted by a trained beta.",
+          "model", choices=("off", "on")),
     Param("output", "choice", "softmax", "softmax: one unit per class (lecture 3.8); sigmoid: one unit for a "
-          "pair of classes, else one unit per class.", "model", choices=tuple(OUTPUTS)),
+          "pair of classes, else one unit per class.", "model", choices=("softmax", "sigmoid")),
     Param("loss", "choice", "ce", "ce: cross-entropy, the mean negative log-likelihood (3.4.4); mse: "
           "1/(2m) * sum of squared errors (3.4.1).", "model", choices=tuple(LOSSES)),
     Param("init", "choice", "normal", "Initial weights (lecture 5.1.4, Fig. 131): normal N(0, sigma^2) with the "
@@ -51,7 +59,9 @@ OPTIMISATION = [
           low=1e-6, high=100.0),
     Param("batch_size", "batch", 32, "Samples per update: 1 is SGD, 'full' is batch GD, anything between is "
           "mini-batch GD (lecture 3.7).", "optimisation", low=1, high=100_000),
-    Param("epochs", "int", 30, "Passes over the training data.", "optimisation", low=1, high=500),
+    Param("epochs", "int", 30, "Passes over the training data (the lecture's Tables 1-2 and Fig. 57 run "
+          "5,000-10,000; the run-size limit says when that is too much for this server).", "optimisation",
+          low=1, high=10_000),
     Param("optimiser", "choice", "gd", "Update rule (lecture 5.2): gd, momentum, nesterov, adagrad, rmsprop, adam.",
           "optimisation", choices=OPTIMISERS),
     Param("momentum", "float", 0.9, "beta of momentum, Nesterov and Adam's first moment (lecture 5.2.1).",
@@ -65,6 +75,23 @@ OPTIMISATION = [
           "near zero (gradient steps rarely land on exactly 0).", "optimisation", low=0.0, high=10.0),
     Param("dropout", "float", 0.0, "Share of hidden units dropped in each training step (inverted dropout, "
           "lecture 5.3.2); none at test time.", "optimisation", low=0.0, high=0.9),
+    Param("clip_value", "float", 0.0, "Gradient clipping by value (lecture 5.1.7): every gradient component "
+          "kept within [-c, c]; 0 = off.", "optimisation", low=0.0, high=1000.0),
+    Param("clip_norm", "float", 0.0, "Gradient clipping by norm (lecture 5.1.7): all gradients together scaled "
+          "down to this Euclidean length when longer, their direction kept; 0 = off.", "optimisation",
+          low=0.0, high=1000.0),
+    Param("schedule", "choice", "constant", "Learning-rate schedule (lecture 5.2.6), t = epochs finished: "
+          "piecewise alpha*10^-floor(t/T); performance: times lambda after N epochs without a better validation "
+          "error; exponential alpha*10^(-t/T); power alpha*(1+t/T)^-c.", "optimisation", choices=SCHEDULES),
+    Param("schedule_T", "float", 10.0, "T of the schedules, in epochs.", "optimisation", low=0.1, high=10_000.0),
+    Param("schedule_c", "float", 1.0, "c of power scheduling (typically 1).", "optimisation", low=0.0, high=10.0),
+    Param("schedule_lambda", "float", 0.5, "lambda of performance scheduling: the factor the rate is "
+          "multiplied by.", "optimisation", low=0.01, high=1.0),
+    Param("schedule_N", "int", 3, "N of performance scheduling: epochs without a better validation error "
+          "before the rate drops.", "optimisation", low=1, high=1000),
+    Param("patience", "int", 0, "Early stopping (lecture 5.3.3): stop after this many epochs without a better "
+          "validation error and keep the weights of the best epoch; 0 = train every epoch.", "optimisation",
+          low=0, high=10_000),
 ]
 
 STUDY = [

@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold
 from service import cancel
 from core.data import Split, prepare
 from core.mlp import MLP
+from core.schedules import Scheduler
 from core.stack import NetworkStack, fused_groups
 from service.runner import Trial, TrialResult, make_trials
 
@@ -85,7 +86,13 @@ def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
 def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     return MLP([n_in, *p["hidden"], n_out], activation=p["activation"], output=p["output"], loss=p["loss"],
-               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"))
+               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"), alpha=p.get("alpha"),
+               batch_norm=p.get("batch_norm") == "on")
+
+
+def scheduler(p: dict) -> Scheduler:
+    return Scheduler(p.get("schedule", "constant"), T=p.get("schedule_T", 10.0), c=p.get("schedule_c", 1.0),
+                     factor=p.get("schedule_lambda", 0.5), wait=p.get("schedule_N", 3))
 
 
 def resolve_batch(batch_size, n_train: int) -> int:
@@ -104,6 +111,8 @@ def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = N
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
                       l1=p.get("l1", 0.0), dropout=p.get("dropout", 0.0), optimiser=p.get("optimiser", "gd"),
                       momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
+                      clip_value=p.get("clip_value", 0.0), clip_norm=p.get("clip_norm", 0.0), schedule=scheduler(p),
+                      patience=p.get("patience", 0) if evaluate else 0,
                       eval_sets=eval_sets if evaluate else None, stop=cancel.requested,
                       on_epoch=(lambda epoch, rows: on_epoch(net, epoch, rows)) if on_epoch else None)
     return net, history, split, batch, len(X), eval_sets
@@ -120,12 +129,17 @@ STACKABLE = ("learning_rate", "l2", "init", "init_sigma", "repeat")
 
 def stack_key(trial: Trial):
     """Trials with equal keys (and seeds) can train as one stack (``core.stack``); None: this one
-    trains alone (other optimisers, L1 and dropout take the general path, which is not stacked)."""
+    trains alone (other optimisers, L1, dropout, batch normalisation and clipping take the general
+    path, schedules and patience change a member's epochs: none of them is stacked)."""
     return params_key(trial.params)
 
 
+ALONE = {"l1": 0.0, "dropout": 0.0, "batch_norm": "off", "clip_value": 0.0, "clip_norm": 0.0,
+         "schedule": "constant", "patience": 0}  # any other value trains alone
+
+
 def params_key(p: dict):
-    if p.get("optimiser", "gd") != "gd" or p.get("l1") or p.get("dropout"):
+    if p.get("optimiser", "gd") != "gd" or any(p.get(k, v) != v for k, v in ALONE.items()):
         return None
     return repr(sorted((k, v) for k, v in p.items() if k not in STACKABLE))
 
@@ -183,7 +197,8 @@ def stacks(trials: list[Trial]) -> list[Trial]:
 def trial_payload(history, split, batch: int, n_train: int, eval_sets: dict) -> dict:
     """What a training trial reports: its status, history rows, batch size used and split sizes."""
     return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": n_train,
-            "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0}
+            "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0, "rates": history.rates,
+            "stopped_at": history.stopped_at, "restored": history.restored}
 
 
 def trial_seeds(study: str, seed: int, param_list: list[dict], start: int = 0) -> list[Trial]:
@@ -239,27 +254,34 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
 
 def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
     """One row per trial: final and best validation error, the epoch of the best, final train
-    and test error, training seconds, status and the failure message if any."""
+    and test error, training seconds, status and the failure message if any. A trial stopped early
+    (patience) kept the weights of its best epoch: its final errors are that epoch's, and
+    ``stopped_epoch`` says where it stopped."""
     rows, by_trial = [], dict(tuple(tidy.groupby("trial")))  # one pass, not one filter per trial
     for r in results:
         curves = by_trial[r.trial.index]
         row = {"trial": r.trial.index, "seed": r.trial.seed, **{n: _swept_value(r, n) for n in swept},
                **_labels(r, swept),
                "repeat": r.trial.params.get("repeat"), "fold": r.trial.params.get("fold"), "status": r.status}
+        kept = r.payload.get("restored")
         for split in ("train", "val", "test"):
             errors = curves[curves["split"] == split].set_index("epoch")["error"].dropna()
-            row[f"final_{split}_error"] = errors.iloc[-1] if len(errors) else np.nan
+            final = errors.get(kept, np.nan) if kept is not None else errors.iloc[-1] if len(errors) else np.nan
+            row[f"final_{split}_error"] = final
             if split == "val":
                 row["best_val_error"] = errors.min() if len(errors) else np.nan
                 row["best_epoch"] = errors.idxmin() if len(errors) else pd.NA
         row["epochs_run"] = curves["epoch"].max() if curves["epoch"].notna().any() else 0
+        row["stopped_epoch"] = r.payload.get("stopped_at")
         row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
         row["message"] = r.message
         rows.append(row)
     columns = ["trial", "seed", *swept, *_labels_columns(swept), "repeat", "fold", "status", "final_train_error",
-               "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "seconds", "message"]
+               "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "stopped_epoch",
+               "seconds", "message"]
     frame = pd.DataFrame(rows, columns=columns)  # the columns also when no trial has finished yet
     frame["fold"] = frame["fold"].astype("Int64")
+    frame["stopped_epoch"] = frame["stopped_epoch"].astype("Int64")
     frame["best_epoch"] = frame["best_epoch"].astype("Int64")
     return frame
 
