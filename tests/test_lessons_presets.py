@@ -3,6 +3,7 @@ rough size), not only finishes. Fashion-MNIST presets run on Debian's files, whi
 the defaults of learning rate, regularisation and bias-variance are checked in their own files."""
 import functools
 
+import numpy as np
 import pytest
 
 from studies import STUDIES
@@ -125,7 +126,63 @@ def lesson_multiclass(result):
     assert result.summary.groupby("model")["test_error"].first().min() < 0.1
 
 
+def lesson_schedules_tame_a_too_high_rate(result):
+    """5.2.6: from a rate too high to settle (the defaults), every decaying schedule ends below the
+    constant rate's error, at less than two thirds of it, and jumps less between the last epochs."""
+    final, wobble = ok_means(result, "schedule", "final_val_error"), ok_means(result, "schedule", "wobble")
+    for schedule in final.index.drop("constant"):
+        assert final[schedule] < 2 / 3 * final["constant"], schedule
+        assert wobble[schedule] < wobble["constant"], schedule
+
+
+def lesson_schedules_table(result):
+    """5.2.6.1's table reproduced: 0.1 for epochs 1-100, 0.01 for 101-200, 0.001 for 201-300; and at
+    a rate that already settles the schedule does not help (a tenth of an already small rate crawls)."""
+    rates = result.tables["rates"]
+    piecewise = rates[rates["schedule"] == "piecewise"].groupby("epoch")["learning_rate"].first()
+    for epochs, rate in (((1, 100), 0.1), ((101, 200), 0.01), ((201, 300), 0.001)):
+        assert np.allclose(piecewise.loc[epochs[0]:epochs[1]], rate)
+    final = ok_means(result, "schedule", "final_val_error")
+    assert final["piecewise"] >= final["constant"] - 0.005
+
+
+def lesson_schedules_at_a_good_rate(result):
+    """A rate that settles by itself: no schedule beats it by more than half a point, and the one that
+    decays fastest (exponential, a tenth every 10 epochs) stops learning early and ends worst."""
+    final = ok_means(result, "schedule", "final_val_error")
+    assert final.drop("constant").min() >= final["constant"] - 0.005
+    assert final.idxmax() == "exponential"
+
+
+def lesson_universal_more_units(result):
+    """4.3.2: the test MSE on sin(3πx) falls by more than an order of magnitude from 1 to 32 units,
+    and the largest network is within a factor 3 of the best one."""
+    mse = ok_means(result, "hidden_units", "final_test_mse")
+    assert mse[mse.index.max()] < mse[mse.index.min()] / 10
+    assert mse[mse.index.max()] < 3 * mse.min()
+
+
+def lesson_universal_step(result):
+    """Fig. 101-103: one steep sigmoid already draws the step: its MSE is under a tenth of the step's
+    variance (0.25), and four units do better still."""
+    mse = ok_means(result, "hidden_units", "final_test_mse")
+    assert mse[1] < 0.025 and mse[4] < mse[1]
+
+
+def lesson_universal_bump(result):
+    """A bump goes up and down: one sigmoid can only go one way (MSE over 0.03), four units draw it
+    at under a twentieth of that error."""
+    mse = ok_means(result, "hidden_units", "final_test_mse")
+    assert mse[1] > 0.03 and mse[4] < mse[1] / 20
+
+
 CASES = {
+    ("schedules", None): lesson_schedules_tame_a_too_high_rate,
+    ("schedules", "5.2.6.1's table: a tenth every 100 epochs from 0.1"): lesson_schedules_table,
+    ("schedules", "A rate that settles without a schedule (alpha0 0.1)"): lesson_schedules_at_a_good_rate,
+    ("universal", None): lesson_universal_more_units,
+    ("universal", "Fig. 101-103: a step from sigmoids"): lesson_universal_step,
+    ("universal", "A bump: one unit cannot draw it, four can"): lesson_universal_bump,
     ("batch_size", None): sweep_lessons_of_batch_size,
     ("batch_size", "Table 4: SGD, mini-batch and batch GD"): sweep_lessons_of_batch_size,
     ("batch_size", "Fig. 119: batch sizes on Fashion-MNIST"): sweep_lessons_of_batch_size,

@@ -33,6 +33,11 @@ RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergenc
     "optimisers": [{"optimisers": "gd,adam", "rates": "0.01,1", "steps": "10", "surface_rates": "0.01,0.1"},
                    {"optimisers": "gd,momentum,rmsprop", "rates": "0.1", "steps": "5", "repeats": "2",
                     "surface_rates": "0.001,0.3"}],
+    "schedules": [{"schedules": "constant,exponential,performance", "learning_rate": "1", "epochs": "12",
+                   "repeats": "2", "schedule_T": "3"},
+                  {"schedules": "constant,piecewise,power", "learning_rate": "0.5", "epochs": "6", "schedule_T": "2"}],
+    "universal": [{"hidden_units": "1,4,16", "epochs": "200", "repeats": "2"},
+                  {"hidden_units": "2,3", "function": "step", "epochs": "50", "samples": "40"}],
     "regularisation": [{"hidden": "30", "l2_penalty": "0.001", "l1_penalty": "0.5", "dropout_rates": "0.3",
                         "epochs": "5", "repeats": "2"},
                        {"hidden": "20", "l2_penalty": "0", "l1_penalty": "0", "dropout_rates": "0.2,0.5",
@@ -87,7 +92,7 @@ def test_each_takeaway_claim_matches_its_table(name, case):
 
 
 # -- the oracles, one per study ---------------------------------------------------------------------
-def check_sweep(result, lines, swept, label, floor=None, tried=None):
+def check_sweep(result, lines, swept, label, floor=None, tried=None, ordered=True):
     """learning_rate, batch_size, hidden_units and init: best and worst by mean validation error over
     the repeats that finished ok, ties named, the edge of the tried range, the test error of a unique best."""
     summary = result.summary
@@ -113,8 +118,8 @@ def check_sweep(result, lines, swept, label, floor=None, tried=None):
             values = sorted(set(tried if tried is not None else summary[swept]))
             at_low = values[0] in best and values[0] != floor and len(values) > 1
             at_high = values[-1] in best and len(values) > 1
-            assert ("smallest value tried" in lines[0]) == at_low
-            assert ("largest value tried" in lines[0]) == (at_high and not at_low)
+            assert ("smallest value tried" in lines[0]) == (at_low and ordered)
+            assert ("largest value tried" in lines[0]) == (at_high and not at_low and ordered)
             if len(means) > len(best):
                 assert f"Worst {label}: " in lines[1] and f"at {pct(high)}." in lines[1]
             else:
@@ -286,10 +291,54 @@ def check_regularisation(result, lines, values):
         assert ", ".join(str(int(e)) for e in early.sort_values("repeat")["best_epoch"]) in lines[1]
 
 
+def check_schedules(result, lines, values):
+    """Best and worst on validation (no edge: schedules have no order); the constant rate's end and
+    epoch-to-epoch change over the last ten epochs, and which schedules end lower and settle more,
+    recomputed from the tidy table."""
+    check_sweep(result, lines, "schedule", "schedule", ordered=False)
+    ok = result.summary[result.summary["status"] == "ok"]
+    if "constant" not in set(ok["schedule"]) or ok["schedule"].nunique() < 2:
+        return
+    val = result.tidy[(result.tidy["split"] == "val") & result.tidy["trial"].isin(ok["trial"])]
+    per_trial = {t: np.abs(np.diff(g.sort_values("epoch")["error"].to_numpy()[-11:])).mean()
+                 for t, g in val.groupby("trial")}
+    frame = ok.assign(moving=ok["trial"].map(per_trial))
+    means = frame.groupby("schedule")[["final_val_error", "moving"]].mean()
+    constant = means.loc["constant"]
+    assert f"The constant rate ends at {pct(constant['final_val_error'])}" in lines[1]
+    assert f"moving {constant['moving']:.2%} per epoch" in lines[1]
+    lower = {s for s in means.index if s != "constant" and means.loc[s, "final_val_error"] < constant["final_val_error"]}
+    steadier = {s for s in means.index if s != "constant" and means.loc[s, "moving"] < constant["moving"]}
+    said_lower = re.search(r"; ([^;]*) end lower", lines[1])
+    said_steadier = re.search(r"; ([^;.]*) settle more", lines[1])
+    assert set(re.split(r", | and ", said_lower.group(1))) == lower if lower else "no schedule ends lower" in lines[1]
+    assert set(re.split(r", | and ", said_steadier.group(1))) == steadier if steadier else "none settles more" in lines[1]
+
+
+def check_universal(result, lines, values):
+    """The test MSE of the fewest and the most units and the lowest, from the tidy table's last test
+    row of each trial; every step up in units that raised the error named."""
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        assert lines[0].startswith("No unit count finished")
+        return
+    test = result.tidy[(result.tidy["split"] == "test") & result.tidy["trial"].isin(ok["trial"])]
+    last = test.sort_values("epoch").groupby("trial").tail(1).set_index("trial")["error"]
+    means = ok.assign(mse=ok["trial"].map(last)).groupby("hidden_units")["mse"].mean()
+    fewest, most = means.index.min(), means.index.max()
+    assert f"{means[fewest]:.3g} with {fewest} unit" in lines[0] and f"{means[most]:.3g} with {most}" in lines[0]
+    assert f"lowest {means.min():.3g} with {means.idxmin()} units" in lines[0]
+    if most != fewest and means[most] < means[fewest]:
+        assert f"{means[fewest] / means[most]:.3g} times smaller" in lines[0]
+    rising = [f"{a}→{b}" for a, b in zip(means.index[:-1], means.index[1:]) if means[b] > means[a]]
+    assert all(step in lines[1] for step in rising)
+    assert ("Every unit count added lowered the error." == lines[1]) == (not rising)
+
+
 CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,
           "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
           "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
-          "regularisation": check_regularisation}
+          "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal}
 
 
 def test_every_study_has_claims_checked_over_several_runs():

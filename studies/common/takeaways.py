@@ -46,12 +46,13 @@ def _test_of(ok: pd.DataFrame, swept: str, best: list) -> str:
 
 
 def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
-                 floor=None) -> list[str]:
+                 floor=None, ordered: bool = True) -> list[str]:
     """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
     lies at the edge of the tried range, and naming every value that ties with it), with its mean test
     error when the metric is a validation one; then the worst
     value, and every value with trials that did not finish ok. A run where every value ties names
-    no best and no worst: the table cannot tell them apart."""
+    no best and no worst: the table cannot tell them apart. Unordered settings (``ordered=False``:
+    schedules, activations) have no edge to go beyond."""
     ok = summary[summary["status"] == "ok"]
     names = dict(zip(summary[swept], summary["setting"])) if "setting" in summary else {}
     name = lambda v: names.get(v, _fmt(v))  # noqa: E731
@@ -67,7 +68,8 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
             runs = int((ok[swept] == best[0]).sum())
             names_best = listed(name(v) for v in best)
             tie = " (tied)" if len(best) > 1 else ""
-            edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note), "")
+            edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note),
+                        "") if ordered else ""
             lines.append(f"Best {label} {names_best}{tie}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
                          f"{'s' if runs != 1 else ''}{_test_of(ok, swept, best) if 'val' in metric else ''}.{edge}")
             if len(means) > len(best):
