@@ -246,18 +246,21 @@ class MLP:
 
     # -- forward -----------------------------------------------------------------------------
     def _hidden(self, X: np.ndarray, masks: list[np.ndarray] | None = None,
-                batch: list | None = None) -> list[np.ndarray]:
+                batch: list | None = None, logits: list | None = None) -> list[np.ndarray]:
         """Activations of the input and every hidden layer: ``[X, A1, ..., A_{L-1}]``; with dropout
         ``masks`` (one per hidden layer, 0 or 1/keep) the activations are multiplied by them. With
         batch normalisation, ``batch`` (a list) asks for training mode: each layer is normalised by
         its batch's statistics and (z_hat, 1/sqrt(var + eps), mu, sigma) is appended to ``batch``;
-        without it the running averages are used (validation, test, prediction)."""
+        without it the running averages are used (validation, test, prediction). ``logits`` (a list)
+        receives a copy of what each hidden activation is applied to."""
         acts = [X]
         for layer, (W, b) in enumerate(zip(self.weights[:-1], self.biases[:-1])):
             z = acts[-1] @ W
             z += b
             if self.batch_norm:
                 z = self._normalise(layer, z, batch)
+            if logits is not None:
+                logits.append(z.copy())
             acts.append(self._f(z, out=z))
             if masks is not None:
                 acts[-1] = acts[-1] * masks[layer]
@@ -299,6 +302,14 @@ class MLP:
         z = self._logits(acts[-1])
         acts.append(OUTPUTS[self.output](z, out=z))
         return acts
+
+    def hidden_logits(self, X: np.ndarray) -> list[np.ndarray]:
+        """X : (n_samples, n_in) -> what each hidden layer's activation receives, (n_samples, units) per
+        layer: z, or gamma * z_hat + beta with batch normalisation (by its running averages). Their
+        spread says whether the units work in the linear or the saturated part of the activation."""
+        found: list = []
+        self._hidden(np.asarray(X, dtype=self.dtype), logits=found)
+        return found
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """X : (n_samples, n_in) -> output activations (n_samples, n_out)."""

@@ -223,3 +223,16 @@ def test_a_study_trains_with_the_new_options_alone_and_reports_where_patience_st
         val = result.tidy[(result.tidy["trial"] == row["trial"]) & (result.tidy["split"] == "val")]
         assert val["epoch"].max() == row["stopped_epoch"]
         assert row["final_val_error"] == val["error"].min()
+
+
+def test_hidden_logits_are_what_each_activation_receives():
+    net = network("tanh", batch_norm=False)
+    X, _ = data()
+    z1 = X @ net.weights[0] + net.biases[0]
+    z2 = np.tanh(z1) @ net.weights[1] + net.biases[1]
+    got = net.hidden_logits(X)
+    np.testing.assert_allclose(got[0], z1, atol=1e-12) and np.testing.assert_allclose(got[1], z2, atol=1e-12)
+    normed = network("tanh", batch_norm=True)
+    z1 = X @ normed.weights[0] + normed.biases[0]
+    by_running = (z1 - normed.running_mean[0]) / np.sqrt(normed.running_std[0] ** 2 + normed.BN_EPS)
+    np.testing.assert_allclose(normed.hidden_logits(X)[0], by_running * normed.gammas[0] + normed.betas[0], atol=1e-12)

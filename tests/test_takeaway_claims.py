@@ -33,6 +33,8 @@ RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergenc
     "optimisers": [{"optimisers": "gd,adam", "rates": "0.01,1", "steps": "10", "surface_rates": "0.01,0.1"},
                    {"optimisers": "gd,momentum,rmsprop", "rates": "0.1", "steps": "5", "repeats": "2",
                     "surface_rates": "0.001,0.3"}],
+    "batch_norm": [{"depths": "1,3", "learning_rates": "0.5", "epochs": "4", "repeats": "2"},
+                   {"depths": "2", "learning_rates": "0.1,2", "epochs": "3"}],
     "schedules": [{"schedules": "constant,exponential,performance", "learning_rate": "1", "epochs": "12",
                    "repeats": "2", "schedule_T": "3"},
                   {"schedules": "constant,piecewise,power", "learning_rate": "0.5", "epochs": "6", "schedule_T": "2"}],
@@ -315,6 +317,27 @@ def check_schedules(result, lines, values):
     assert set(re.split(r", | and ", said_steadier.group(1))) == steadier if steadier else "none settles more" in lines[1]
 
 
+def check_batch_norm(result, lines, values):
+    """The depth-rate pair where batch normalisation lowered the mean validation error most, both
+    errors, and how many pairs it lowered by more than a point (and which it raised), recomputed."""
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        assert lines[0].startswith("No network finished")
+        return
+    means = ok.groupby(["depth", "learning_rate", "batch_norm"])["final_val_error"].mean().unstack("batch_norm")
+    both = means.dropna() if {"off", "on"} <= set(means.columns) else means.iloc[0:0]
+    if both.empty:
+        assert "nothing to compare" in lines[1]
+        return
+    gain = both["off"] - both["on"]
+    depth, rate = max(gain.index, key=lambda p: (gain[p], p))
+    assert lines[0].startswith(f"Largest effect at {depth} hidden layer")
+    assert f"α {rate:g}: {pct(both.loc[(depth, rate), 'off'])} mean validation error without" in lines[0]
+    assert f"{pct(both.loc[(depth, rate), 'on'])} with it" in lines[0]
+    assert f"more than a point at {int((gain > 0.01).sum())} of {len(gain)} depth-rate pairs" in lines[1]
+    assert ("raised it" in lines[1]) == bool((gain < -0.01).any())
+
+
 def check_universal(result, lines, values):
     """The test MSE of the fewest and the most units and the lowest, from the tidy table's last test
     row of each trial; every step up in units that raised the error named."""
@@ -338,7 +361,8 @@ def check_universal(result, lines, values):
 CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,
           "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
           "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
-          "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal}
+          "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal,
+          "batch_norm": check_batch_norm}
 
 
 def test_every_study_has_claims_checked_over_several_runs():
