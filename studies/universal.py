@@ -18,7 +18,7 @@ import pandas as pd
 from studies.common import charts
 from studies.common.schema import Param, Schema
 from studies.common.takeaways import number
-from studies.common.training import StudyResult, assemble_training, sweep, trial_detail  # noqa: F401
+from studies.common.training import StudyResult, assemble_training, sweep
 from studies.trials.universal import COST, FUNCTIONS, GRID, TRIAL  # noqa: F401
 
 NAME = "universal"
@@ -119,6 +119,12 @@ def compare(runs: list) -> list[alt.Chart]:
                                  "Test MSE against hidden units, both runs", "Look for: which function or setting "
                                  "needs more units for the same error.", log_x=True, y_title="test MSE",
                                  y_format="~g")]
+
+
+def trial_detail(result) -> str:
+    """One progress line: the fit's test MSE (its "error" is an MSE, not a rate)."""
+    rows = [r for r in result.payload.get("rows", []) if r["split"] == "test"]
+    return f"test MSE {number(rows[-1]['cost'])} after {rows[-1]['epoch']} epochs" if rows else ""
 
 
 def takeaway(result: StudyResult) -> list[str]:
