@@ -311,6 +311,14 @@ class MLP:
         self._hidden(np.asarray(X, dtype=self.dtype), logits=found)
         return found
 
+    def activation_slopes(self, X: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """X : (n_samples, n_in) -> the slope f'(z) each hidden unit passes back for each sample,
+        (n_samples, units) per layer, and the activation's largest slope (sigmoid 1/4, the others 1):
+        a unit with slope 0 for every sample is dead (5.1.6's dying ReLU), small slopes are saturation."""
+        slopes = [self._df(self._f(z)) for z in self.hidden_logits(X)]
+        probe = np.array([0.0, 1.0], dtype=self.dtype)
+        return slopes, float(self._df(self._f(probe.copy())).max())
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """X : (n_samples, n_in) -> output activations (n_samples, n_out)."""
         return self.forward(X)[-1]

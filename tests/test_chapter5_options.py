@@ -236,3 +236,17 @@ def test_hidden_logits_are_what_each_activation_receives():
     z1 = X @ normed.weights[0] + normed.biases[0]
     by_running = (z1 - normed.running_mean[0]) / np.sqrt(normed.running_std[0] ** 2 + normed.BN_EPS)
     np.testing.assert_allclose(normed.hidden_logits(X)[0], by_running * normed.gammas[0] + normed.betas[0], atol=1e-12)
+
+
+def test_a_relu_unit_whose_logit_is_negative_for_every_sample_is_dead_and_gets_no_gradient():
+    """5.1.6's dying unit, made by hand: bias -100 on one ReLU unit. Its slope is 0 for every sample,
+    so its incoming weights get exactly zero gradient; the same unit with Leaky ReLU still learns."""
+    X, y = data()
+    for activation, dead in (("relu", True), ("leaky_relu", False)):
+        net = network(activation, hidden=(5,))
+        net.biases[0][2] = -100.0
+        slopes, peak = net.activation_slopes(X)
+        assert peak == 1.0 and bool((slopes[0][:, 2] == 0).all()) == dead
+        dW = net.gradients(X, net.targets(y))[0][0]
+        assert bool((dW[:, 2] == 0).all()) == dead
+    assert network("sigmoid").activation_slopes(X)[1] == pytest.approx(0.25)

@@ -18,7 +18,8 @@ QUICK = {"learning_rate": {"epochs": "3", "repeats": "2"}, "batch_size": {"epoch
          "init": {"epochs": "2", "depth": "2", "width": "8"}, "optimisers": {"epochs": "2", "rates": "0.1", "steps": "10"},
          "regularisation": {"epochs": "3", "hidden": "20"}, "decision_boundary": {"epochs": "3", "toy_samples": "80"},
          "schedules": {"epochs": "3"}, "universal": {"epochs": "20", "hidden_units": "1,4"},
-         "batch_norm": {"epochs": "2", "depths": "1,3", "repeats": "1"}}
+         "batch_norm": {"epochs": "2", "depths": "1,3", "repeats": "1"},
+         "activations": {"epochs": "2", "depth": "2", "repeats": "1"}}
 
 
 @pytest.fixture(scope="module")

@@ -205,7 +205,30 @@ def lesson_batch_norm_not_needed_with_he_and_relu(result):
         assert means[(depth, 0.1, "off")] < 0.06 and abs(means[(depth, 0.1, "off")] - means[(depth, 0.1, "on")]) < 0.02
 
 
+def lesson_activations_deep_net_at_a_high_rate(result):
+    """5.1.6 from small weights at α 1 through four layers: the sigmoid network learns nothing
+    (vanishing gradients), ReLU loses over a third of its units for good, Leaky ReLU none; tanh is the
+    one that trains (under 8 %), with over a third of its unit-sample pairs saturated."""
+    error = ok_means(result, "activation", "final_val_error")
+    dead = ok_means(result, "activation", "dead")
+    saturated = ok_means(result, "activation", "saturated")
+    assert error["sigmoid"] > 0.85 and error["tanh"] < 0.08
+    assert dead["relu"] > 0.33 and dead["leaky_relu"] == 0 and dead["sigmoid"] == 0
+    assert saturated["tanh"] > 0.33
+
+
+def lesson_activations_with_he(result):
+    """With He initialisation at α 0.1 the ReLU family and tanh train (under 6 %) and few ReLU units
+    die (under 10 %); the sigmoid network still lags far behind (over 50 %)."""
+    error, dead = ok_means(result, "activation", "final_val_error"), ok_means(result, "activation", "dead")
+    for name in ("tanh", "relu", "leaky_relu", "elu"):
+        assert error[name] < 0.06, name
+    assert dead["relu"] < 0.1 and error["sigmoid"] > 0.5
+
+
 CASES = {
+    ("activations", None): lesson_activations_deep_net_at_a_high_rate,
+    ("activations", "He initialisation at α 0.1: the ReLU family trains (5.1.4, 5.1.6)"): lesson_activations_with_he,
     ("batch_norm", None): lesson_batch_norm_deep_sigmoid,
     ("batch_norm", "Higher rates (5.1.5: BN allows much higher learning rates)"): lesson_batch_norm_high_rates,
     ("batch_norm", "He initialisation with ReLU: deep plain nets train too"): lesson_batch_norm_not_needed_with_he_and_relu,

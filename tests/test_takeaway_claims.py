@@ -33,6 +33,9 @@ RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergenc
     "optimisers": [{"optimisers": "gd,adam", "rates": "0.01,1", "steps": "10", "surface_rates": "0.01,0.1"},
                    {"optimisers": "gd,momentum,rmsprop", "rates": "0.1", "steps": "5", "repeats": "2",
                     "surface_rates": "0.001,0.3"}],
+    "activations": [{"activations": "sigmoid,relu,leaky_relu", "depth": "2", "width": "10", "epochs": "4",
+                     "repeats": "2"},
+                    {"activations": "tanh,elu", "depth": "3", "width": "8", "learning_rate": "0.1"}],
     "batch_norm": [{"depths": "1,3", "learning_rates": "0.5", "epochs": "4", "repeats": "2"},
                    {"depths": "2", "learning_rates": "0.1,2", "epochs": "3"}],
     "schedules": [{"schedules": "constant,exponential,performance", "learning_rate": "1", "epochs": "12",
@@ -317,6 +320,27 @@ def check_schedules(result, lines, values):
     assert set(re.split(r", | and ", said_steadier.group(1))) == steadier if steadier else "none settles more" in lines[1]
 
 
+def check_activations(result, lines, values):
+    """Best and worst on validation (unordered), and each activation's dead share and the most
+    saturated one, recomputed from the per-layer table."""
+    check_sweep(result, lines, "activation", "activation", ordered=False)
+    done = result.summary[result.summary["status"].isin(["ok", "diverged"])]
+    units = result.tables["units"]
+    units = units[units["trial"].isin(done["trial"])]
+    if units.empty:
+        return
+    per_trial = units.groupby(["trial", "activation"])[["dead"]].mean().reset_index()
+    dead = per_trial.groupby("activation")["dead"].mean()
+    for name, share in dead.items():
+        assert f"{name} {share:.0%}" in lines[1]
+    saturated = units.dropna(subset=["saturated"]).astype({"saturated": float})
+    if len(saturated):
+        means = saturated.groupby(["trial", "activation"])["saturated"].mean().groupby("activation").mean()
+        assert f"Most saturated: {means.idxmax()}, {means.max():.0%}" in lines[1]
+    else:
+        assert "Most saturated" not in lines[1]
+
+
 def check_batch_norm(result, lines, values):
     """The depth-rate pair where batch normalisation lowered the mean validation error most, both
     errors, and how many pairs it lowered by more than a point (and which it raised), recomputed."""
@@ -362,7 +386,7 @@ CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, 
           "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
           "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
           "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal,
-          "batch_norm": check_batch_norm}
+          "batch_norm": check_batch_norm, "activations": check_activations}
 
 
 def test_every_study_has_claims_checked_over_several_runs():
