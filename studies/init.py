@@ -13,7 +13,12 @@ initialisation scheme and activation and measures, at the start of training on o
 standard deviation of each hidden layer's activations and of each layer's weight gradients
 (Fig. 128, 130): with N(0, 1) they explode or vanish from layer to layer; Xavier (sigmoid, tanh)
 and He (ReLU) are meant to keep them of one size (Fig. 131's scales, ``core.mlp.init_spread``); the
-takeaway reports the spread measured for each pair, not the lecture's expectation.
+takeaway reports the spread measured for each pair, not the lecture's expectation. The probe also
+keeps each layer's distribution of activations and weight gradients (Fig. 126, 127).
+
+The dynamics part trains that deep network with sigmoid units from N(0, 1) and from Xavier weights
+for the study's epochs and follows the mean and spread of each layer's activations (Fig. 125): from
+N(0, 1) the sigmoid units start saturated, their activations pressed against 0 and 1.
 
 CSV (``--out``): the tidy columns of DESIGN.md for the sweep's trials, then ``init_sigma``,
 ``setting`` and ``repeat``. Summary (``--summary-out``): one row per sweep trial as in the
@@ -25,17 +30,18 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.mlp import ACTIVATIONS
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
 from studies.common.takeaways import best_setting
 from studies.common.training import StudyResult, assemble_training, sweep, trial_detail  # noqa: F401
-from studies.trials.init import COST, SCHEMES, TRIAL  # noqa: F401
+from studies.trials.init import COST, DYNAMICS_SCHEMES, PROBE_ACTIVATIONS, SCHEMES, TRIAL  # noqa: F401
+
+ACTIVATIONS = PROBE_ACTIVATIONS
 
 NAME = "init"
 TITLE = "Initialisation"
-FIGURES = "Fig. 121, 122, 128, 130"
+FIGURES = "Fig. 121, 122, 125-130"
 SUMMARY = ("From σ 0 every hidden unit stays the same; a deep-net probe shows how N(0, 1), Xavier and He spread "
            "activations and gradients over the layers.")
 SWEPT = "init_sigma"
@@ -60,7 +66,9 @@ def plan(values: dict) -> list[dict]:
     trials = [{**p, "part": "sweep"} for p in sweep(values, SWEPT, values["sigmas"], "sigmas")]
     probes = [{**values, "part": "probe", "scheme": scheme, "activation": activation, "repeat": 0}
               for scheme in SCHEMES for activation in ACTIVATIONS]
-    return trials + probes
+    moving = [{**values, "part": "dynamics", "scheme": scheme, "activation": "sigmoid", "repeat": 0}
+              for scheme in DYNAMICS_SCHEMES]
+    return trials + probes + moving
 
 
 
@@ -78,6 +86,14 @@ def assemble(values: dict, results: list) -> StudyResult:
         [{"scheme": r.trial.params["scheme"], "activation": r.trial.params["activation"], **row}
          for r in results if r.trial.params["part"] == "probe" for row in r.payload.get("layers", [])],
         columns=["scheme", "activation", "layer", "activation_std", "gradient_std"])
+    result.tables["distributions"] = pd.DataFrame(
+        [{"scheme": r.trial.params["scheme"], "activation": r.trial.params["activation"], **row}
+         for r in results if r.trial.params["part"] == "probe" for row in r.payload.get("distributions", [])],
+        columns=["scheme", "activation", "layer", "kind", "x", "density"])
+    result.tables["dynamics"] = pd.DataFrame(
+        [{"scheme": r.trial.params["scheme"], **row}
+         for r in results if r.trial.params["part"] == "dynamics" for row in r.payload.get("activations", [])],
+        columns=["scheme", "epoch", "layer", "mean", "std"])
     return result
 
 
@@ -150,7 +166,54 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
                          "others (exploding); the takeaway names the pair that spreads most and how far Fig. 131's "
                          "pairs spread."),
         ]
+    if len(result.tables.get("distributions", [])):
+        shown.append(_distribution_chart(result.tables["distributions"]))
+    if len(result.tables.get("dynamics", [])):
+        shown.append(_dynamics_chart(result.tables["dynamics"]))
     return shown
+
+
+def _layer_names(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    names = [f"layer {n}" for n in sorted(set(frame["layer"]))]
+    return frame.assign(layer=frame["layer"].map(lambda n: f"layer {n}")), names
+
+
+def _distribution_chart(distributions: pd.DataFrame) -> alt.Chart:
+    data, layers = _layer_names(distributions.assign(pair=distributions["scheme"] + " · " + distributions["activation"]))
+    pairs = list(dict.fromkeys(data["pair"]))
+    pair = alt.param(name="dist_pair", value=pairs[0], bind=alt.binding_select(options=pairs, name="network "))
+    kind = alt.param(name="dist_kind", value="activations",
+                     bind=alt.binding_select(options=["activations", "weight gradients"], name="show "))
+    chart = alt.Chart(data).mark_line(interpolate="step").encode(
+        x=alt.X("x:Q", title="value (each layer over its own range)"),
+        y=alt.Y("density:Q", title="density (log)", scale=alt.Scale(type="symlog")),
+        color=alt.Color("layer:N", title="hidden layer", sort=layers, scale=charts.ordered(layers),
+                        legend=charts.line_legend(layers)),
+        tooltip=["pair:N", "layer:N", "kind:N", alt.Tooltip("x:Q", format=".3g"), alt.Tooltip("density:Q", format=".3g")],
+    ).transform_filter("datum.pair == dist_pair && datum.kind == dist_kind").add_params(pair, kind)
+    return charts.finish(chart, "Distributions per layer at the start (Fig. 126, 127; pick a network below)",
+                         "Look for: N(0, 1) with sigmoid piles the activations up at 0 and 1 (saturation, Fig. 127), "
+                         "whose gradients are then nearly 0; Xavier keeps them spread inside the range (Fig. 126).")
+
+
+def _dynamics_chart(dynamics: pd.DataFrame) -> alt.Chart:
+    data, layers = _layer_names(dynamics)
+    data = data.assign(low=data["mean"] - data["std"], high=data["mean"] + data["std"])
+    schemes = list(dict.fromkeys(data["scheme"]))
+    pick = alt.param(name="dyn_scheme", value=schemes[0], bind=alt.binding_select(options=schemes, name="weights "))
+    colour = alt.Color("layer:N", title="hidden layer", sort=layers, scale=charts.ordered(layers),
+                       legend=charts.line_legend(layers))
+    x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d"))
+    base = alt.Chart(data).transform_filter("datum.scheme == dyn_scheme")
+    band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("low:Q", title="sigmoid activation: mean ± 1 std",
+                                                          scale=alt.Scale(domain=[0, 1])), y2="high:Q", color=colour)
+    mean = base.mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=x, y="mean:Q", color=colour,
+        tooltip=["scheme:N", "layer:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("std:Q", format=".3f")])
+    return charts.finish(alt.layer(band, mean).add_params(pick),
+                         "Activations per layer over the epochs, deep sigmoid net (Fig. 125; pick the weights below)",
+                         "Look for: from N(0, 1) the layers start pressed against 0 or 1 with a wide spread of "
+                         "saturated units; from Xavier they start near the middle and move as the network learns.")
 
 
 def compare(runs: list) -> list[alt.Chart]:

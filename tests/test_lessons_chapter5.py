@@ -91,6 +91,27 @@ def test_xavier_and_he_keep_activations_of_one_size_across_five_layers(init_resu
     assert spread(layers, "N(0, 1)", "tanh", "gradient_std") > 2       # saturated units: uneven gradients
 
 
+def saturated_mass(distributions, scheme: str) -> float:
+    """Share of the last hidden layer's sigmoid activations within 0.05 of 0 or 1, read off the density."""
+    rows = distributions[(distributions["scheme"] == scheme) & (distributions["activation"] == "sigmoid")
+                         & (distributions["kind"] == "activations")]
+    top = rows[rows["layer"] == rows["layer"].max()]
+    width = top["x"].diff().median()
+    return float((top["density"] * width)[(top["x"] < 0.05) | (top["x"] > 0.95)].sum())
+
+
+def test_n01_weights_saturate_sigmoid_units_and_xavier_keeps_them_in_range(init_result):
+    """Fig. 126/127: from N(0, 1) weights most of the deepest layer's sigmoid activations sit at 0 or
+    1 (over half), at least twice the share Xavier leaves there; Fig. 125: over the first epochs the
+    N(0, 1) network's activations keep that wide, saturated spread in every layer, wider than Xavier's."""
+    distributions, dynamics = init_result.tables["distributions"], init_result.tables["dynamics"]
+    assert saturated_mass(distributions, "N(0, 1)") > 0.5
+    assert saturated_mass(distributions, "N(0, 1)") > 2 * saturated_mass(distributions, "Xavier")
+    spread = dynamics.pivot_table(index=["epoch", "layer"], columns="scheme", values="std")
+    assert (spread["N(0, 1)"] > spread["Xavier"]).all()
+    assert set(dynamics["epoch"]) == set(range(init_result.params["epochs"] + 1))
+
+
 def test_each_optimiser_is_drawn_at_its_best_rate_and_adaptive_ones_win_on_the_bowl():
     result = run_study(optimisers, optimisers.SCHEMA.parse({"optimisers": "gd,adam,rmsprop", "rates": "0.01,0.5",
                                                             "epochs": "3"}), n_jobs=2)

@@ -83,7 +83,7 @@ def test_share_link_restores_form_and_shows_stored_results(name):
 
 
 CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 3,
-          "init": 5, "optimisers": 5, "regularisation": 4, "decision_boundary": 5, "schedules": 3, "universal": 3,
+          "init": 7, "optimisers": 5, "regularisation": 4, "decision_boundary": 5, "schedules": 3, "universal": 3,
           "batch_norm": 3, "activations": 3}
 HOSTILE = {"epochs": "1e12", "seed": "-5", "l2": "nan", "hidden": "", "dataset": "", "bogus<b>[x](y)": "1",
            "learning_rates": "abc,,", "batch_sizes": "0,full", "values": "9" * 300, "max_degree": "-3",

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from service import cancel
 from studies.common import cost
-from studies.common.training import build_net, fit_trial, load_split, trial_payload
+from studies.common.training import build_net, fit_trial, load_split, resolve_batch, trial_payload
 
 
 SCHEMES = {"N(0, 1)": ("normal", 1.0), "N(0, 0.01²)": ("normal", 0.01), "Xavier": ("xavier_normal", 0.0),
            "He": ("he_normal", 0.0)}
 BINS = 30
 PROBE_SAMPLES = 500
+PROBE_ACTIVATIONS = ("sigmoid", "tanh", "relu")  # Fig. 131's rows
+DYNAMICS_SCHEMES = ("N(0, 1)", "Xavier")        # Fig. 125 (sigmoid, the 2010 state of the art) against Fig. 131's fix
 
 
 def run_trial(trial) -> dict:
-    """A sweep trial trains (and keeps its weight histograms); a probe measures the deep network."""
+    """A sweep trial trains (and keeps its weight histograms); a probe measures the deep network; a
+    dynamics trial trains the deep sigmoid network and follows its activations over the epochs."""
     if trial.params["part"] == "probe":
         return probe(trial)
+    if trial.params["part"] == "dynamics":
+        return dynamics(trial)
     net, *fitted = fit_trial(trial)
     payload = {**trial_payload(*fitted), "distinct_units": distinct_units(net)}
     return {**payload, "histograms": _histograms(net)} if trial.params["repeat"] == 0 else payload
@@ -46,19 +52,55 @@ def _histograms(net) -> list[dict]:
     return rows
 
 
-def probe(trial) -> dict:
-    """Std of each hidden layer's activations and each layer's weight gradient, untrained, on one batch."""
+def _deep_net(trial, activation: str):
     p = trial.params
     split = load_split(p)
     init, sigma = SCHEMES[p["scheme"]]
-    net = build_net({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma},
-                    split.X_train.shape[1], split.n_classes, trial.seed)
+    net = build_net({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma,
+                     "activation": activation}, split.X_train.shape[1], split.n_classes, trial.seed)
+    return net, split
+
+
+def probe(trial) -> dict:
+    """Std of each hidden layer's activations and each layer's weight gradient, untrained, on one
+    batch (Fig. 128, 130), and their distributions (Fig. 126, 127)."""
+    net, split = _deep_net(trial, trial.params["activation"])
     X, y = split.X_train[:PROBE_SAMPLES], split.y_train[:PROBE_SAMPLES]
     acts = net.forward(X)[1:-1]
     grads = net.gradients(X, net.targets(y))
     rows = [{"layer": i + 1, "activation_std": float(a.std()), "gradient_std": float(g.std())}
             for i, (a, (g, _)) in enumerate(zip(acts, grads))]
-    return {"layers": rows}
+    shapes = [row for i, (a, (g, _)) in enumerate(zip(acts, grads))
+              for kind, values in (("activations", a), ("weight gradients", g)) for row in _density(i + 1, kind, values)]
+    return {"layers": rows, "distributions": shapes}
+
+
+def _density(layer: int, kind: str, values) -> list[dict]:
+    values = np.asarray(values, dtype=np.float64).ravel()
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12 * max(1.0, abs(low)):
+        low, high = low - 0.5, high + 0.5
+    density, edges = np.histogram(values, bins=BINS, range=(low, high), density=True)
+    return [{"layer": layer, "kind": kind, "x": float((a + b) / 2), "density": float(d)}
+            for a, b, d in zip(edges[:-1], edges[1:], density)]
+
+
+def dynamics(trial) -> dict:
+    """Fig. 125: the deep sigmoid network trained for the study's epochs; after every epoch the mean
+    and standard deviation of each hidden layer's activations on a fixed batch."""
+    p = trial.params
+    net, split = _deep_net(trial, "sigmoid")
+    X = split.X_train[:PROBE_SAMPLES]
+    rows = []
+
+    def record(epoch, _rows=None):
+        for layer, a in enumerate(net.forward(X)[1:-1], start=1):
+            rows.append({"epoch": epoch, "layer": layer, "mean": float(a.mean()), "std": float(a.std())})
+
+    history = net.fit(split.X_train, split.y_train, epochs=p["epochs"], learning_rate=p["learning_rate"],
+                      batch_size=resolve_batch(p["batch_size"], len(split.X_train)), on_epoch=record,
+                      stop=cancel.requested)
+    return {"status": history.status, "activations": rows}
 
 
 def probe_cost(p: dict) -> tuple[float, float]:
@@ -69,6 +111,8 @@ def probe_cost(p: dict) -> tuple[float, float]:
 
 
 def trial_cost(p: dict) -> tuple[float, float]:
+    if p["part"] == "dynamics":
+        return cost.training({**p, "hidden": (p["width"],) * p["depth"]}, evaluate=False)
     return probe_cost(p) if p["part"] == "probe" else cost.training(p)
 
 
