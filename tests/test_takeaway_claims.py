@@ -17,7 +17,8 @@ QUICK = {"max_train": "150", "epochs": "3"}
 RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergence
     "learning_rate": [{"learning_rates": "0.01,0.5,50", "repeats": "2"},
                       {"learning_rates": "0.03,0.1", "seed": "3"},
-                      {"learning_rates": "0.5,1", "classes": "0,1", "epochs": "15"}],
+                      {"learning_rates": "0.5,1", "classes": "0,1", "epochs": "15"},
+                      {"learning_rates": "0.5,4", "epochs": "40", "patience": "3"}],
     "batch_size": [{"batch_sizes": "1,8,full", "repeats": "2"},
                    {"batch_sizes": "16,64", "classes": "0,1", "epochs": "20", "max_train": "80"}],
     "hidden_units": [{"hidden_units": "1,5,30", "repeats": "2"}, {"hidden_units": "2,40", "seed": "5"}],
@@ -133,6 +134,10 @@ def check_sweep(result, lines, swept, label, floor=None, tried=None, ordered=Tru
         for value, rows in summary[summary["status"] == status].groupby(swept):
             total = int((summary[swept] == value).sum())
             assert f"{status} in {len(rows)} of {total} repeats" in lines[1]
+    stopped = summary["stopped_epoch"].dropna() if "stopped_epoch" in summary else []
+    assert ("Early stopping ended" in lines[1]) == (len(stopped) > 0)
+    if len(stopped):
+        assert f"ended {len(stopped)} of {len(summary)} trials" in lines[1] and str(int(stopped.min())) in lines[1]
 
 
 def check_learning_rate(result, lines, values):

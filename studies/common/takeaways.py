@@ -81,8 +81,23 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
     totals = counts.sum(axis=1)
     troubles = [f"{name(v)} {status} in {n} of {totals[v]} repeats" for status in ("diverged", "failed", "cancelled")
                 if status in counts for v, n in counts[status].items() if n]
-    lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else ""])))
+    lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else "",
+                                        stopped_early(summary)])))
     return lines
+
+
+def stopped_early(summary: pd.DataFrame) -> str:
+    """Early stopping with patience (5.3.3): how many trials stopped before their last epoch, where,
+    and that their numbers are their best epoch's (the weights they kept)."""
+    if "stopped_epoch" not in summary:
+        return ""
+    stopped = summary["stopped_epoch"].dropna()
+    if stopped.empty:
+        return ""
+    where = f"epoch {int(stopped.min())}" if stopped.min() == stopped.max() else \
+        f"epochs {int(stopped.min())}-{int(stopped.max())}"
+    return (f"Early stopping ended {len(stopped)} of {len(summary)} trials, at {where}; their errors are those of "
+            f"their best validation epoch, whose weights they kept.")
 
 
 def coverage(summary: pd.DataFrame, swept: str, planned: list) -> str:
