@@ -97,8 +97,8 @@ def takeaway(result: StudyResult) -> list[str]:
     lines = best_setting(result.summary, SWEPT, "learning rate")
     if (result.summary["status"] == "ok").any():
         target, reached = epochs_to_reach(result)
-        epochs = result.params["epochs"]
-        speed = ", ".join(f"α {rate:g}: {'not within ' + str(epochs) if epoch is None else epoch}"
+        ran = result.summary.groupby(SWEPT)["epochs_run"].max()  # early stopping may end a rate sooner
+        speed = ", ".join(f"α {rate:g}: {'not within ' + str(int(ran[rate])) if epoch is None else epoch}"
                           for rate, epoch in sorted(reached.items(), key=lambda item: (item[1] is None, item[1])))
         lines[1] = f"Epochs until the validation error first reached {target:.1%}: {speed}. {lines[1]}".strip()
     return lines
