@@ -236,11 +236,12 @@ def test_an_exercise_link_asks_holds_results_back_and_keeps_its_locks_in_the_bro
     teacher.get_by_label("Question for the students").press("Control+Enter")
     settled(teacher)
     for which, name in (("lock", "epochs"), ("hide", "dataset")):
-        field = teacher.locator(f".st-key-learning_rate-{which} input")
-        field.click()
-        field.press_sequentially(name)
-        field.press("Enter")
+        chooser = teacher.locator(f".st-key-learning_rate-{which}")
+        chooser.locator("input").click()
+        chooser.locator("input").press_sequentially(name)
+        teacher.get_by_role("option", name=name, exact=True).click()   # CI once pressed Enter before the list filtered
         teacher.keyboard.press("Escape")
+        expect(chooser).to_contain_text(name)                           # the chosen parameter's chip
         settled(teacher)
     teacher.get_by_role("button", name="Make the exercise link").click()
     link = teacher.locator(".st-key-exercise code").inner_text().strip()
@@ -252,6 +253,7 @@ def test_an_exercise_link_asks_holds_results_back_and_keeps_its_locks_in_the_bro
     box = student.locator(".st-key-exercise-question")
     box.wait_for(timeout=30_000)
     assert question in box.inner_text()                                       # as written: no bold, no HTML
+    expect(box).to_contain_text("Locked by your teacher: epochs")
     student.get_by_text("once you press Run").wait_for(timeout=30_000)
     assert student.locator('[data-testid="stVegaLiteChart"]').count() == 0    # stored, but held back
     epochs = student.locator(".st-key-learning_rate-epochs input")
