@@ -121,6 +121,12 @@ def _checked_row(meta_text, study, params_text) -> tuple[str, dict, dict]:
     for name in ("trials_done", "trials_total"):
         if not isinstance(meta.get(name, 0), int) or isinstance(meta.get(name, 0), bool) or meta.get(name, 0) < 0:
             raise ValueError(f"{name} is not a whole number")
+    for name in ("best_val_error", "test_error"):
+        value = meta.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value != value):
+            raise ValueError(f"{name} is not a number")
+    if not isinstance(meta.get("selected", ""), str) or len(meta.get("selected", "")) > 200:
+        raise ValueError("selected is not a short text")
     return study, params, meta
 
 
@@ -306,6 +312,31 @@ class ResultStore:
             except (ValueError, TypeError):
                 continue  # a bad row is not worth listing, and never worth a crash
         return found[:count]
+
+    def index(self, count: int = 1000, study: str | None = None) -> list[dict]:
+        """Every stored run of the current code version, newest first, from the ``runs`` rows alone
+        (no table is read): ``recent``'s fields and the meta's trial counts, best validation error,
+        test error and selected setting. A row that does not read as ``save`` wrote it is skipped."""
+        try:
+            with self._connect() as connection:
+                rows = connection.execute("SELECT study, params, state, created, key, meta FROM runs WHERE code = ? "
+                                          "AND (? IS NULL OR study = ?) ORDER BY created DESC LIMIT ?",
+                                          (code_version(), study, study, int(count))).fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("result store %s unreadable: %s", self.path, exc)
+            return []
+        found = []
+        for study_name, params, state, created, key, meta in rows:
+            try:
+                study_name, texts, meta = _checked_row(meta, study_name, params)
+                found.append({"study": study_name, "params": texts, "state": str(state), "created": float(created),
+                              "key": str(key), "trials_done": int(meta.get("trials_done", 0)),
+                              "trials_total": int(meta.get("trials_total", 0)),
+                              "best_val_error": meta.get("best_val_error"), "test_error": meta.get("test_error"),
+                              "selected": meta.get("selected", "")})
+            except (ValueError, TypeError):
+                log.warning("runs index: skipping unreadable row %s", key)
+        return found
 
     # -- writing ------------------------------------------------------------------------------------
     def save(self, study: str, params: dict[str, str], frames: dict[str, pd.DataFrame], meta: dict) -> None:

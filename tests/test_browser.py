@@ -359,3 +359,34 @@ def test_pin_and_compare_in_the_browser(app_url, browser):
     compare.screenshot(path=str(ARTIFACTS / "compare-chart.png"))
     assert page.locator(".st-key-compare-share code").inner_text().count("pin=") == 1
     page.close()
+
+
+def test_the_runs_page_selects_three_runs_and_draws_them_together(app_url, browser):
+    """Issue 21: after runs of two studies, the runs page lists them; ticking three rows in the table
+    draws their curves overlaid and one line per trial in parallel coordinates, and the address bar
+    holds the selection."""
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    for path in ("learning_rate?epochs=3&repeats=1", "learning_rate?epochs=5&repeats=1", "kfold?k=2&values=1,3"):
+        page.goto(f"{app_url}/{path}")
+        page.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
+        page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    page.goto(f"{app_url}/runs")
+    grid = page.locator("[data-testid='stDataFrame']")
+    grid.wait_for(timeout=30_000)
+    settled(page)
+    box = grid.bounding_box()
+    for row in range(3):                              # the row-selection column, left of the first cell
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 * row + 17)
+        settled(page)
+    page.get_by_text("3 runs selected").wait_for(timeout=30_000)
+    charts_drawn(page, 2)
+    page.wait_for_timeout(500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.evaluate("""() => {
+        const svg = document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')[1];
+        return svg.querySelectorAll('.mark-line.role-mark path').length; }""") >= 3
+    assert re.search(r"runs=[0-9a-f]{32}%2C[0-9a-f]{32}%2C[0-9a-f]{32}", page.url)
+    problems, _ = audit(page)
+    assert not problems, problems[:3]
+    page.screenshot(path=str(ARTIFACTS / "runs-selected.png"), full_page=True)
+    page.close()

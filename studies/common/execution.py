@@ -71,8 +71,34 @@ def run_key(study, values: dict) -> str:
 
 def save_result(store: ResultStore, study, values: dict, result: StudyResult) -> None:
     frames = {"tidy": result.tidy, "summary": result.summary, **result.tables}
-    meta = {"state": result.state, "trials_done": result.trials_done, "trials_total": result.trials_total}
+    meta = {"state": result.state, "trials_done": result.trials_done, "trials_total": result.trials_total,
+            **headline(result)}
     store.save(study.NAME, study.SCHEMA.to_texts(values), frames, meta)
+
+
+VAL_COLUMNS = ("final_val_error", "mean_val_error", "val_error")      # the first a summary has is used
+TEST_COLUMNS = ("final_test_error", "test_error", "final_test_mse")
+GROUP_COLUMNS = (("setting",), ("variant",), ("method",), ("model",), ("optimiser", "learning_rate"), ("value",))
+
+
+def headline(result: StudyResult) -> dict:
+    """A run in two numbers for the runs index (kept in the store's index, so listing runs loads no
+    result): the best mean validation error over the run's settings and the test error of that
+    setting, chosen on validation (lecture 3.6.2), with the setting's label; None where the study
+    has no validation error (bias-variance, universal approximation)."""
+    summary = result.summary
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    val = next((c for c in VAL_COLUMNS if c in ok and ok[c].notna().any()), None)
+    if val is None:
+        return {"best_val_error": None, "test_error": None, "selected": ""}
+    group = list(next((g for g in GROUP_COLUMNS if all(c in ok for c in g)), ()))
+    labels = ok[group].astype(str).agg(" · ".join, axis=1) if group else pd.Series("", index=ok.index)
+    means = ok[val].groupby(labels).mean()
+    best = means.idxmin()
+    rows = ok[labels == best]
+    test = next((c for c in TEST_COLUMNS if c in rows and rows[c].notna().any()), None)
+    return {"best_val_error": float(means[best]), "test_error": float(rows[test].mean()) if test else None,
+            "selected": best}
 
 
 def load_result(store: ResultStore, study, values: dict) -> StudyResult | None:

@@ -1,0 +1,86 @@
+"""The runs page (issue 21): the store's index of every run with its headline numbers, read without
+loading any result; several runs compared in one table, charts and CSV; a link that reopens them."""
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from service.store import ResultStore
+from studies import STUDIES
+from studies.common import execution
+from studies.common.runs import selection_table
+
+RUNS = [("learning_rate", {"epochs": "3", "learning_rates": "0.1,1", "repeats": "1"}),
+        ("learning_rate", {"epochs": "4", "learning_rates": "0.5,2", "repeats": "1"}),
+        ("batch_size", {"epochs": "2", "batch_sizes": "16,64", "repeats": "1"})]
+
+
+@pytest.fixture()
+def stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_STORE_DIR", str(tmp_path))
+    store, keys = ResultStore(tmp_path), []
+    for name, texts in RUNS:
+        study = STUDIES[name]
+        values = study.SCHEMA.parse(texts)
+        result = execution.run_study(study, values, n_jobs=1)
+        execution.save_result(store, study, values, result)
+        keys.append((execution.run_key(study, values), result))
+    return tmp_path, keys
+
+
+def test_the_index_lists_every_run_with_its_headline_after_a_restart_and_skips_a_corrupt_row(stored):
+    folder, keys = stored
+    index = ResultStore(folder).index()                                    # a new process: a new store object
+    assert [row["study"] for row in index] == ["batch_size", "learning_rate", "learning_rate"]
+    for key, result in keys:
+        row = next(r for r in index if r["key"] == key)
+        ok = result.summary[result.summary["status"] == "ok"]
+        means = ok.groupby("setting")["final_val_error"].mean()           # chosen on validation (3.6.2)
+        assert row["best_val_error"] == pytest.approx(means.min())
+        assert row["test_error"] == pytest.approx(ok.loc[ok["setting"] == means.idxmin(), "final_test_error"].mean())
+        assert row["selected"] == means.idxmin() and row["trials_done"] == row["trials_total"] == len(result.summary)
+    with sqlite3.connect(folder / "results.sqlite") as connection:          # a hostile edit of one row's meta
+        connection.execute("UPDATE runs SET meta = ? WHERE key = ?",
+                           (json.dumps({"state": "done", "best_val_error": "DROP TABLE"}), keys[0][0]))
+    assert [row["key"] for row in ResultStore(folder).index()] == [k for k, _ in keys[1:]][::-1]
+
+
+def test_a_selection_is_one_table_whose_csv_concatenates_and_reads_back(stored):
+    folder, keys = stored
+    store = ResultStore(folder)
+    runs = [(STUDIES[name], key, *execution.load_by_key(store, STUDIES[name], key))
+            for (name, _), (key, _) in zip(RUNS, keys)]
+    table = selection_table(runs)
+    tidy = pd.read_csv(pd.io.common.StringIO(table["tidy"].to_csv(index=False)))
+    assert sorted(set(tidy["key"])) == sorted(k for k, _ in keys)
+    assert len(tidy) == sum(len(result.tidy) for _, result in keys)
+    assert {"learning_rates", "batch_sizes", "epochs"} <= set(tidy.columns)   # each run's parameters as columns
+    labels = sorted(set(table["curves"]["run"]))
+    assert len(labels) == 3 and any("epochs=3" in label for label in labels) and any("epochs=4" in label for label in labels)
+    trials = table["trials"]
+    assert len(trials) == sum(len(result.summary) for _, result in keys)
+    assert "p_learning_rate" in trials and "p_epochs" in trials and trials["final_val_error"].notna().all()
+
+
+def runs_app():
+    from ui.runs import runs_page
+    runs_page()
+
+
+def test_the_page_lists_filters_and_draws_a_linked_selection(stored):
+    _, keys = stored
+    at = AppTest.from_function(runs_app, default_timeout=60).run()
+    assert not at.exception
+    listed = at.dataframe[0].value
+    assert len(listed) == 3 and "key" not in listed.columns
+    at.text_input(key="runs:filter").input("epochs=4").run()
+    assert len(at.dataframe[0].value) == 1
+    linked = AppTest.from_function(runs_app, default_timeout=60)
+    linked.query_params["runs"] = ",".join([k for k, _ in keys] + ["f" * 32])
+    linked.run()
+    assert not linked.exception and len(linked.get("vega_lite_chart")) == 3   # overlay, parallel, scatter
+    assert any("not stored on this server" in w.value for w in linked.warning)
+    assert [b.proto.label for b in linked.get("download_button")] == ["Selection CSV"]
+    assert all(k in linked.code[0].value for k, _ in keys)
