@@ -206,3 +206,26 @@ def test_a_colour_ramp_runs_from_its_first_to_its_last_colour():
     levels = np.array([[0.0, 0.5], [1.0, 2.0]])
     rgba = charts.ramp_colours(levels, ["#000000", "#ffffff"], 1.0)
     assert rgba[..., 0].tolist() == [[0, 64], [128, 255]] and (rgba[..., 3] == 255).all()
+
+
+def test_mean_curves_leave_out_cancelled_trials_unless_a_setting_has_nothing_else():
+    """A stopped run: a cancelled repeat's few epochs must not bend its setting's mean curve (they
+    showed as a jump where the cancelled trial ended); a setting whose every trial was cancelled
+    still draws what it has."""
+    study = STUDIES["learning_rate"]
+    values = study.SCHEMA.parse({"learning_rates": "0.1,1", "epochs": "3", "repeats": "2"})
+    result = run_study(study, values, n_jobs=1)
+    tidy = result.tidy.copy()
+    cancelled = tidy["trial"].isin([1, 2])        # α 1's first repeat, α 0.1's second
+    tidy.loc[cancelled, "status"] = "cancelled"
+    tidy.loc[cancelled & (tidy["split"] == "val"), "error"] = 0.99
+    spec = charts.vega_lite(charts.curves(tidy, "learning_rate", split="val"))
+    means = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    ok = tidy[(tidy["split"] == "val") & ~cancelled]
+    for (setting, epoch), group in ok.groupby(["setting", "epoch"]):
+        row = means[(means["setting"] == setting) & (means["epoch"] == epoch)]
+        assert float(row["mean"].iloc[0]) == pytest.approx(group["error"].mean()) and int(row["count"].iloc[0]) == 1
+    only_cancelled = tidy.assign(status="cancelled")
+    spec = charts.vega_lite(charts.curves(only_cancelled, "learning_rate", split="val"))
+    drawn = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert len(drawn) == only_cancelled[only_cancelled["split"] == "val"].groupby(["setting", "epoch"]).ngroups

@@ -314,12 +314,16 @@ def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", s
             opacity=opacity,
             tooltip=["setting:N", "repeat:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
         return finish(lines.add_params(pick), title or f"{y_title} against {words(x)}", look_for)
+    # the mean is over the repeats that were not cancelled: a stopped trial's few epochs would bend it
+    # (they stay drawn, marked, with every repeat on); a setting with only cancelled trials keeps them
+    finished = tidy["status"] != "cancelled"
+    finished |= ~tidy.groupby("setting")["status"].transform(lambda s: (s != "cancelled").any())
     if x == "epoch":
         keys = ["setting", swept, x]
-        stats = data.groupby(keys)[y].agg(["mean", "std", "count"]).reset_index()
+        stats = data[finished.loc[data.index]].groupby(keys)[y].agg(["mean", "std", "count"]).reset_index()
     else:  # updates and seconds differ between repeats: average them as well
         keys = ["setting", swept, "epoch"]
-        stats = tidy.loc[(tidy["split"] == split) & tidy[y].notna()].groupby(keys).agg(
+        stats = tidy.loc[(tidy["split"] == split) & tidy[y].notna() & finished].groupby(keys).agg(
             mean=(y, "mean"), std=(y, "std"), count=(y, "count"), **{x: (x, "mean")}).reset_index()
         if log_x:
             stats = stats[stats[x] > 0]
