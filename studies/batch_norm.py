@@ -130,13 +130,10 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
 
 def compare(runs: list) -> list[alt.Chart]:
     """Two runs' mean final validation error per variant, the pinned one dashed."""
-    frame = pd.concat([r.summary[r.summary["status"] == "ok"].groupby("variant", as_index=False)["final_val_error"]
-                       .mean().assign(run=label_) for label_, r in runs], ignore_index=True)
-    frame["index"] = frame.groupby("run").cumcount()
-    return [charts.compare_lines(frame, "index", "final_val_error", "run", [label_ for label_, _ in runs],
-                                 "Final validation error per variant (in the order of the table), both runs",
-                                 "Look for: which variants the changed parameters helped.",
-                                 y_title="final validation error")]
+    return charts.compare_per_setting(runs, "variant", "final_val_error",
+                                      "Final validation error per variant (in the order of the table), both runs",
+                                      "Look for: which variants the changed parameters helped.",
+                                      "final validation error")
 
 
 def takeaway(result: StudyResult) -> list[str]:

@@ -159,13 +159,9 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
 
 def compare(runs: list) -> list[alt.Chart]:
     """Two runs' final test error per setting, the pinned one dashed."""
-    frame = pd.concat([r.summary.assign(run=label) for label, r in runs], ignore_index=True)
-    frame = frame[frame["status"] == "ok"].groupby(["run", "setting"])["final_test_error"].mean().reset_index()
-    frame["index"] = frame.groupby("run").cumcount()
-    return [charts.compare_lines(frame, "index", "final_test_error", "run", [label for label, _ in runs],
-                                 "Final test error per setting (in the order given), both runs",
-                                 "Look for: which settings gained from the changed parameters.",
-                                 y_title="test error")]
+    return charts.compare_per_setting(runs, "setting", "final_test_error",
+                                      "Final test error per setting (in the order given), both runs",
+                                      "Look for: which settings gained from the changed parameters.", "test error")
 
 
 def takeaway(result: StudyResult) -> list[str]:

@@ -8,26 +8,12 @@ from core.data import prepare
 from core.mlp import MLP
 from core.optimisers import clip
 from core.schedules import Scheduler, closed_form
-from test_mlp_gradients import relative_error
-
-EPS = 1e-6
+from test_mlp_gradients import central_differences, relative_error
 
 
 def numeric_gradient(net, X, Y, params, **fixed):
     """Central differences of the training-mode cost for each array in ``params``."""
-    found = []
-    for P in params:
-        G = np.zeros_like(P)
-        for idx in np.ndindex(P.shape):
-            old = P[idx]
-            P[idx] = old + EPS
-            up = net.cost(X, Y, training=True, **fixed)
-            P[idx] = old - EPS
-            down = net.cost(X, Y, training=True, **fixed)
-            P[idx] = old
-            G[idx] = (up - down) / (2 * EPS)
-        found.append(G)
-    return found
+    return central_differences(lambda: net.cost(X, Y, training=True, **fixed), params)
 
 
 def network(activation="sigmoid", batch_norm=False, hidden=(6, 5), output="softmax", loss="ce", n_out=3, **kw):

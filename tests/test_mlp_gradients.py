@@ -9,24 +9,27 @@ from core.mlp import MLP
 EPS = 1e-6
 
 
+def central_differences(cost, arrays) -> list:
+    """Central differences of ``cost()`` for every entry of every array in ``arrays`` (each entry moved
+    by EPS either way in place, then restored)."""
+    found = []
+    for P in arrays:
+        G = np.zeros_like(P)
+        for idx in np.ndindex(P.shape):
+            old = P[idx]
+            P[idx] = old + EPS
+            up = cost()
+            P[idx] = old - EPS
+            down = cost()
+            P[idx] = old
+            G[idx] = (up - down) / (2 * EPS)
+        found.append(G)
+    return found
+
+
 def numerical(net, X, Y, **fixed):
-    """Central differences of net.cost(X, Y, **fixed) for every weight and bias."""
-    grads = []
-    for params in zip(net.weights, net.biases):
-        pair = []
-        for P in params:
-            G = np.zeros_like(P)
-            for idx in np.ndindex(P.shape):
-                old = P[idx]
-                P[idx] = old + EPS
-                up = net.cost(X, Y, **fixed)
-                P[idx] = old - EPS
-                down = net.cost(X, Y, **fixed)
-                P[idx] = old
-                G[idx] = (up - down) / (2 * EPS)
-            pair.append(G)
-        grads.append(pair)
-    return grads
+    """Central differences of net.cost(X, Y, **fixed): a (dW, db) pair per layer."""
+    return [central_differences(lambda: net.cost(X, Y, **fixed), pair) for pair in zip(net.weights, net.biases)]
 
 
 def relative_error(a, b):

@@ -65,7 +65,7 @@ def runs_page() -> None:
         st.warning(f"{len(keys)} runs selected: the first {MAX_SELECTED} are drawn.", icon=":material/warning:")
         keys = keys[:MAX_SELECTED]
     st.query_params.from_dict({"runs": ",".join(keys)})
-    _compare(keys)
+    _compare(keys, dict(zip(frame["key"], (run["study"] for run in runs))))
 
 
 def _linked_keys(frame: pd.DataFrame) -> list[str]:
@@ -78,12 +78,12 @@ def _linked_keys(frame: pd.DataFrame) -> list[str]:
     return known
 
 
-def _compare(keys: list[str]) -> None:
+def _compare(keys: list[str], studies: dict[str, str]) -> None:
+    """Draw the selected runs; ``studies`` names each key's study (from the index: each run is read once)."""
     started = time.perf_counter()
     loaded = []
     for key in keys:
-        row = result_store().load_key(key)
-        study = STUDIES.get(row[0]) if row else None
+        study = STUDIES.get(studies.get(key, ""))
         found = load_by_key(result_store(), study, key) if study else None
         if found:
             loaded.append((study, key, *found))

@@ -46,6 +46,7 @@ WORDS = {  # axis and legend titles in words, with units
     "learning_rate": "learning rate α", "batch_size": "batch size (samples per update)",
     "hidden_units": "hidden units", "init_sigma": "initial σ", "epoch": "epoch", "updates": "weight updates",
     "seconds": "training time (s)", "l2": "L2 penalty λ", "epochs": "epochs", "degree": "polynomial degree",
+    "final_val_error": "validation error", "final_test_error": "test error",
 }
 COUNTS = ("epoch", "updates")  # whole numbers: no ticks at 0.5 epochs
 
@@ -317,7 +318,8 @@ def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", s
     # the mean is over the repeats that were not cancelled: a stopped trial's few epochs would bend it
     # (they stay drawn, marked, with every repeat on); a setting with only cancelled trials keeps them
     finished = tidy["status"] != "cancelled"
-    finished |= ~tidy.groupby("setting")["status"].transform(lambda s: (s != "cancelled").any())
+    if not finished.all():  # the group-wise pass only where some trial was cancelled
+        finished |= ~tidy.groupby("setting")["status"].transform(lambda s: (s != "cancelled").any())
     if x == "epoch":
         keys = ["setting", swept, x]
         stats = data[finished.loc[data.index]].groupby(keys)[y].agg(["mean", "std", "count"]).reset_index()
@@ -413,6 +415,20 @@ def compare_lines(frame: pd.DataFrame, x: str, y: str, colour: str, runs: list[s
         detail="run:N",
         tooltip=["run:N", f"{colour}:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
     return finish(chart, title, look_for)
+
+
+def compare_per_setting(runs: list[tuple[str, StudyResult]], setting: str, metric: str, title: str, look_for: str,
+                        y_title: str) -> list[alt.Chart]:
+    """Two runs' mean ``metric`` per ``setting`` over the trials that finished ok, the settings in the
+    order the run tried them (its summary's), the pinned run dashed."""
+    frames = []
+    for label, result in runs:
+        ok = result.summary[result.summary["status"] == "ok"]
+        means = ok.groupby(setting, sort=False)[metric].mean().reset_index()
+        frames.append(means.assign(run=label, index=range(len(means))))
+    frame = pd.concat(frames, ignore_index=True)
+    return [compare_lines(frame, "index", metric, "run", [label for label, _ in runs], title, look_for,
+                          y_title=y_title)]
 
 
 def compare_sweep(runs: list[tuple[str, StudyResult]], swept: str, split: str = "val",
