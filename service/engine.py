@@ -52,8 +52,10 @@ class TooManyRuns(RuntimeError):
 @dataclass
 class Job:
     """What a run computes. ``fn`` is a module-level trial function (workers import it);
-    ``next_wave(results)`` may add trials once every queued one has finished (k-fold retrains its
-    best value); ``on_end(run)`` runs in the engine thread when the run ends (assemble, store)."""
+    ``next_wave(results)`` adds trials each time every queued one has finished, until it returns none
+    (k-fold retrains its best value; a search asks its sampler for the next wave); ``planned`` is the
+    number of trials the run expects in all, where waves will add to ``trials`` (progress counts
+    against it); ``on_end(run)`` runs in the engine thread when the run ends (assemble, store)."""
 
     key: str
     title: str
@@ -62,6 +64,7 @@ class Job:
     next_wave: Callable[[list[TrialResult]], list[Trial]] | None = None
     on_end: Callable[["Run"], None] | None = None
     meta: dict = field(default_factory=dict)  # what a listing shows of the run (study, parameters)
+    planned: int = 0
 
 
 class Run:
@@ -70,7 +73,7 @@ class Run:
     def __init__(self, job: Job, token, who):
         self.job, self.key, self.token = job, job.key, token
         self.queue: deque[Trial] = deque(job.trials)
-        self.total = sum(_size(t) for t in job.trials)
+        self.total = max(sum(_size(t) for t in job.trials), job.planned)
         self.results: list[TrialResult] = []
         self.running = 0
         self.state = "queued"          # queued -> running -> done | cancelled
@@ -255,10 +258,9 @@ class Engine:
             except Exception:
                 log.exception("next wave of run %s", run.key)
                 more = []
-            run.job.next_wave = None  # one follow-up wave at most
             if more:
                 run.queue.extend(more)
-                run.total += sum(_size(t) for t in more)
+                run.total = max(run.total, len(run.results) + sum(_size(t) for t in more))
                 self._events.put(None)
                 return
         run.state = "cancelled" if run.cancelled or run.incomplete else "done"

@@ -123,7 +123,10 @@ def assemble(values: dict, results: list) -> StudyResult:
 
 
 def next_wave(values: dict, results: list) -> list[dict]:
-    """Once every fold has run: retrain the best value on the whole pool, to test it once."""
+    """Once every fold has run: retrain the best value on the whole pool, to test it once (and then
+    nothing more: the retrained model, fold -1, ends the run)."""
+    if any(r.trial.params.get("fold") == -1 for r in results):
+        return []
     summary = summarise(fold_errors(_tidy(values, results), values), values)
     if not summary["best"].any():
         return []

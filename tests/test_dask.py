@@ -86,3 +86,18 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_both_runs_end_as_undisturb
     finally:
         engine.shutdown()
         cluster.scale(2)
+
+
+def test_a_search_asks_the_same_trials_on_the_cluster_as_on_one_local_worker(cluster):
+    """Issue 21: waves of a fixed size, so the sampler sees the same results in the same order
+    whatever runs the trials. (Here, with the module's cluster: a LocalCluster started after an
+    AppTest had run failed, its spawned workers re-running the AppTest's script as __main__.)"""
+    from studies import search
+    from studies.common.execution import run_study
+
+    values = search.SCHEMA.parse({"epochs": "2", "max_train": "300", "budget": "6", "wave": "3",
+                                  "space": "learning_rate=0.05..3 log; hidden_units=4,12"})
+    columns = ["trial", "setting", "status", "final_val_error", "final_test_error"]
+    remote = run_study(search, values, scheduler=cluster.scheduler_address).summary[columns]
+    local = run_study(search, values, n_jobs=1).summary[columns]
+    pd.testing.assert_frame_equal(remote.reset_index(drop=True), local.reset_index(drop=True))

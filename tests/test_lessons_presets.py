@@ -263,7 +263,24 @@ CASES = {
     ("learning_rate", "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10"): lesson_learning_rate_fig_118,
     ("bias_variance", "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25"): lesson_bias_variance_fig_75,
     ("bias_variance", "Runge's blow-up: equispaced inputs"): lesson_bias_variance_runge,
+    ("search", None): lambda r: lesson_search(r, "learning_rate"),
+    ("search", "The defaults by grid (4 x 4 points)"): lambda r: lesson_search(r, "learning_rate", grid=16),
+    ("search", "The defaults by random search (16 trials)"): lambda r: lesson_search(r, "learning_rate"),
+    ("search", "Optimiser, rate and L2, random (24 trials)"): lambda r: lesson_search(r, "l2"),
 }
+def lesson_search(result, most: str, grid: int | None = None):
+    """3.6.2: the configuration selected on validation is good (under 5 % on digits) and its test error,
+    looked at once, is close to its validation error (an honest estimate, not a lucky pick); ``most``
+    is the parameter the importance ranks first; a grid tries each of its points exactly once."""
+    summary = result.summary
+    ok = summary[summary["status"] == "ok"]
+    best = ok.loc[ok["final_val_error"].idxmin()]
+    assert best["final_val_error"] < 0.05 and abs(best["final_test_error"] - best["final_val_error"]) < 0.03
+    assert result.tables["importance"]["parameter"].iloc[0] == most
+    if grid:
+        assert len(summary) == grid == summary["setting"].nunique()
+
+
 ELSEWHERE = {  # (study, preset) whose lesson another file asserts, and which test does
     ("learning_rate", None): "test_learning_rate.py::test_default_study_shows_the_lecture_lesson",
     ("bias_variance", None): "test_takeaways.py::test_bias_variance_defaults_show_overfitting_and_the_takeaway_has_no_zeros",

@@ -23,7 +23,7 @@ QUICK = {  # one cheap, non-default value per study, so a link differs from the 
     "kfold": ("k", 3), "bias_variance": ("datasets", 20), "pr_roc": ("epochs", 3), "init": ("epochs", 4),
     "optimisers": ("epochs", 3), "regularisation": ("epochs", 5), "decision_boundary": ("epochs", 10),
     "schedules": ("epochs", 4), "universal": ("epochs", 50), "batch_norm": ("epochs", 3),
-    "activations": ("epochs", 3),
+    "activations": ("epochs", 3), "search": ("epochs", 3),
 }
 
 
@@ -84,10 +84,10 @@ def test_share_link_restores_form_and_shows_stored_results(name):
 
 CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 3,
           "init": 7, "optimisers": 5, "regularisation": 4, "decision_boundary": 5, "schedules": 3, "universal": 3,
-          "batch_norm": 3, "activations": 3}
+          "batch_norm": 3, "activations": 3, "search": 6}
 HOSTILE = {"epochs": "1e12", "seed": "-5", "l2": "nan", "hidden": "", "dataset": "", "bogus<b>[x](y)": "1",
            "learning_rates": "abc,,", "batch_sizes": "0,full", "values": "9" * 300, "max_degree": "-3",
-           "threshold": "2", "classes": "1,1,1", "k": "1.5"}
+           "threshold": "2", "classes": "1,1,1", "k": "1.5", "space": "hidden_units=1..1e9; os.system=1,2"}
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
@@ -412,3 +412,12 @@ def test_a_hostile_pin_is_ignored_with_a_warning():
     at = page("learning_rate", pin="../../etc/passwd")
     assert not at.exception and any("pin: not a run key" in w.value.replace("\\", "") for w in at.warning)
     assert "pin" not in at.query_params
+
+
+def test_an_exercise_that_both_locks_and_hides_a_parameter_is_refused_with_a_message():
+    teacher = press_run(page("learning_rate", epochs=5, repeats=1))
+    teacher.multiselect(key="learning_rate:lock").set_value(["epochs"])
+    teacher.multiselect(key="learning_rate:hide").set_value(["epochs", "dataset"])
+    teacher = teacher.button(key="learning_rate:make-exercise").click().run()
+    assert not teacher.exception and not [c for c in teacher.code if "exercise=" in c.value]
+    assert any("epochs: choose shown but locked or hidden, not both" in e.value for e in teacher.error)

@@ -177,13 +177,17 @@ def test_a_worker_killed_mid_run_costs_only_its_own_task_and_both_runs_end_as_un
         pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
 
 
-def test_a_second_wave_runs_after_the_first(engine):
-    def wave(results):
-        return make_trials("w", 0, [{"x": 10 + len(results)}], start=len(results))
+def test_waves_follow_each_other_until_none_is_left_and_each_sees_every_earlier_result(engine):
+    seen = []
 
-    run = engine.submit(job("w", echo_or_fail, [{"x": 1}, {"x": 2}], next_wave=wave))
-    assert run.wait(30) and run.total == 3
-    assert sorted(r.trial.params["x"] for r in run.results) == [1, 2, 12]
+    def wave(results):
+        seen.append(sorted(r.trial.params["x"] for r in results))
+        return make_trials("w", 0, [{"x": 10 + len(results)}], start=len(results)) if len(results) < 4 else []
+
+    run = engine.submit(job("w", echo_or_fail, [{"x": 1}, {"x": 2}], next_wave=wave, planned=4))
+    assert run.wait(30) and run.total == 4 and run.state == "done"
+    assert sorted(r.trial.params["x"] for r in run.results) == [1, 2, 12, 13]
+    assert seen == [[1, 2], [1, 2, 12], [1, 2, 12, 13]]
 
 
 def test_workers_start_warm_and_no_study_trial_loads_charting_or_the_ui_into_them():

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from service.store import ResultStore
 from studies import STUDIES
 from studies.common import execution
-from studies.common.runs import selection_table
+from studies.common.runs import parallel_chart, selection_table
 
 RUNS = [("learning_rate", {"epochs": "3", "learning_rates": "0.1,1", "repeats": "1"}),
         ("learning_rate", {"epochs": "4", "learning_rates": "0.5,2", "repeats": "1"}),
@@ -84,3 +84,19 @@ def test_the_page_lists_filters_and_draws_a_linked_selection(stored):
     assert any("not stored on this server" in w.value for w in linked.warning)
     assert [b.proto.label for b in linked.get("download_button")] == ["Selection CSV"]
     assert all(k in linked.code[0].value for k, _ in keys)
+
+
+def test_the_parallel_chart_has_an_axis_per_parameter_and_metric_each_from_0_to_1():
+    """Numbers from their smallest (0) to their largest (1); listed choices at their places in sorted
+    order; the metrics are axes too (a melt that also kept them as identifiers once dropped them)."""
+    trials = pd.DataFrame({"run": "r", "trial": ["1", "2", "3"], "p_learning_rate": [0.1, 1.0, 0.55],
+                           "p_optimiser": ["gd", "adam", "momentum"], "final_val_error": [0.2, 0.1, 0.4],
+                           "final_test_error": [0.3, 0.3, 0.3]})
+    drawn = parallel_chart({"trials": trials}).data
+    at = drawn.set_index(["axis", "trial"])["position"]
+    assert set(drawn["axis"]) == {"learning rate α", "optimiser", "validation error", "test error"}
+    assert [at["learning rate α", t] for t in "123"] == pytest.approx([0, 1, 0.5])
+    assert [at["optimiser", t] for t in "123"] == [0.5, 0, 1]          # sorted: adam, gd, momentum
+    assert [at["validation error", t] for t in "123"] == pytest.approx([1 / 3, 0, 1])
+    assert [at["test error", t] for t in "123"] == [0.5] * 3                # no spread: the middle
+    assert set(drawn.loc[drawn["trial"] == "2", "colour"]) == {0.1}

@@ -22,7 +22,8 @@ QUICK = {"learning_rate": {"epochs": "2", "repeats": "1", "learning_rates": "0.1
          "schedules": {"epochs": "3", "repeats": "1", "schedules": "constant,performance"},
          "universal": {"epochs": "20", "repeats": "1", "hidden_units": "1,3"},
          "batch_norm": {"epochs": "2", "repeats": "1", "depths": "1,2", "learning_rates": "0.5"},
-         "activations": {"epochs": "2", "repeats": "1", "depth": "2", "activations": "relu,tanh"}}
+         "activations": {"epochs": "2", "repeats": "1", "depth": "2", "activations": "relu,tanh"},
+         "search": {"epochs": "2", "budget": "4", "max_train": "200"}}
 
 
 def test_every_study_is_in_one_chapter_and_has_a_page():

@@ -6,7 +6,6 @@ import re
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from service.runner import TrialResult, execute
@@ -44,6 +43,10 @@ RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergenc
                   {"schedules": "constant,piecewise,power", "learning_rate": "0.5", "epochs": "6", "schedule_T": "2"}],
     "universal": [{"hidden_units": "1,4,16", "epochs": "200", "repeats": "2"},
                   {"hidden_units": "2,3", "function": "step", "epochs": "50", "samples": "40"}],
+    "search": [{"space": "learning_rate=0.01..5 log; hidden_units=4,16", "budget": "6", "wave": "3"},
+               {"space": "learning_rate=0.001..0.01 log", "budget": "4", "sampler": "random"},
+               {"space": "learning_rate=0.1..2; optimiser=gd,adam", "sampler": "grid", "grid_points": "2",
+                "budget": "10", "wave": "3"}],
     "regularisation": [{"hidden": "30", "l2_penalty": "0.001", "l1_penalty": "0.5", "dropout_rates": "0.3",
                         "epochs": "5", "repeats": "2"},
                        {"hidden": "20", "l2_penalty": "0", "l1_penalty": "0", "dropout_rates": "0.2,0.5",
@@ -64,8 +67,8 @@ def pct(value) -> str:
 def run_trials(study, values) -> list[TrialResult]:
     trials = execution.trials_of(study, values)
     results = [execute(study.TRIAL, t) for t in trials]
-    if hasattr(study, "next_wave"):
-        results += [execute(study.TRIAL, t) for t in execution._next_wave(study, values, len(trials), results)]
+    while hasattr(study, "next_wave") and (wave := execution._next_wave(study, values, False, results)):
+        results += [execute(study.TRIAL, t) for t in wave]
     return results
 
 
@@ -388,11 +391,43 @@ def check_universal(result, lines, values):
     assert ("Every unit count added lowered the error." == lines[1]) == (not rising)
 
 
+def check_search(result, lines, values):
+    """The configuration with the lowest validation error among those that finished ok (the first
+    asked of equals), its validation and test error; ranges whose best value lies within 5 % of an end
+    (on their scale) named as edges; the importance table in the second line, largest first."""
+    summary = result.summary
+    ok = summary[(summary["status"] == "ok") & summary["final_val_error"].notna()]
+    if ok.empty:
+        assert lines[0] == "No trial has finished ok yet."
+        return
+    best = ok[ok["final_val_error"] == ok["final_val_error"].min()].sort_values("trial").iloc[0]
+    assert lines[0].startswith(f"Best of {len(ok)} finished trials, selected on validation")
+    assert f"{best['setting']}, validation error {pct(best['final_val_error'])}" in lines[0]
+    assert f"test error, looked at once: {pct(best['final_test_error'])}" in lines[0]
+    after = lines[0].split("looked at once: ")[1]  # the setting before it names every parameter
+    for dim in values["space"]:
+        if not dim.choices:
+            scale = np.log10 if dim.log else float
+            where, low, high = scale(best[dim.name]), scale(dim.low), scale(dim.high)
+            at_edge = min(where - low, high - where) <= 0.05 * (high - low)
+            assert (dim.name in after) == at_edge, (dim, best[dim.name], lines[0])
+    assert ("at the edge of" in after) == any(d.name in after for d in values["space"])
+    weights = result.tables["importance"]
+    if len(weights):
+        assert list(weights["importance"]) == sorted(weights["importance"], reverse=True)
+        shown = ", ".join(f"{p} {w:.0%}" for p, w in zip(weights["parameter"], weights["importance"]))
+        assert lines[1].startswith(f"Importance: {shown}")
+        assert set(weights["parameter"]) <= set(values["space"].names)
+    else:
+        assert lines[1].startswith("Too few finished trials")
+
+
 CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,
           "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
           "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
           "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal,
-          "batch_norm": check_batch_norm, "activations": check_activations}
+          "batch_norm": check_batch_norm, "activations": check_activations,
+          "search": check_search}
 
 
 def test_every_study_has_claims_checked_over_several_runs():

@@ -98,8 +98,8 @@ def _show_guarded(study, result, values: dict, stored_key: str | None) -> None:
 
 def _estimate(study, values: dict) -> str:
     """The run's size and estimated time, for under the Run button."""
-    plan = study.plan(values)
     try:
+        plan = cost.planned(study, values)
         seconds = cost.estimate(study, plan, engine().pool.capacity())
     except (DataError, ValueError):
         return ""  # reported when Run is pressed

@@ -47,8 +47,17 @@ def draw_charts(study, result, store_key: str | None = None, live_key: tuple | N
                 column.caption(spec["description"])
 
 
+def _against_others(study, result, values: dict) -> str:
+    """A search's line on how the other samplers did with the same space and budget, from the
+    runs of them stored on this server ("" for other studies, or when none has been run)."""
+    if not hasattr(study, "related"):
+        return ""
+    others = [execution.load_result(result_store(), study, other) for other in study.related(values)]
+    return study.against(result, [other for other in others if other is not None])
+
+
 def show(study, result, values: dict, store_key: str | None = None) -> None:
-    lines = [line for line in study.takeaway(result) if line]
+    lines = [line for line in [*study.takeaway(result), _against_others(study, result, values)] if line]
     st.success("  \n".join(plain(line) for line in lines), icon=":material/lightbulb:")
     troubles = result.summary["status"].value_counts().drop("ok", errors="ignore") if "status" in result.summary else []
     if len(troubles):
@@ -56,7 +65,7 @@ def show(study, result, values: dict, store_key: str | None = None) -> None:
                    + ". Charts that draw single trials mark them by status (their legend says how; curves of "
                    "every repeat: switch on the toggle below), and the summary table lists them.",
                    icon=":material/warning:")
-    repeats = "setting" in result.tidy.columns and st.toggle(
+    repeats = "setting" in result.tidy.columns and "repeats" in result.params and st.toggle(
         "Show every repeat as its own line (default: mean ± 1 std over repeats)", key=f"{study.NAME}:show-repeats")
     draw_charts(study, result, store_key, repeats=repeats)
     compare_section(study, values, result)
@@ -89,24 +98,32 @@ def link_box(key: str, heading: str, link: str) -> None:
 
 def _exercise_box(study, values: dict) -> None:
     """A teacher's exercise: a question, parameters that show but cannot be changed, and parameters
-    not shown, kept on the server and named by the link."""
+    not shown, kept on the server and named by the link. The fields are one form, sent by its button:
+    a choice made while a rerun was still under way (after the question) could otherwise be dropped."""
     with st.expander("Share as exercise", icon=":material/school:"):
         names = list(study.SCHEMA.params)
-        question = st.text_area("Question for the students (shown as plain text above the page)",
-                                max_chars=1000, key=f"{study.NAME}:question")
-        locked = st.multiselect("Shown but locked", names, key=f"{study.NAME}:lock")
-        hidden = st.multiselect("Hidden", [n for n in names if n not in locked], key=f"{study.NAME}:hide")
-        st.caption("Students see no results until they press Run. The locks hold after a reload or an edited "
-                   "link; a teaching aid, not a security boundary.")
-        if st.button("Make the exercise link", icon=":material/link:", key=f"{study.NAME}:make-exercise"):
-            try:
-                exercise_id = exercises.make(study, question, values, locked, hidden)
-            except StoreError as exc:
-                st.error(f"The exercise could not be kept on this server ({plain(str(exc))}).",
-                         icon=":material/error:")
-                return
-            link_box("exercise", "Students who open this link can change every other parameter:",
-                     share_link(study, values, exercise_id))
+        with st.form(f"{study.NAME}:exercise-form", border=False):
+            question = st.text_area("Question for the students (shown as plain text above the page)",
+                                    max_chars=1000, key=f"{study.NAME}:question")
+            locked = st.multiselect("Shown but locked", names, key=f"{study.NAME}:lock")
+            hidden = st.multiselect("Hidden", names, key=f"{study.NAME}:hide")
+            st.caption("Students see no results until they press Run. The locks hold after a reload or an edited "
+                       "link; a teaching aid, not a security boundary.")
+            made = st.form_submit_button("Make the exercise link", icon=":material/link:",
+                                         key=f"{study.NAME}:make-exercise")
+        if not made:
+            return
+        both = [name for name in locked if name in hidden]
+        if both:
+            st.error(f"{', '.join(both)}: choose shown but locked or hidden, not both.", icon=":material/error:")
+            return
+        try:
+            exercise_id = exercises.make(study, question, values, locked, hidden)
+        except StoreError as exc:
+            st.error(f"The exercise could not be kept on this server ({plain(str(exc))}).", icon=":material/error:")
+            return
+        link_box("exercise", "Students who open this link can change every other parameter:",
+                 share_link(study, values, exercise_id))
 
 
 def compare_section(study, values: dict, result) -> None:

@@ -151,12 +151,18 @@ class TooLarge(ValueError):
     the message says what to reduce."""
 
 
+def planned(study, values: dict) -> list[dict]:
+    """The trials the run-size and memory limits cover: the plan, or a search's whole budget at its
+    costliest configuration (``bounding_plan``), since its later waves are not known in advance."""
+    return getattr(study, "bounding_plan", study.plan)(values)
+
+
 def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:
     """The run's estimated seconds, or TooLarge when they exceed ``max_minutes``."""
-    seconds = estimate(study, study.plan(values), workers)
+    seconds = estimate(study, planned(study, values), workers)
     if seconds > 60 * max_minutes:
         schema = study.SCHEMA.params
-        knobs = [name for name in ("epochs", "repeats", "max_train", "datasets", "k") if name in schema]
+        knobs = [name for name in ("epochs", "repeats", "max_train", "datasets", "k", "budget") if name in schema]
         raise TooLarge(f"This run would take {describe(seconds)} on {workers} cores, over the limit of "
                        f"{max_minutes:g} min. Reduce {', '.join(knobs)} or the number of values compared, "
                        "or pick a smaller network.")
@@ -179,7 +185,7 @@ def check_memory(study, values: dict, workers: int) -> float:
     """The largest task's estimated peak bytes, or TooLarge when a worker may not hold that much."""
     from studies.common import memory
 
-    peak = max(task_peaks(study, study.plan(values)), default=0.0)
+    peak = max(task_peaks(study, planned(study, values)), default=0.0)
     budget = memory.worker_budget(workers)
     if peak > budget:
         raise TooLarge(f"One trial of this run would need about {memory.describe(peak)} of memory, more than the "

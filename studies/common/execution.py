@@ -17,7 +17,7 @@ from service import engine as engines
 from service.runner import STATUSES, TrialResult
 from service.store import ResultStore, StoreError
 from studies.common.takeaways import coverage
-from studies.common import training
+from studies.common import cost, training
 from studies.common.training import StudyResult, trial_seeds
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,11 @@ def coverage_note(study, result: StudyResult) -> str:
     return coverage(result.summary, swept, planned) if planned else ""
 
 
-def _next_wave(study, values: dict, first: int, results: list[TrialResult]) -> list:
-    return trial_seeds(study.NAME, values["seed"], study.next_wave(values, results), start=first)
+def _next_wave(study, values: dict, stack: bool, results: list[TrialResult]) -> list:
+    """The study's next wave, numbered after every trial so far (stacked like the first)."""
+    first = 1 + max((r.trial.index for r in results), default=-1)
+    trials = trial_seeds(study.NAME, values["seed"], study.next_wave(values, results), start=first)
+    return training.stacks(trials) if stack and study.TRIAL is training.train_trial else trials
 
 
 def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bool = True) -> engines.Job:
@@ -58,9 +61,10 @@ def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bo
     fn, tasks = study.TRIAL, trials
     if stack and study.TRIAL is training.train_trial:
         fn, tasks = training.train_any, training.stacks(trials)
-    wave = functools.partial(_next_wave, study, values, len(trials)) if hasattr(study, "next_wave") else None
+    wave = functools.partial(_next_wave, study, values, stack) if hasattr(study, "next_wave") else None
     return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
-                       meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)})
+                       meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)},
+                       planned=len(cost.planned(study, values)))
 
 
 def run_key(study, values: dict) -> str:

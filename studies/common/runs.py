@@ -70,30 +70,38 @@ def overlay_chart(table: dict) -> alt.Chart:
 
 def parallel_chart(table: dict) -> alt.Chart:
     """One line per trial across every varying parameter and the metrics, each axis scaled to its own
-    range (the tooltip gives the value), coloured by the validation error."""
-    trials = table["trials"]
+    range (a listed choice, such as an optimiser, at its place among the choices; the tooltip gives
+    the value), coloured by the validation error."""
+    trials = table["trials"].assign(colour=table["trials"]["final_val_error"])
     axes = [c for c in trials.columns if c.startswith("p_")] + [m for m in METRICS if m in trials]
-    long = trials.melt(id_vars=["run", "trial", *[m for m in METRICS if m in trials]], value_vars=axes,
-                       var_name="axis", value_name="value") if len(axes) else pd.DataFrame(
-        columns=["run", "trial", "axis", "value", *METRICS])
-    long["value"] = pd.to_numeric(long["value"], errors="coerce")
-    span = long.groupby("axis")["value"].agg(["min", "max"])
-    long = long.join(span, on="axis")
-    long["position"] = ((long["value"] - long["min"]) / (long["max"] - long["min"]).where(lambda d: d > 0, 1)).fillna(0.5)
-    long["axis"] = long["axis"].str.removeprefix("p_")
-    colour_range = charts.ramp(5)
+    long = trials.melt(id_vars=["run", "trial", "colour"], value_vars=axes, var_name="axis", value_name="value")
+    long["position"], long["shown"] = 0.5, long["value"].map(_shown)
+    for axis, rows in long.groupby("axis"):
+        numbers = pd.to_numeric(rows["value"], errors="coerce")
+        if numbers.notna().all():
+            span = numbers.max() - numbers.min()
+            long.loc[rows.index, "position"] = (numbers - numbers.min()) / span if span > 0 else 0.5
+        else:
+            places = {v: i for i, v in enumerate(sorted(set(rows["shown"])))}
+            long.loc[rows.index, "position"] = rows["shown"].map(places) / max(1, len(places) - 1)
+    long["axis"] = long["axis"].str.removeprefix("p_").map(charts.words)
     chart = alt.Chart(long).mark_line(opacity=0.8).encode(
-        x=alt.X("axis:N", title=None, sort=[a.removeprefix("p_") for a in axes], axis=alt.Axis(labelAngle=0)),
+        x=alt.X("axis:N", title=None, sort=[charts.words(a.removeprefix("p_")) for a in axes],
+                axis=alt.Axis(labelAngle=-30, labelOverlap=False, labelLimit=0)),
         y=alt.Y("position:Q", title="each axis from its smallest (0) to its largest (1) value",
                 axis=alt.Axis(format=".0%")),
         detail="trial:N",
-        color=alt.Color("final_val_error:Q", title="validation error", scale=alt.Scale(range=colour_range),
-                        legend=alt.Legend(format="%", orient="bottom", direction="horizontal")),
-        tooltip=["run:N", "trial:N", "axis:N", alt.Tooltip("value:Q", format=".4g"),
-                 alt.Tooltip("final_val_error:Q", format=".2%")])
+        color=alt.Color("colour:Q", title="validation error", scale=alt.Scale(range=charts.ramp(5)),
+                        legend=charts.legend(format="%")),
+        tooltip=["run:N", "trial:N", "axis:N", alt.Tooltip("shown:N", title="value"),
+                 alt.Tooltip("colour:Q", format=".2%", title="validation error")])
     return charts.finish(chart, "Parallel coordinates: one line per trial",
                          "Look for: where the lines with low validation error (blue end) cross each parameter "
                          "axis: what the good trials have in common.")
+
+
+def _shown(value) -> str:
+    return f"{value:.4g}" if isinstance(value, numbers.Real) and not isinstance(value, bool) else str(value)
 
 
 def scatter_chart(table: dict, x: str, y: str, metric: str) -> alt.Chart:
@@ -102,7 +110,7 @@ def scatter_chart(table: dict, x: str, y: str, metric: str) -> alt.Chart:
         x=alt.X(f"{x}:Q", title=x.removeprefix("p_"), scale=alt.Scale(type="log" if (trials[x] > 0).all() else "linear")),
         y=alt.Y(f"{y}:Q", title=y.removeprefix("p_"), scale=alt.Scale(type="log" if (trials[y] > 0).all() else "linear")),
         color=alt.Color(f"{metric}:Q", title=metric.replace("_", " "), scale=alt.Scale(range=charts.ramp(5)),
-                        legend=alt.Legend(format="%", orient="bottom", direction="horizontal")),
+                        legend=charts.legend(format="%")),
         tooltip=["run:N", "trial:N", f"{x}:Q", f"{y}:Q", alt.Tooltip(f"{metric}:Q", format=".2%")])
     return charts.finish(chart, f"{x.removeprefix('p_')} and {y.removeprefix('p_')} against the {metric.replace('_', ' ')}",
                          "Look for: the region of the two parameters where the colour is at the low end.")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-KINDS = ("int", "float", "choice", "choices", "ints", "floats", "batch", "batches")
+KINDS = ("int", "float", "choice", "choices", "ints", "floats", "batch", "batches", "text")
 ITEM_KIND = {"ints": "int", "floats": "float", "batches": "batch"}
 MAX_TEXT = 200  # longer raw values are rejected before parsing: nothing in a schema needs more
 
@@ -24,7 +24,8 @@ class ParamError(ValueError):
 @dataclass(frozen=True)
 class Param:
     """One parameter. List kinds (``ints``, ``floats``, ``batches``) hold tuples; ``batch`` is a
-    positive int or the word ``"full"`` (batch gradient descent)."""
+    positive int or the word ``"full"`` (batch gradient descent); ``text`` is read by ``reader``
+    (text -> a value whose ``str`` is its canonical text; ValueError when unreadable) by the ``rule``."""
 
     name: str
     kind: str
@@ -39,6 +40,8 @@ class Param:
     lengths: tuple = ()  # list kinds: the only lengths allowed, when not every one in min..max is
     unique: bool = True  # list kinds: drop repeats (a rate tried twice); False where order and repeats
                          # mean something (hidden layer sizes 100,100 are two layers)
+    reader: Callable | None = None
+    rule: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -52,6 +55,8 @@ class Param:
         """The rule in words, for error messages and help text."""
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "text":
+            return self.rule
         if self.kind == "choices":
             return f"up to {self.max_len} comma-separated of " + ", ".join(map(str, self.choices))
         rng = f"between {_fmt(self.low)} and {_fmt(self.high)}"
@@ -68,6 +73,8 @@ class Param:
         """Raw text or value -> typed value, without range checks; ValueError when unreadable."""
         if isinstance(raw, str) and len(raw) > MAX_TEXT:
             raise ValueError(f"{len(raw)} characters is too long")
+        if self.kind == "text":
+            return self.reader(raw)
         if self.kind == "choice":
             value = raw.strip() if isinstance(raw, str) else raw
             if value not in self.choices:
@@ -85,7 +92,7 @@ class Param:
 
     def limit(self, value: Any) -> tuple[Any, str | None]:
         """Clamp a typed value to the limits; returns it with a note when it had to change."""
-        if self.kind == "choice":
+        if self.kind in ("choice", "text"):  # a text's reader has checked it
             return value, None
         if not self.is_list:
             clamped = self._clamp(value)

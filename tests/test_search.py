@@ -1,0 +1,215 @@
+"""The search study (issue 21): its space text, Optuna's samplers asked in waves, the same trials on
+any number of workers, Stop keeping what finished, and the run-size limit covering the whole budget."""
+import itertools
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from service import engine as engines
+from studies import search
+from studies.common import cost, execution, searching
+from studies.common.schema import ParamError
+
+SMALL = {"epochs": "2", "max_train": "300", "budget": "6", "wave": "3",
+         "space": "learning_rate=0.05..3 log; hidden_units=4,12"}
+
+
+def values(**changes):
+    return search.SCHEMA.parse({**SMALL, **{k: str(v) for k, v in changes.items()}})
+
+
+# -- the space ------------------------------------------------------------------------------------
+def test_a_space_reads_ranges_and_lists_and_writes_one_canonical_text():
+    space = searching.read_space(" learning_rate = 0.0010..1  log ;batch_size=16, 32,full; l2=0..0.01 ")
+    assert str(space) == "learning_rate=0.001..1 log; batch_size=16,32,full; l2=0..0.01"
+    assert searching.read_space(str(space)) == space
+    assert [d.integer for d in space] == [False, True, False]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "no parameter"),
+    ("learning_rate=1..0.1", "low < high"),
+    ("l2=0..1 log", "positive low end"),
+    ("learning_rate=0.1..500", "between 1e-06 and 100"),
+    ("dataset=digits,mnist", "cannot be searched"),
+    ("optimiser=gd..adam", "has no range"),
+    ("optimiser=gd,sgd", "'sgd' is not one of"),
+    ("hidden_units=8", "2 to 12 different values"),
+    ("l2=0..1; l2=0..2", "named twice"),
+    ("l1=0..1; l2=0..1; dropout=0..0.5; momentum=0..0.9; alpha=0..1", "at most 4"),
+    ("batch_size=full..64", "'full' can only be listed"),
+    ("learning_rate", "not name=values"),
+])
+def test_a_bad_space_says_what_is_wrong(text, says):
+    with pytest.raises(ParamError, match=says.replace("(", r"\(")):
+        search.SCHEMA.parse({"space": text})
+
+
+def test_a_hostile_space_in_a_link_falls_back_to_the_default_with_a_warning():
+    values, warnings = search.SCHEMA.parse_lenient({"space": "__import__('os').system('x')=1..2"})
+    assert values["space"] == search.SCHEMA.params["space"].default
+    assert len(warnings) == 1 and "cannot be searched" in warnings[0]
+
+
+# -- the samplers, asked in waves ----------------------------------------------------------------------
+def drive(settings: dict, objective) -> list[dict]:
+    """Every configuration a search asks, each told ``objective(config)``, wave by wave as the engine
+    runs them (the study's pure ``configurations``, replayed from the seed each time)."""
+    asked, told = [], {}
+    while wave := searching.configurations(settings, told):
+        for config in wave:
+            told[len(asked)] = objective(config)
+            asked.append(config)
+    return asked
+
+
+def test_grid_search_covers_its_grid_exactly_once():
+    settings = values(sampler="grid", grid_points=3, budget=100,
+                      space="learning_rate=0.01..1 log; l2=0..0.01; optimiser=gd,adam")
+    asked = drive(settings, lambda c: c["learning_rate"])
+    expected = set(itertools.product([0.01, 0.1, 1.0], [0.0, 0.005, 0.01], ["gd", "adam"]))
+    assert len(asked) == 18 == searching.trial_count(settings)
+    assert {(c["learning_rate"], c["l2"], c["optimiser"]) for c in asked} == expected
+
+
+def test_a_grid_smaller_than_its_budget_runs_its_size_and_a_larger_one_its_budget():
+    assert searching.trial_count(values(sampler="grid", grid_points=4, budget=100)) == 4 * 2
+    assert len(drive(values(sampler="grid", grid_points=10, budget=7), lambda c: 0.5)) == 7
+
+
+def test_tpe_finds_lower_values_than_random_on_a_toy_objective_over_repeats():
+    """Our wiring, not Optuna: TPE beats random only when each wave's results reach the sampler
+    before the next wave is asked (without the tells it is random sampling itself)."""
+    def toy(c):  # a narrow valley at learning_rate 0.3, hidden units 40
+        return (math.log10(c["learning_rate"] / 0.3)) ** 2 + ((c["hidden_units"] - 40) / 60) ** 2
+
+    best = {}
+    for sampler in ("tpe", "random"):
+        best[sampler] = [min(map(toy, drive(values(sampler=sampler, seed=seed, budget=30, wave=5,
+                                                   space="learning_rate=0.001..10 log; hidden_units=1..200"), toy)))
+                         for seed in range(8)]
+    wins = sum(t < r for t, r in zip(best["tpe"], best["random"]))
+    assert np.median(best["tpe"]) < np.median(best["random"]) and wins >= 6, best
+
+
+def test_the_same_settings_ask_the_same_trials_and_another_seed_others():
+    settings = values(budget=9)
+    first, again = drive(settings, lambda c: c["learning_rate"]), drive(settings, lambda c: c["learning_rate"])
+    assert first == again
+    assert drive(values(budget=9, seed=1), lambda c: c["learning_rate"]) != first
+
+
+# -- runs on the engine --------------------------------------------------------------------------------
+def fingerprint(result):
+    return result.summary[["trial", "setting", "status", "final_val_error", "final_test_error"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def one_worker_run():
+    return execution.run_study(search, values(), n_jobs=1)
+
+
+def test_a_search_runs_its_budget_in_waves_and_selects_on_validation(one_worker_run):
+    result = one_worker_run
+    assert result.state == "done" and result.trials_done == result.trials_total == 6
+    summary = result.summary
+    assert list(summary["trial"]) == list(range(6)) and set(summary["hidden_units"]) <= {4, 12}
+    assert summary["learning_rate"].between(0.05, 3).all()
+    best = summary.loc[summary["final_val_error"].idxmin()]
+    assert best["setting"] in result.tidy["setting"].values
+    head = execution.headline(result)
+    assert head["selected"] == best["setting"] and head["best_val_error"] == best["final_val_error"]
+    assert head["test_error"] == best["final_test_error"]
+    assert set(result.tables["importance"]["parameter"]) == {"learning_rate", "hidden_units"}
+    assert result.tables["importance"]["importance"].sum() == pytest.approx(1.0)
+
+
+def test_a_search_gives_the_same_trials_on_two_workers(one_worker_run):
+    pd.testing.assert_frame_equal(fingerprint(execution.run_study(search, values(), n_jobs=2)),
+                                  fingerprint(one_worker_run))
+
+
+def test_progress_counts_against_the_whole_budget_from_the_first_wave():
+    totals = []
+    execution.run_study(search, values(budget=5, wave=2), n_jobs=1,
+                        progress=lambda result, done, total: totals.append((done, total)))
+    assert totals == [(n, 5) for n in range(1, 6)]
+
+
+def test_a_stopped_search_keeps_its_finished_trials_and_their_importance(tmp_path):
+    from service.store import ResultStore
+
+    store, settings = ResultStore(tmp_path / "store"), values(budget=30, wave=2, epochs=3)
+    engine = engines.Engine(engines.make_pool(2))
+    try:
+        run = engine.submit(execution.job(search, settings, "stop-me", on_end=execution.storing(search, settings, store)),
+                            who="ann")
+        deadline = time.time() + 120
+        while len(run.snapshot()[0]) < 6 and time.time() < deadline:
+            time.sleep(0.05)
+        engine.cancel("stop-me", "ann")
+        assert run.wait(30) and run.state == "cancelled"
+    finally:
+        engine.shutdown()
+    kept = execution.load_result(store, search, settings)
+    finished = kept.summary[kept.summary["status"] == "ok"]
+    assert kept.state == "cancelled" and 6 <= len(finished) < 30
+    assert kept.trials_done == len(finished)
+    assert set(kept.tables["importance"]["parameter"]) == {"learning_rate", "hidden_units"}
+    assert search.takeaway(kept)[0].startswith(f"Best of {len(finished)} finished trials")
+
+
+# -- the limits --------------------------------------------------------------------------------------
+def test_the_limits_cover_the_whole_budget_at_the_costliest_configuration():
+    settings = values(budget=40, space="hidden_units=4..512 log; batch_size=8,256; learning_rate=0.01..1")
+    bounding = cost.planned(search, settings)
+    assert len(bounding) == 40 and len(search.plan(settings)) == 3
+    corners = [search.trial_params(settings, {"hidden_units": h, "batch_size": b, "learning_rate": r})
+               for h in (4, 512) for b in (8, 256) for r in (0.01, 1.0)]
+    dearest = max(cost.trial_seconds(search.COST, p) for p in corners)
+    assert cost.trial_seconds(search.COST, bounding[0]) == dearest
+    assert bounding[0]["hidden"] == (512,) and bounding[0]["batch_size"] == 8
+    small = values(budget=40, space="hidden_units=4..8; batch_size=8,256; learning_rate=0.01..1")
+    limit = cost.estimate(search, cost.planned(search, small), 2) / 60 * 1.01
+    cost.check_limit(search, small, 2, limit)
+    with pytest.raises(cost.TooLarge, match="budget"):
+        cost.check_limit(search, settings, 2, limit)
+
+
+def test_the_sampler_line_reports_each_samplers_best_against_the_grid_from_their_tables():
+    runs = {s: execution.run_study(search, values(sampler=s, budget=4, wave=2, grid_points=2), n_jobs=1)
+            for s in ("grid", "random", "tpe")}
+    best = {s: r.summary.loc[r.summary["status"] == "ok", "final_val_error"].min() for s, r in runs.items()}
+    line = search.against(runs["tpe"], [runs["grid"], runs["random"]])
+    assert line.startswith(f"Best validation error by sampler with this space and budget: grid {best['grid']:.1%} "
+                           "in 4 trials; ")
+    for s in ("random", "tpe"):
+        gap = best[s] - best["grid"]
+        said = (f"{abs(gap) * 100:.1f} points {'above' if gap > 0 else 'below'} the grid" if abs(gap) >= 0.0005
+                else "the same as the grid")
+        assert f"{s} {best[s]:.1%} in 4 trials{' (this run)' if s == 'tpe' else ''}, {said}" in line, line
+    assert search.against(runs["tpe"], []) == ""
+    assert [v["sampler"] for v in search.related(runs["tpe"].params)] == ["random", "grid"]
+
+
+def test_the_readmes_search_command_runs_as_written(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    start = text.index(".venv/bin/python -m studies run search")
+    command = text[start:text.index("\n", text.index("--out search.csv", start))].replace("\\\n", " ")
+    args = shlex.split(command)
+    assert args[0] == ".venv/bin/python"
+    proc = subprocess.run([sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+    tidy = pd.read_csv(tmp_path / "search.csv")
+    assert tidy["trial"].nunique() == 12 and set(tidy["hidden_units"]) <= {4, 16, 64}
+    assert "selected on validation" in proc.stdout
