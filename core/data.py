@@ -33,6 +33,7 @@ CLASS_NAMES = {
 }
 CLASS_NAMES.update({name: [f"class {i}" for i in range(k)] for name, k in TOY_CLASSES.items()})
 DATASETS = tuple(CLASS_NAMES)
+IDX_DATASETS = ("mnist", "fashion-mnist")  # read from files on disk (every machine running trials needs them)
 N_CLASSES = 10  # of the image data sets (an IDX label outside 0-9 is a broken file)
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -171,7 +171,11 @@ class ThreadPool(_LocalPool):
         self._remove_flags()
 
 
-class ClusterUnreachable(RuntimeError):
+class ClusterProblem(RuntimeError):
+    """A Dask cluster that cannot run this project's trials; the message says what to do."""
+
+
+class ClusterUnreachable(ClusterProblem):
     """No Dask scheduler at the address given; the message says what to check."""
 
 
@@ -181,6 +185,7 @@ class DaskPool:
     core, one BLAS thread each)."""
 
     def __init__(self, address: str, timeout: float = 10):
+        """Connect, then check the workers (``service.cluster.check``): ClusterProblem says what is wrong."""
         from distributed import Client
 
         self.address = address
@@ -191,6 +196,19 @@ class DaskPool:
                 f"no Dask scheduler answered at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). Start "
                 "one with 'dask scheduler', or check the address (tcp://HOST:PORT) and the firewall.") from exc
         self._capacity, self._asked = 1, 0.0
+        from service.cluster import check
+
+        try:
+            self.facts = check(self.client)  # every worker imports this project's code, of this version
+        except ClusterProblem:
+            self.client.close()
+            raise
+
+    def missing_data(self, dataset: str) -> list[str]:
+        """The workers that lack an IDX data set's files (as they were when the pool connected)."""
+        from service.cluster import missing_data
+
+        return missing_data(self.facts, dataset)
 
     def capacity(self) -> int:
         if time.monotonic() - self._asked > 2:  # workers come and go; ask the scheduler now and then

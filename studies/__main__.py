@@ -3,6 +3,8 @@
     python -m studies list
     python -m studies params learning_rate
     python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
+    python -m studies cluster scheduler                 # a Dask scheduler on port 8786
+    python -m studies cluster worker tcp://HOST:8786    # a worker per core, importing this checkout
 
 Trials run on ``--n-jobs`` local processes, or on a Dask cluster with ``--scheduler tcp://host:port``.
 Exit codes: 0 done, 1 data, cluster or output problem, 2 bad command line or parameters (or a run
@@ -21,7 +23,8 @@ import time
 from pathlib import Path
 
 from core.data import DataError
-from service.pools import ClusterUnreachable, cores
+from service import cluster
+from service.pools import ClusterProblem, cores
 from studies import STUDIES
 from studies.common import cost
 from studies.common.execution import coverage_note, exported, run_study
@@ -43,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-minutes", type=_minutes, help="refuse runs estimated to take longer than this")
     run.add_argument("--out", type=Path, help="write the tidy results CSV here")
     run.add_argument("--summary-out", type=Path, help="write the one-row-per-trial summary CSV here")
+    cluster = sub.add_parser("cluster", help="start a Dask scheduler or workers that run this checkout's trials")
+    cluster.add_argument("role", choices=("scheduler", "worker"))
+    cluster.add_argument("address", nargs="?", default="", help="worker: the scheduler's tcp://HOST:PORT")
+    cluster.add_argument("--host", default="0.0.0.0", help="scheduler: the interface to listen on")
+    cluster.add_argument("--port", type=int, default=8786, help="scheduler: the port to listen on")
+    cluster.add_argument("--nworkers", type=int, help="worker: processes of one thread each (default: every core)")
     return parser
 
 
@@ -100,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, study in STUDIES.items():
             print(f"{name:15s} {study.TITLE} ({study.FIGURES}): {study.SUMMARY}")
         return 0
+    if args.command == "cluster":
+        try:
+            cluster.run(args.role, address=args.address, host=args.host, port=args.port, workers=args.nworkers)
+        except ClusterProblem as exc:
+            return _fail(2, str(exc))
     study = STUDIES[args.study]
     if args.command == "params":
         for p in study.SCHEMA:
@@ -134,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler)
     except DataError as exc:
         return _fail(1, str(exc))
-    except ClusterUnreachable as exc:
+    except ClusterProblem as exc:  # unreachable, no workers, workers without this code or of another version
         return _fail(1, str(exc))
     except ValueError as exc:  # a combination of values the schema alone cannot judge
         return _fail(2, str(exc))

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from studies import CHAPTERS, STUDIES
-from ui.server import engine, result_store
+from ui.server import engine, engine_ready, result_store
 
 PAGE_FOLDER = "app_pages"
 
@@ -44,6 +44,8 @@ def home() -> None:
 
 def running_runs() -> None:
     """Runs under way on this server (anyone's), with their progress; each link opens it live."""
+    if not engine_ready():
+        return
     runs = [run for run in engine().active() if run.job.meta.get("study") in STUDIES]
     if not runs:
         return

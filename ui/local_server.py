@@ -22,10 +22,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(store_dir: Path, timeout: float = 60):
-    """Yield the app's base URL while a server runs with its result store in ``store_dir``."""
+def serve(store_dir: Path, timeout: float = 60, env: dict | None = None):
+    """Yield the app's base URL while a server runs with its result store in ``store_dir`` (and
+    ``env`` added to its environment, e.g. ``EXPLORER_SCHEDULER``)."""
     port = _free_port()
-    env = {**os.environ, "EXPLORER_STORE_DIR": str(store_dir)}
+    env = {**os.environ, "EXPLORER_STORE_DIR": str(store_dir), **(env or {})}
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                "--server.address", "127.0.0.1", "--server.headless", "true",
                                "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,

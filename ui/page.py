@@ -19,7 +19,7 @@ from ui import exercise as exercises
 from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
-from ui.server import engine, max_run_minutes, max_runs_per_session, result_store, who
+from ui.server import engine, engine_ready, max_run_minutes, max_runs_per_session, result_store, who
 
 POLL_SECONDS = 0.7      # a running study's page looks at its run this often
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 def study_page(study) -> None:
     st.title(study.TITLE)
     st.caption(f"Lecture {study.FIGURES} · {study.SUMMARY}")
+    if not engine_ready():
+        return
     link_values, warnings = values_from_link(study)
     for warning in warnings:
         st.warning(f"Share link: {plain(warning)}", icon=":material/link_off:")
@@ -112,7 +114,8 @@ def _start(study, values: dict, key: str):
     try:
         cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
         cost.check_memory(study, values, engine().pool.capacity())
-        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()))
+        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()),
+                            pool=engine().pool)
     except cost.TooLarge as exc:
         st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")
         st.error(plain(str(exc)), icon=":material/hourglass_disabled:")

@@ -7,6 +7,7 @@ import uuid
 import streamlit as st
 
 from service import engine as engines
+from service.pools import ClusterProblem
 from service.store import ResultStore, default_folder
 from studies.common import cost
 from studies.common.training import WORKER_PRELOAD
@@ -24,6 +25,19 @@ def result_store() -> ResultStore:
 def engine() -> engines.Engine:
     cost.calibration()  # first, once: workers starting up beside it made it measure 2-3x too slow
     return engines.shared(WORKER_PRELOAD)
+
+
+def engine_ready() -> bool:
+    """Whether the engine is up; if its Dask cluster cannot run trials (unreachable, no workers,
+    workers without this project's code or of another version), say so on the page instead of
+    failing later. The next page load tries the cluster again."""
+    try:
+        engine()
+        return True
+    except ClusterProblem as exc:
+        st.error(f"The trials of this server run on a Dask cluster that is not ready: {exc}",
+                 icon=":material/cloud_off:")
+        return False
 
 
 def max_run_minutes() -> float:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pandas as pd
 
-from core.data import check_task
+from core.data import DataError, check_task
 from service import engine as engines
 from service.runner import STATUSES, TrialResult
 from service.store import ResultStore, StoreError
@@ -51,12 +51,19 @@ def _next_wave(study, values: dict, stack: bool, results: list[TrialResult]) -> 
     return training.stacks(trials) if stack and study.TRIAL is training.train_trial else trials
 
 
-def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bool = True) -> engines.Job:
+def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bool = True,
+        pool=None) -> engines.Job:
     """The engine job of one study run. Checks the data set's files first (headers only, nothing
-    loaded into this process), so a missing file is reported before any worker starts. With
-    ``stack``, compatible training trials train together (``training.stacks``)."""
+    loaded into this process), and on a Dask ``pool`` that every worker has them, so a missing file
+    is reported before any trial starts. With ``stack``, compatible training trials train together
+    (``training.stacks``)."""
     if "dataset" in values:
         check_task(values["dataset"], tuple(values.get("classes", ())))
+        lacking = pool.missing_data(values["dataset"]) if hasattr(pool, "missing_data") else []
+        if lacking:
+            raise DataError(f"{len(lacking)} Dask worker(s) lack the {values['dataset']} files ({lacking[0]}): install "
+                            f"them there too (apt-get install dataset-{values['dataset']}, or EXPLORER_DATA_DIR), then "
+                            "restart those workers.")
     trials = trials_of(study, values)
     fn, tasks = study.TRIAL, trials
     if stack and study.TRIAL is training.train_trial:
@@ -206,7 +213,8 @@ def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None =
     own = engine is None
     engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler))
     try:
-        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", stack=stack), who="cli")
+        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", stack=stack, pool=engine.pool),
+                            who="cli")
         if progress:
             run.listeners.append(progress)
         try:
