@@ -65,6 +65,7 @@ class Job:
     on_end: Callable[["Run"], None] | None = None
     meta: dict = field(default_factory=dict)  # what a listing shows of the run (study, parameters)
     planned: int = 0
+    work: float = 0.0  # estimated seconds of one worker for every trial (the queue's estimates count it)
 
 
 class Run:
@@ -76,6 +77,7 @@ class Run:
         self.total = max(sum(_size(t) for t in job.trials), job.planned)
         self.results: list[TrialResult] = []
         self.running = 0
+        self.tasks_running: dict[int, int] = {}  # task index -> trials in it (a stack holds several)
         self.state = "queued"          # queued -> running -> done | cancelled
         self.cancelled = False
         self.holders = {who}           # who asked for the run: Stop cancels it when none is left
@@ -163,6 +165,38 @@ class Engine:
         with self._lock:
             return list(self._active.values())
 
+    # -- what a page shows of a run under way ----------------------------------------------------
+    def progress(self, run: Run) -> float:
+        """Trials done, counting each running trial's share done as its workers report it (a page's
+        bar moves during a long trial, not only when one ends)."""
+        with self._lock:
+            done, running = len(run.results), dict(run.tasks_running)
+        shares = self.pool.progress(run.token) if running else {}
+        return done + sum(size * min(max(shares.get(index, 0.0), 0.0), 0.99) for index, size in running.items())
+
+    def ahead(self, run: Run) -> int:
+        """Runs submitted before this one that are still going: those it waits behind while it has no
+        worker (round robin then gives it its share)."""
+        with self._lock:
+            runs = list(self._active.values())
+        return sum(1 for other in runs if other is not run and other.submitted <= run.submitted)
+
+    def remaining_work(self, run: Run) -> float:
+        """Estimated worker-seconds the run still needs (its ``work`` less the share done)."""
+        return run.job.work * max(0.0, 1.0 - self.progress(run) / max(run.total, 1))
+
+    def seconds_left(self, run: Run) -> float:
+        """Estimated seconds until the run ends: its own remaining work and, while it lasts, the
+        other runs' share of the workers."""
+        own = self.remaining_work(run)
+        return own / max(1, self.pool.capacity()) + self.queue_seconds(own, exclude=run)
+
+    def queue_seconds(self, work: float, exclude: Run | None = None) -> float:
+        """Seconds the runs going add to a run of ``work`` worker-seconds: the workers are shared
+        round robin, so each other run takes up to as much as this one needs, or what it has left."""
+        others = [r for r in self.active() if r is not exclude]
+        return sum(min(self.remaining_work(r), work) for r in others) / max(1, self.pool.capacity())
+
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
@@ -206,6 +240,7 @@ class Engine:
 
     def _start(self, run: Run, trial: Trial) -> None:
         run.state, run.running = "running", run.running + 1
+        run.tasks_running[trial.index] = _size(trial)
         self.busy += 1
         self.peak_busy = max(self.peak_busy, self.busy)
         try:
@@ -219,6 +254,7 @@ class Engine:
         with self._lock:
             self.busy -= 1
             run.running -= 1
+            run.tasks_running.pop(trial.index, None)
         try:
             result = future.result()
         except BaseException as exc:  # the worker died, the task was lost or never taken

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 
-from service.cancel import DaskEventToken, FlagFileToken
+from service.cancel import PROGRESS_TOPIC, DaskEventToken, FlagFileToken
 from service.runner import execute
 
 
@@ -96,6 +96,10 @@ class _LocalPool:
 
     def forget(self, token: FlagFileToken) -> None:
         token.discard()
+
+    def progress(self, token: FlagFileToken) -> dict[int, float]:
+        """The share done of each running task of the run holding ``token``, by task index."""
+        return token.progress()
 
     def _remove_flags(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
@@ -196,6 +200,7 @@ class DaskPool:
                 f"no Dask scheduler answered at {address} within {timeout:g} s ({type(exc).__name__}: {exc}). Start "
                 "one with 'dask scheduler', or check the address (tcp://HOST:PORT) and the firewall.") from exc
         self._capacity, self._asked = 1, 0.0
+        self._progress: dict[tuple[str, int], float] = {}
         from service.cluster import check
 
         try:
@@ -203,6 +208,14 @@ class DaskPool:
         except ClusterProblem:
             self.client.close()
             raise
+        self.client.subscribe_topic(PROGRESS_TOPIC, self._on_progress)
+
+    def _on_progress(self, event) -> None:
+        message = event[1]
+        self._progress[(message["token"], message["index"])] = float(message["done"])
+
+    def progress(self, token: DaskEventToken) -> dict[int, float]:
+        return {index: done for (name, index), done in list(self._progress.items()) if name == token.name}
 
     def missing_data(self, dataset: str) -> list[str]:
         """The workers that lack an IDX data set's files (as they were when the pool connected)."""
@@ -231,6 +244,8 @@ class DaskPool:
         from distributed import Event
 
         Event(token.name, client=self.client).clear()
+        for key in [k for k in list(self._progress) if k[0] == token.name]:
+            self._progress.pop(key, None)
 
     def submit(self, fn, trial, token):
         return self.client.submit(execute, fn, trial, token, pure=False)

@@ -58,7 +58,7 @@ def execute(fn: Callable[[Trial], dict], trial: Trial, token=None) -> TrialResul
     ``token`` (see ``service.cancel``) is what the trial's training loop polls to stop early."""
     start = time.perf_counter()
     try:
-        with threadpool_limits(limits=1), cancel.watching(token):
+        with threadpool_limits(limits=1), cancel.watching(token, trial.index):
             payload = dict(fn(trial))
         status = payload.pop("status", "ok")
         return TrialResult(trial, status, payload, payload.pop("message", ""), time.perf_counter() - start)

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from service.pools import cores
 from service.store import ResultStore
 from studies import STUDIES, learning_rate
 from studies.common.execution import load_result, run_study
@@ -441,3 +442,25 @@ def test_a_search_runs_from_the_form_draws_every_chart_and_compares_its_samplers
     assert re.search(r"grid \d+\.\d% in 8 trials \(this run\); tpe \d+\.\d% in 8 trials, ", line), line
     assert "sampler=grid" in page.url
     page.close()
+
+
+def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app_url, browser):
+    """Issue 22: the bar moves before the first trial ends (trials report their batches), and a run
+    that finds every worker busy says how many runs are ahead of it, then runs once they stop."""
+    n = max(2, cores())                                        # a trial for every worker the server has
+    rates = "%2C".join(f"{0.1 * (i + 1):g}" for i in range(n))
+    first = browser.new_page(viewport=VIEWPORTS["desktop"])   # momentum: no stacking, one worker per trial
+    first.goto(f"{app_url}/learning_rate?learning_rates={rates}&repeats=1&epochs=5000&optimiser=momentum")
+    first.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
+    first.wait_for_function("""n => {
+        const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
+        return document.body.innerText.includes(`0 / ${n} trials finished`) && bar
+            && Number(bar.getAttribute('aria-valuenow')) > 0; }""", arg=n, timeout=60_000)
+    second = browser.new_page(viewport=VIEWPORTS["desktop"])
+    second.goto(f"{app_url}/batch_size?epochs=2&repeats=1")
+    second.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
+    expect(second.get_by_text("Waiting for a free worker: 1 run ahead of this one")).to_be_visible(timeout=30_000)
+    first.locator("[data-testid='stMain']").get_by_role("button", name="Stop").click()
+    second.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+    first.close()
+    second.close()

@@ -3,6 +3,7 @@ processes, and Stop reaches the remote workers."""
 import subprocess
 import sys
 import time
+import types
 
 import pandas as pd
 import pytest
@@ -18,9 +19,16 @@ SETS = ["--set", "learning_rates=0.1,1", "--set", "epochs=3", "--set", "repeats=
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        yield cluster
+    # spawned workers re-run the parent's __main__ file: after an AppTest that is the AppTest's
+    # temporary script, gone by now, and every worker failed to start
+    main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
+    try:
+        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                             dashboard_address=None)
+    finally:
+        sys.modules["__main__"] = main
+    with local:
+        yield local
 
 
 def cli(*args):
@@ -90,8 +98,7 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_both_runs_end_as_undisturb
 
 def test_a_search_asks_the_same_trials_on_the_cluster_as_on_one_local_worker(cluster):
     """Issue 21: waves of a fixed size, so the sampler sees the same results in the same order
-    whatever runs the trials. (Here, with the module's cluster: a LocalCluster started after an
-    AppTest had run failed, its spawned workers re-running the AppTest's script as __main__.)"""
+    whatever runs the trials."""
     from studies import search
     from studies.common.execution import run_study
 
@@ -101,3 +108,14 @@ def test_a_search_asks_the_same_trials_on_the_cluster_as_on_one_local_worker(clu
     remote = run_study(search, values, scheduler=cluster.scheduler_address).summary[columns]
     local = run_study(search, values, n_jobs=1).summary[columns]
     pd.testing.assert_frame_equal(remote.reset_index(drop=True), local.reset_index(drop=True))
+
+
+def test_a_training_trials_progress_reaches_the_engine_from_a_cluster_worker(cluster):
+    """Progress travels as Dask worker events (issue 22), so a page's bar moves during a remote trial."""
+    from test_runner import progress_rises_before_the_trial_ends
+
+    engine = Engine(make_pool(scheduler=cluster.scheduler_address))
+    try:
+        progress_rises_before_the_trial_ends(engine)
+    finally:
+        engine.shutdown()

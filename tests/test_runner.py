@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from service.engine import RETRIES, Engine, Job, TooManyRuns, make_pool
-from service.pools import ProcessPool, children_cpu
+from service.pools import ProcessPool, ThreadPool, children_cpu
 from service.runner import derive_seed, make_trials
 from studies import STUDIES, learning_rate
 from studies.common import execution
@@ -285,3 +285,47 @@ def test_workers_exit_within_seconds_when_their_server_is_killed(tmp_path):
         assert not Path(started["flags"]).exists()
     finally:
         server.kill()
+
+
+LONG = {"learning_rates": "0.5", "repeats": "1", "epochs": "5000"}  # one trial of many seconds
+
+
+def progress_rises_before_the_trial_ends(engine: Engine) -> list[float]:
+    """Run LONG's one training trial; the engine's progress readings, which must rise at least three
+    times while no trial has finished (then the run is stopped)."""
+    values = learning_rate.SCHEMA.parse(LONG)
+    run = engine.submit(execution.job(learning_rate, values, "long", pool=engine.pool), who="ann")
+    seen, deadline = [0.0], time.time() + 120
+    try:
+        while len(seen) < 4 and not run.results and time.time() < deadline:
+            now = engine.progress(run)
+            if now > seen[-1]:
+                seen.append(now)
+            time.sleep(0.05)
+    finally:
+        engine.cancel("long", "ann")
+        run.wait(30)
+    assert len(seen) == 4 and seen[-1] < 1, (seen, run.results)
+    return seen
+
+
+def test_a_training_trials_progress_reaches_the_engine_before_it_ends(engine):
+    progress_rises_before_the_trial_ends(engine)
+
+
+def test_a_queued_run_knows_the_runs_ahead_and_its_estimate_counts_their_work():
+    engine = Engine(ThreadPool(1))
+    try:
+        first = engine.submit(job("first", busy, [{"seconds": 30, "i": 0}], work=30.0), who="ann")
+        second = engine.submit(job("second", busy, [{"seconds": 1, "i": 1}], work=1.0), who="bob")
+        while first.state != "running":
+            time.sleep(0.02)
+        assert second.state == "queued" and engine.ahead(second) == 1 and engine.ahead(first) == 0
+        # the second run's one second of work waits behind a second of the first's (round robin)
+        assert 1.9 <= engine.seconds_left(second) <= 2.0
+        # a new run of 10 s meets at most 10 s of the first's 30 and the second's 1
+        assert engine.queue_seconds(10.0) == pytest.approx(10.0 + 1.0)
+    finally:
+        engine.cancel("first", "ann")
+        engine.cancel("second", "bob")
+        engine.shutdown()

@@ -103,10 +103,13 @@ def _estimate(study, values: dict) -> str:
     try:
         plan = cost.planned(study, values)
         seconds = cost.estimate(study, plan, engine().pool.capacity())
+        queued = engine().queue_seconds(cost.work(study, values))
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
-    return (f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds)} on this server "
-            f"(up to {max_runs_per_session()} runs at once per browser tab)")
+    going = len(engine().active())
+    load = f", with the {going} run{'s' if going != 1 else ''} going now" if going else ""
+    return (f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds + queued)} on this server"
+            f"{load} (up to {max_runs_per_session()} runs at once per browser tab)")
 
 
 def _start(study, values: dict, key: str):
@@ -133,6 +136,17 @@ def _start(study, values: dict, key: str):
         return None
 
 
+def progress_text(run, total: int) -> str:
+    """Trials finished, and the estimated time left counting the other runs that share the workers;
+    while no worker is free yet, the runs ahead of this one."""
+    elapsed, left = time.time() - run.submitted, cost.describe(engine().seconds_left(run))
+    if run.state == "queued":
+        ahead = engine().ahead(run)
+        return (f"Waiting for a free worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one · "
+                f"{left} to go · {elapsed:.1f} s")
+    return f"{len(run.results)} / {total} trials finished · {left} to go · {elapsed:.1f} s"
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def _follow(study, values: dict, key: str) -> None:
     """Progress, Stop and the charts of the trials finished so far; the whole page reruns once the
@@ -142,10 +156,7 @@ def _follow(study, values: dict, key: str) -> None:
         st.rerun()
     results, state, total = run.snapshot()
     header = st.columns([5, 1], vertical_alignment="center")
-    elapsed = time.time() - run.submitted
-    text = (f"{len(results)} / {total} trials finished · {elapsed:.1f} s" if state != "queued"
-            else f"Waiting for a free worker (other runs are using them) · {elapsed:.1f} s")
-    header[0].progress(len(results) / max(total, 1), text=text)
+    header[0].progress(min(1.0, engine().progress(run) / max(total, 1)), text=progress_text(run, total))
     if who() not in run.holders:
         header[1].caption("Started by someone else: only those who pressed Run can stop it.")
     elif header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch"):

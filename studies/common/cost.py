@@ -135,6 +135,11 @@ def estimate(study, param_list: list[dict], workers: int) -> float:
     return STARTUP_SECONDS + max(sum(seconds) / max(1, min(workers, len(seconds))), max(seconds))
 
 
+def work(study, values: dict) -> float:
+    """Estimated seconds of one worker for the whole run (what it adds to the queue)."""
+    return sum(task_seconds(study, planned(study, values)))
+
+
 def describe(seconds: float) -> str:
     """Seconds in the words a person reads under a Run button: "about 40 s", "about 3 min"."""
     if seconds < 1:

@@ -71,7 +71,7 @@ def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bo
     wave = functools.partial(_next_wave, study, values, stack) if hasattr(study, "next_wave") else None
     return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
                        meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)},
-                       planned=len(cost.planned(study, values)))
+                       planned=len(cost.planned(study, values)), work=cost.work(study, values))
 
 
 def run_key(study, values: dict) -> str:

@@ -113,7 +113,7 @@ def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = N
                       momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
                       clip_value=p.get("clip_value", 0.0), clip_norm=p.get("clip_norm", 0.0), schedule=scheduler(p),
                       patience=p.get("patience", 0) if evaluate else 0,
-                      eval_sets=eval_sets if evaluate else None, stop=cancel.requested,
+                      eval_sets=eval_sets if evaluate else None, stop=cancel.stopper(p["epochs"] * -(-len(X) // batch)),
                       on_epoch=(lambda epoch, rows: on_epoch(net, epoch, rows)) if on_epoch else None)
     return net, history, split, batch, len(X), eval_sets
 
@@ -154,7 +154,8 @@ def train_stack(task: Trial) -> dict:
     batch = resolve_batch(first["batch_size"], len(X))
     histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
                                        learning_rates=[m.params["learning_rate"] for m in members],
-                                       l2s=[m.params["l2"] for m in members], stop=cancel.requested)
+                                       l2s=[m.params["l2"] for m in members],
+                                       stop=cancel.stopper(first["epochs"] * -(-len(X) // batch)))
     return {"members": [trial_payload(h, split, batch, len(X), eval_sets) for h in histories]}
 
 
