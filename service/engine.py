@@ -349,6 +349,11 @@ def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str
     return pools.ThreadPool(1) if workers == 1 else pools.ProcessPool(workers, preload)
 
 
+def started() -> bool:
+    """Whether this process's shared engine exists (without starting it)."""
+    return _shared is not None
+
+
 def shared(preload: tuple[str, ...] = ()) -> Engine:
     """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set, else on local
     processes, one per core. Its workers are started (and warmed with ``preload``) at once.

@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS tables (key TEXT NOT NULL, name TEXT NOT NULL, data B
 CREATE INDEX IF NOT EXISTS runs_opened ON runs (opened);
 CREATE TABLE IF NOT EXISTS exercises (id TEXT PRIMARY KEY, study TEXT NOT NULL, spec TEXT NOT NULL,
     created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS inflight (key TEXT PRIMARY KEY, server TEXT NOT NULL, done REAL NOT NULL,
+    total INTEGER NOT NULL, heartbeat REAL NOT NULL);
 """
+STALE_SECONDS = 20  # a run whose server has not written for this long is taken to have died with it
 MAX_EXERCISES = 10_000  # the oldest go first beyond this: a teacher's link stays valid for many terms
 EXERCISE_ID = re.compile(r"[0-9a-f]{16}")
 EXERCISE_TEXT = 2_000  # characters of any one text in an exercise (the question, a value)
@@ -391,6 +394,53 @@ class ResultStore:
         connection.execute("DELETE FROM tables WHERE key = ?", (key,))
         connection.execute("DELETE FROM runs WHERE key = ?", (key,))
         connection.execute("COMMIT")
+
+    # -- runs in flight, across server processes ---------------------------------------------------
+    def claim(self, key: str, server: str) -> str | None:
+        """Mark ``key`` as computed by ``server``, unless another server is computing it (its row
+        written less than STALE_SECONDS ago): then that server's name, and this one should wait for
+        its result instead of computing it again. Both in one transaction, so two servers pressing
+        Run at once cannot both win. A store that cannot be written claims nothing (None)."""
+        try:
+            with self._connect() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                row = connection.execute("SELECT server, heartbeat FROM inflight WHERE key = ?", (key,)).fetchone()
+                if row and row[0] != server and time.time() - float(row[1]) < STALE_SECONDS:
+                    connection.execute("COMMIT")
+                    return str(row[0])
+                connection.execute("INSERT OR REPLACE INTO inflight VALUES (?, ?, 0, 0, ?)", (key, server, time.time()))
+                connection.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not mark run %s in flight: %s", key, exc)
+        return None
+
+    def beat(self, server: str, progress: dict[str, tuple[float, int]]) -> None:
+        """``server`` is alive and its runs have got this far (key -> (trials done, trials planned))."""
+        try:
+            with self._connect() as connection:
+                connection.executemany("UPDATE inflight SET done = ?, total = ?, heartbeat = ? WHERE key = ? AND "
+                                       "server = ?", [(float(d), int(t), time.time(), k, server)
+                                                      for k, (d, t) in progress.items()])
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not update the runs in flight: %s", exc)
+
+    def release(self, key: str, server: str) -> None:
+        with contextlib.suppress(sqlite3.Error, OSError), self._connect() as connection:
+            connection.execute("DELETE FROM inflight WHERE key = ? AND server = ?", (key, server))
+
+    def in_flight(self, key: str) -> dict | None:
+        """The server computing ``key`` and how far it has got, while its row is fresh; else None."""
+        try:
+            with self._connect() as connection:
+                row = connection.execute("SELECT server, done, total, heartbeat FROM inflight WHERE key = ?",
+                                         (key,)).fetchone()
+        except (sqlite3.Error, OSError):
+            return None
+        try:
+            fresh = row is not None and time.time() - float(row[3]) < STALE_SECONDS
+            return {"server": str(row[0]), "done": float(row[1]), "total": int(row[2])} if fresh else None
+        except (TypeError, ValueError):  # a hostile row: nothing is in flight
+            return None
 
     # -- exercises ----------------------------------------------------------------------------------
     def save_exercise(self, study: str, spec: dict) -> str:

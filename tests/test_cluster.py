@@ -158,3 +158,28 @@ def test_workers_that_cannot_import_the_project_are_reported_before_any_trial(tm
     assert re.search(r"1 of 1 Dask workers cannot run this project's code .*python -m studies cluster worker",
                      proc.stderr), proc.stderr[-2000:]
     assert "[1/" not in proc.stderr                                    # no trial was sent
+
+
+def test_two_servers_on_one_store_and_one_cluster_compute_an_identical_run_once(readme_cluster, tmp_path):
+    """A class split over two Streamlit processes: the second server finds the run in flight in the
+    shared store, shows the first server's progress, does not start it again when Run is pressed, and
+    shows the stored result once the first has saved it."""
+    _, address = readme_cluster
+    query = "learning_rates=0.1%2C0.5&repeats=1&epochs=1500&optimiser=momentum"
+    env, store = {"EXPLORER_SCHEDULER": address}, tmp_path / "store"
+    with serve(store, env=env) as one, serve(store, env=env) as two, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first, second = (browser.new_page(viewport={"width": 1400, "height": 900}) for _ in range(2))
+        first.goto(f"{one}/learning_rate?{query}")
+        first.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
+        first.get_by_text("trials finished").first.wait_for(timeout=60_000)
+        second.goto(f"{two}/learning_rate?{query}")
+        elsewhere = second.get_by_text("Running on another server of this class")
+        elsewhere.wait_for(timeout=30_000)
+        second.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
+        elsewhere.wait_for(timeout=30_000)                              # Run attached, started nothing
+        second.get_by_role("button", name="HTML report").wait_for(timeout=120_000)
+        first.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+        browser.close()
+    runs = ResultStore(store).index()
+    assert len(runs) == 1 and runs[0]["state"] == "done" and runs[0]["trials_done"] == 2

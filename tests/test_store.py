@@ -302,3 +302,23 @@ def test_an_exercise_is_kept_by_its_content_and_the_oldest_go_beyond_the_cap(tmp
     monkeypatch.setattr(store_module, "MAX_EXERCISES", 3)
     ids = [store.save_exercise("learning_rate", {**spec, "question": f"q{i}"}) for i in range(5)]
     assert [store.load_exercise(i) is not None for i in ids] == [False, False, True, True, True]
+
+
+def test_a_run_in_flight_is_claimed_once_across_servers_until_its_server_stops_beating(tmp_path):
+    from service.store import STALE_SECONDS
+
+    store = ResultStore(tmp_path)
+    assert store.claim("k", "server-a") is None and store.claim("k", "server-a") is None   # its own: again
+    assert store.claim("k", "server-b") == "server-a"
+    store.beat("server-a", {"k": (1.5, 4)})
+    assert store.in_flight("k") == {"server": "server-a", "done": 1.5, "total": 4}
+    with sqlite3.connect(tmp_path / "results.sqlite") as db:                                 # server a died
+        db.execute("UPDATE inflight SET heartbeat = heartbeat - ?", (STALE_SECONDS + 1,))
+    assert store.in_flight("k") is None and store.claim("k", "server-b") is None
+    store.release("k", "server-a")                                                          # not a's any more
+    assert store.in_flight("k")["server"] == "server-b"
+    store.release("k", "server-b")
+    assert store.in_flight("k") is None
+    with sqlite3.connect(tmp_path / "results.sqlite") as db:                                 # a planted row
+        db.execute("INSERT INTO inflight VALUES ('h', 'x', 'many', 'all', 'now')")
+    assert store.in_flight("h") is None

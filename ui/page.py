@@ -19,7 +19,8 @@ from ui import exercise as exercises
 from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
-from ui.server import engine, engine_ready, max_run_minutes, max_runs_per_session, result_store, who
+from ui.server import (SERVER, claim, engine, engine_ready, max_run_minutes, max_runs_per_session, result_store,
+                       who)
 
 POLL_SECONDS = 0.7      # a running study's page looks at its run this often
 log = logging.getLogger(__name__)
@@ -58,8 +59,13 @@ def study_page(study) -> None:
     run = engine().get(key)
     live = run is not None and not run.ended
     stored = None if live else execution.load_result(result_store(), study, values)
-    if submitted is not None and not live and (stored is None or stored.state != "done"):
+    elsewhere = not live and (stored is None or stored.state != "done") and _elsewhere(key)
+    if submitted is not None and not live and not elsewhere and (stored is None or stored.state != "done"):
         run = _start(study, values, key)
+        elsewhere = run == ELSEWHERE
+    if elsewhere:
+        _follow_elsewhere(key)
+        return
     if run is not None and not run.ended:
         _follow(study, values, key)
         return
@@ -112,13 +118,34 @@ def _estimate(study, values: dict) -> str:
             f"{load} (up to {max_runs_per_session()} runs at once per browser tab)")
 
 
+ELSEWHERE = "elsewhere"  # _start's answer when another server process of this store computes the run
+
+
+def _elsewhere(key: str) -> bool:
+    found = result_store().in_flight(key)
+    return found is not None and found["server"] != SERVER
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _follow_elsewhere(key: str) -> None:
+    """A run that another server process on this store computes: its progress from the store, and
+    the page's stored results once it has saved them (never a second computation)."""
+    found = result_store().in_flight(key)
+    if found is None or found["server"] == SERVER:
+        st.rerun()
+    total = max(found["total"], 1)
+    st.progress(min(1.0, found["done"] / total),
+                text=f"Running on another server of this class: {int(found['done'])} / {found['total'] or '?'} "
+                     "trials finished. Its results show here when it ends.")
+
+
 def _start(study, values: dict, key: str):
-    """Submit the run (or attach to the same one under way); say so in the page when it cannot run."""
+    """Submit the run (or attach to the same one under way); say so in the page when it cannot run.
+    ELSEWHERE when another server process on this store is computing it already."""
     try:
         cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
         cost.check_memory(study, values, engine().pool.capacity())
-        job = execution.job(study, values, key, on_end=execution.storing(study, values, result_store()),
-                            pool=engine().pool)
+        job = execution.job(study, values, key, on_end=_storing(study, values, key), pool=engine().pool)
     except cost.TooLarge as exc:
         st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")
         st.error(plain(str(exc)), icon=":material/hourglass_disabled:")
@@ -129,9 +156,13 @@ def _start(study, values: dict, key: str):
     except ValueError as exc:
         st.error(f"These parameters cannot run together: {plain(str(exc))}")
         return None
+    local = engine().get(key)
+    if (local is None or local.ended) and claim(key) is not None:
+        return ELSEWHERE
     try:
         return engine().submit(job, who(), limit=max_runs_per_session())
     except TooManyRuns as exc:
+        result_store().release(key, SERVER)
         st.error(plain(str(exc)), icon=":material/group:")
         return None
 
@@ -145,6 +176,20 @@ def progress_text(run, total: int) -> str:
         return (f"Waiting for a free worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one · "
                 f"{left} to go · {elapsed:.1f} s")
     return f"{len(run.results)} / {total} trials finished · {left} to go · {elapsed:.1f} s"
+
+
+def _storing(study, values: dict, key: str):
+    """Store the result, then free the key for other server processes (in the engine's thread: the
+    store is captured here, in the page's)."""
+    store, save = result_store(), execution.storing(study, values, result_store())
+
+    def end(run) -> None:
+        try:
+            save(run)
+        finally:
+            store.release(key, SERVER)
+
+    return end
 
 
 @st.fragment(run_every=POLL_SECONDS)

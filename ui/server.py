@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 import uuid
 
 import streamlit as st
@@ -20,6 +23,34 @@ def _store_at(folder: str) -> ResultStore:
 
 def result_store() -> ResultStore:
     return _store_at(str(default_folder()))
+
+
+SERVER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"  # this server process, in the store
+BEAT_SECONDS = 5  # how often this server tells the store its runs are alive (STALE_SECONDS: 20)
+
+
+@st.cache_resource
+def _beacon(folder: str) -> threading.Thread:
+    """A thread telling the shared store, every few seconds, how far this server's runs have got:
+    other server processes on the store show them and wait for them instead of computing them again."""
+    store = _store_at(folder)
+
+    def beat() -> None:
+        while True:
+            time.sleep(BEAT_SECONDS)
+            if engines.started():
+                going = engines.shared().active()
+                store.beat(SERVER, {run.key: (engines.shared().progress(run), run.total) for run in going})
+
+    thread = threading.Thread(target=beat, name="explorer-beacon", daemon=True)
+    thread.start()
+    return thread
+
+
+def claim(key: str) -> str | None:
+    """Mark the run ``key`` as this server's; another server's name when it is computing it already."""
+    _beacon(str(default_folder()))
+    return result_store().claim(key, SERVER)
 
 
 def engine() -> engines.Engine:
