@@ -231,15 +231,17 @@ def settled(page) -> None:
 
 
 def choose(page, chooser, name: str) -> None:
-    """Pick ``name`` in a multiselect by typing it and pressing Enter, until its chip shows. The first
-    keys typed right after the expander opened were sometimes lost (the list stayed shut, the field
-    empty): the browser's doing, seen with and without a form around the field."""
+    """Pick ``name`` in a multiselect: type it, click its option once the list shows it, until its chip
+    shows. The first keys typed right after the expander opened were sometimes lost (the list stayed
+    shut), and Enter could take an option of the list before it was filtered: the browser's doing, seen
+    with and without a form around the field."""
     field = chooser.locator("input")
     for _ in range(3):
         field.click()
         field.press_sequentially(name, delay=30)
-        if field.get_attribute("aria-expanded") == "true":
-            field.press("Enter")
+        option = page.get_by_role("option", name=name, exact=True)
+        if option.count():
+            option.click()
         page.keyboard.press("Escape")
         if name in chooser.inner_text():
             return
