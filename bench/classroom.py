@@ -6,8 +6,10 @@ Dask cluster of as many single-threaded workers.
 For each class size and backend it prints: time to first progress (the engine's count of the run's
 work done first above zero, as the page's bar shows it), time to result (median and 95th percentile),
 the estimate the page showed at Run (``cost.estimate`` plus the queue, ``Engine.queue_seconds``)
-against the measured time (median ratio, and the share within a factor 2), and the peak memory of
-this process (the server) and of its workers together (resident set sizes from /proc).
+against the measured time (median ratio, and the share within a factor 2), the time left the pages
+show once every student has pressed Run (``Engine.seconds_left``) against the time each run then
+took, and the peak memory of this process (the server) and of its workers together (resident set
+sizes from /proc).
 
     python bench/classroom.py                         # 1, 10 and 30 students, local and Dask
     python bench/classroom.py --students 1,10 --backends local
@@ -94,22 +96,27 @@ def lesson(engine: Engine, students: int) -> dict:
     for student in range(students):
         study = STUDIES[names[student % len(names)]]
         values = study.SCHEMA.defaults()
-        shown = cost.estimate(study, cost.planned(study, values), engine.pool.capacity()) + \
-            engine.queue_seconds(cost.work(study, values))
+        plan = cost.planned(study, values)
+        shown = cost.estimate(study, plan, engine.pool.capacity()) + \
+            engine.queue_seconds(len(cost.task_seconds(study, plan)))
         run = engine.submit(execution.job(study, values, f"{study.NAME}-{time.time_ns()}-{student}", pool=engine.pool),
                             who=f"student-{student}")
         estimates[run.key] = shown
         runs.append(run)
+    pressed = time.time()  # once every student has pressed Run: the time left each page shows then
+    left = {run.key: engine.seconds_left(run) for run in runs}
     for run in runs:
         run.wait()
     watcher.going = False
     watcher.join()
     ends = [run.ended_at - run.submitted for run in runs]
     ratios = [estimates[run.key] / (run.ended_at - run.submitted) for run in runs]
+    later = [left[run.key] / max(run.ended_at - pressed, 1e-3) for run in runs]
     firsts = list(watcher.first.values())
     return {"first": statistics.median(firsts), "first95": percentile(firsts, 0.95), "median": statistics.median(ends),
             "p95": percentile(ends, 0.95), "ratio": statistics.median(ratios),
-            "within2": sum(0.5 <= r <= 2 for r in ratios) / len(ratios), "server": watcher.server,
+            "within2": sum(0.5 <= r <= 2 for r in ratios) / len(ratios), "left": statistics.median(later),
+            "server": watcher.server,
             "workers": watcher.workers}
 
 
@@ -142,7 +149,7 @@ def main() -> None:
     print(f"{workers} workers (one per core), default run of each page in turn ({len(STUDIES)} pages); "
           "times in seconds from Run\n")
     print(f"{'backend':7s} {'students':>8s} {'first progress':>15s} {'result median':>14s} {'p95':>7s} "
-          f"{'estimate/measured':>18s} {'within 2x':>9s} {'server MB':>9s} {'workers MB':>10s}")
+          f"{'estimate/measured':>18s} {'within 2x':>9s} {'left/measured':>13s} {'server MB':>9s} {'workers MB':>10s}")
     for backend in args.backends.split(","):
         engine, cluster = (local_engine(workers), None) if backend == "local" else dask_engine(workers)
         try:
@@ -150,7 +157,8 @@ def main() -> None:
             for students in map(int, args.students.split(",")):
                 row = lesson(engine, students)
                 print(f"{backend:7s} {students:8d} {row['first']:6.2f} (p95 {row['first95']:5.2f}) {row['median']:13.2f} "
-                      f"{row['p95']:7.2f} {row['ratio']:18.2f} {row['within2']:9.0%} {row['server'] / 2**20:9.0f} "
+                      f"{row['p95']:7.2f} {row['ratio']:18.2f} {row['within2']:9.0%} {row['left']:13.2f} "
+                      f"{row['server'] / 2**20:9.0f} "
                       f"{row['workers'] / 2**20:10.0f}", flush=True)
         finally:
             engine.shutdown()

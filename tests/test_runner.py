@@ -321,10 +321,11 @@ def test_a_queued_run_knows_the_runs_ahead_and_its_estimate_counts_their_work():
         while first.state != "running":
             time.sleep(0.02)
         assert second.state == "queued" and engine.ahead(second) == 1 and engine.ahead(first) == 0
-        # the second run's one second of work waits behind a second of the first's (round robin)
-        assert 1.9 <= engine.seconds_left(second) <= 2.0
-        # a new run of 10 s meets at most 10 s of the first's 30 and the second's 1
-        assert engine.queue_seconds(10.0) == pytest.approx(10.0 + 1.0)
+        # one worker, taken by the first run's one 30 s task: the second's 1 s task waits for all of it
+        assert 29 <= engine.seconds_left(second) - 1.0 <= 30.0
+        # a new run's first task waits for one task of each run going: the first's and the second's
+        assert engine.queue_seconds(1) == pytest.approx(engine.remaining_work(first) + 1.0, rel=0.01)
+        assert engine.queue_seconds(5) == pytest.approx(engine.queue_seconds(1), rel=0.01)  # they have no more
     finally:
         engine.cancel("first", "ann")
         engine.cancel("second", "bob")

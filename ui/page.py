@@ -109,7 +109,7 @@ def _estimate(study, values: dict) -> str:
     try:
         plan = cost.planned(study, values)
         seconds = cost.estimate(study, plan, engine().pool.capacity())
-        queued = engine().queue_seconds(cost.work(study, values))
+        queued = engine().queue_seconds(len(cost.task_seconds(study, plan)))
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
     going = len(engine().active())
