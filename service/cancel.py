@@ -59,8 +59,11 @@ class FlagFileToken(_RateLimited):
 
     def discard(self) -> None:
         Path(self.path).unlink(missing_ok=True)
-        for found in Path(self.path).parent.glob(Path(self.path).name + ".*.progress"):
+        for found in self._progress_files():
             found.unlink(missing_ok=True)
+
+    def _progress_files(self):
+        return Path(self.path).parent.glob(Path(self.path).name + ".*.progress")
 
     def report(self, index: int, done: float) -> None:
         """Keep task ``index``'s share done in a file beside the flag (replaced whole: never half read)."""
@@ -72,7 +75,7 @@ class FlagFileToken(_RateLimited):
     def progress(self) -> dict[int, float]:
         """Each running task's share done, by task index."""
         found = {}
-        for path in Path(self.path).parent.glob(Path(self.path).name + ".*.progress"):
+        for path in self._progress_files():
             with contextlib.suppress(OSError, ValueError):
                 found[int(path.name.rsplit(".", 2)[1])] = float(path.read_text())
         return found

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PORT = 8786
 
 
-def environment(base: dict | None = None) -> dict:
+def environment() -> dict:
     """The environment of a scheduler or worker: this checkout first on ``PYTHONPATH``, one BLAS
     thread per trial (parallelism comes from running trials side by side)."""
-    env = dict(os.environ if base is None else base)
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env.update({name: "1" for name in BLAS_THREADS})
     return env

@@ -76,7 +76,6 @@ class Run:
         self.queue: deque[Trial] = deque(job.trials)
         self.total = max(sum(_size(t) for t in job.trials), job.planned)
         self.results: list[TrialResult] = []
-        self.running = 0
         self.tasks_running: dict[int, int] = {}  # task index -> trials in it (a stack holds several)
         self.state = "queued"          # queued -> running -> done | cancelled
         self.cancelled = False
@@ -239,7 +238,7 @@ class Engine:
                 if run is None:
                     break
                 self._start(run, run.queue.popleft())
-            for run in [r for r in self._active.values() if not r.queue and not r.running]:
+            for run in [r for r in self._active.values() if not r.queue and not r.tasks_running]:
                 self._wave_or_end(run)
 
     def _next_run(self) -> Run | None:
@@ -250,7 +249,7 @@ class Engine:
         return waiting[next(self._turn) % len(waiting)]
 
     def _start(self, run: Run, trial: Trial) -> None:
-        run.state, run.running = "running", run.running + 1
+        run.state = "running"
         run.tasks_running[trial.index] = _size(trial)
         self.busy += 1
         self.peak_busy = max(self.peak_busy, self.busy)
@@ -264,7 +263,6 @@ class Engine:
     def _complete(self, run: Run, trial: Trial, future) -> None:
         with self._lock:
             self.busy -= 1
-            run.running -= 1
             run.tasks_running.pop(trial.index, None)
         try:
             result = future.result()

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from core.data import DataError
-from service import cluster
+from service import cluster as launcher
 from service.pools import ClusterProblem, cores
 from studies import STUDIES
 from studies.common import cost
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument("role", choices=("scheduler", "worker"))
     cluster.add_argument("address", nargs="?", default="", help="worker: the scheduler's tcp://HOST:PORT")
     cluster.add_argument("--host", default="0.0.0.0", help="scheduler: the interface to listen on")
-    cluster.add_argument("--port", type=int, default=8786, help="scheduler: the port to listen on")
+    cluster.add_argument("--port", type=int, default=launcher.PORT, help="scheduler: the port to listen on")
     cluster.add_argument("--nworkers", type=int, help="worker: processes of one thread each (default: every core)")
     return parser
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "cluster":
         try:
-            cluster.run(args.role, address=args.address, host=args.host, port=args.port, workers=args.nworkers)
+            launcher.run(args.role, address=args.address, host=args.host, port=args.port, workers=args.nworkers)
         except ClusterProblem as exc:
             return _fail(2, str(exc))
     study = STUDIES[args.study]

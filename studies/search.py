@@ -84,8 +84,7 @@ def plan(values: dict) -> list[dict]:
 
 def next_wave(values: dict, results: list) -> list[dict]:
     """The next wave, asked of the sampler once it has been told every trial so far."""
-    summary = assemble(values, results).summary
-    return [trial_params(values, c) for c in searching.configurations(values, told(summary))]
+    return [trial_params(values, c) for c in searching.configurations(values, told(_tables(values, results)[1]))]
 
 
 def bounding_plan(values: dict) -> list[dict]:
@@ -110,11 +109,16 @@ def told(summary: pd.DataFrame) -> dict[int, float | None]:
     return {int(row["trial"]): value(row) for _, row in summary.iterrows()}
 
 
-def assemble(values: dict, results: list) -> StudyResult:
-    results = sorted(results, key=lambda r: r.trial.index)
+def _tables(values: dict, results: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tidy and summary tables (what the next wave needs, without the importance)."""
     swept = [*values["space"].names, "setting"]
     tidy = tidy_frame(NAME, results, swept)
-    summary = summary_frame(tidy, results, swept)
+    return tidy, summary_frame(tidy, results, swept)
+
+
+def assemble(values: dict, results: list) -> StudyResult:
+    results = sorted(results, key=lambda r: r.trial.index)
+    tidy, summary = _tables(values, results)
     values_told = told(summary)
     rows = [({d: r.trial.params[d] for d in values["space"].names}, values_told[r.trial.index])
             for r in results if values_told.get(r.trial.index) is not None]
