@@ -319,7 +319,11 @@ def test_stop_counts_finished_and_cancelled_trials_and_draws_them_as_the_legend_
     page.get_by_text("Show every repeat as its own line").click()
     settled(page)
     charts_drawn(page, 3)
-    page.wait_for_timeout(500)
+    # the chart redrawn with every repeat (its status legend), not the mean chart still on screen
+    page.wait_for_function("""() => {
+        const svg = document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')[0];
+        return svg && Array.from(svg.querySelectorAll('.role-legend-label text')).some(t => t.textContent === 'cancelled');
+    }""", timeout=30_000)
     drawn = page.evaluate("""() => {
         const svg = document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')[0];
         const dash = p => p.getAttribute('stroke-dasharray') || '';
