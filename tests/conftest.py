@@ -1,4 +1,5 @@
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -30,6 +31,18 @@ def fake_idx_dataset(folder, n_train=200, n_test=60, compress=True, seed=0):
         write_idx(folder / f"{part}-labels-idx1-ubyte{suffix}", labels, compress)
         arrays[part] = (images, labels)
     return arrays
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _splits_folder(tmp_path_factory):
+    """The suite's prepared splits (core.shared_splits) in a folder of its own, for every process it starts."""
+    previous = os.environ.get("EXPLORER_SPLITS_DIR")
+    os.environ["EXPLORER_SPLITS_DIR"] = str(tmp_path_factory.mktemp("splits"))
+    yield
+    if previous is None:
+        os.environ.pop("EXPLORER_SPLITS_DIR")
+    else:
+        os.environ["EXPLORER_SPLITS_DIR"] = previous
 
 
 @pytest.fixture

@@ -36,3 +36,26 @@ def worker_state(trial):
 
     return {"pid": os.getpid(), "ui": sorted(m for m in ("altair", "streamlit") if m in sys.modules),
             "trial_code": "studies.common.training" in sys.modules, "datasets": load_dataset.cache_info().currsize}
+
+
+def shared_split_state(trial):
+    """Which saved file this worker's prepared split is mapped from, as the kernel lists its mappings."""
+    from core.data import prepare
+
+    split = prepare(trial.params["dataset"], normalisation=trial.params["normalisation"])
+    file = mapped_file(split.X_train)
+    with open("/proc/self/maps") as handle:
+        listed = file is not None and any(line.rstrip().endswith(file) for line in handle)
+    return {"pid": os.getpid(), "file": file, "inode": os.stat(file).st_ino if file else None, "listed": listed,
+            "sum": float(split.X_train.sum(dtype="float64"))}
+
+
+def mapped_file(array):
+    """The file an array is memory-mapped from, or None for an array in the process's own memory."""
+    import numpy as np
+
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return str(array.filename)
+        array = getattr(array, "base", None)
+    return None
