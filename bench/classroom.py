@@ -32,6 +32,7 @@ from service.pools import DaskPool, ProcessPool, cores  # noqa: E402
 from studies import STUDIES  # noqa: E402
 from studies.common import cost, execution  # noqa: E402
 from studies.common.training import WORKER_PRELOAD  # noqa: E402
+from machine import describe  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--students", default="1,10,30")
     parser.add_argument("--backends", default="local,dask")
     args = parser.parse_args()
+    print(describe(), flush=True)
     workers = cores()
     cost.calibration()  # before the workers start, as the app does
     print(f"{workers} workers (one per core), default run of each page in turn ({len(STUDIES)} pages); "

@@ -24,6 +24,7 @@ from service.engine import Engine  # noqa: E402
 from service.pools import ProcessPool, children_cpu, cores  # noqa: E402
 from studies import STUDIES, learning_rate  # noqa: E402
 from studies.common import cost, execution  # noqa: E402
+from machine import describe  # noqa: E402
 
 
 class BusySampler(threading.Thread):
@@ -54,6 +55,7 @@ def timed_runs(engine: Engine, study, values: dict, count: int) -> tuple[float, 
 
 
 def main() -> None:
+    print(describe(), flush=True)
     workers = cores()
     cost.calibration()  # before the workers start: their start-up slows the measurement
     engine = Engine(ProcessPool(workers, ("studies.common.training",)))

@@ -31,6 +31,7 @@ import pandas as pd  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
+from machine import describe  # noqa: E402
 
 LONG = "learning_rate?epochs=400&repeats=6"
 ROWS: list[tuple[str, str, str, bool]] = []
@@ -259,6 +260,7 @@ def cli_cases() -> None:
 
 
 def main() -> int:
+    print(describe(), flush=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         probes_on_a_live_server(browser)

@@ -29,6 +29,7 @@ from service.engine import Engine, make_pool  # noqa: E402
 from studies import STUDIES  # noqa: E402
 from studies.common.execution import run_study  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
+from machine import describe  # noqa: E402
 
 RUN_BUDGET, LINK_BUDGET = 15.0, 2.0
 VIEWPORT = {"width": 1400, "height": 1800}
@@ -67,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opens", type=int, default=3, help="share-link opens per page in new tabs")
     opens = parser.parse_args().opens
+    print(describe(), flush=True)
     rows = []
     engine = Engine(make_pool(-1))
     with tempfile.TemporaryDirectory() as store, serve(Path(store)) as url, sync_playwright() as p:

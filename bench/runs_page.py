@@ -27,6 +27,7 @@ from service.store import ResultStore  # noqa: E402
 from studies import learning_rate  # noqa: E402
 from studies.common import execution  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
+from machine import describe  # noqa: E402
 
 BUDGET = 2.0
 
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--opens", type=int, default=3)
     args = parser.parse_args()
+    print(describe(), flush=True)
     found = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -31,6 +31,7 @@ from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
 from studies.common.execution import run_study, trials_of  # noqa: E402
 from studies.common.training import WORKER_PRELOAD, stacks  # noqa: E402
+from machine import describe  # noqa: E402
 
 
 def gemm_rate() -> float:
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--fashion-rounds", type=int, default=2, help="alternating rounds of the Fashion-MNIST study")
     parser.add_argument("--skip-fashion", action="store_true", help="leave out the Fashion-MNIST study")
     args = parser.parse_args()
+    print(describe(), flush=True)
     workers, rate = cores(), gemm_rate()
     print(f"{workers} workers; GEMM {rate / 1e9:.0f} GFLOP/s per core (float32, 1024^3, one thread)\n")
     cases = [(s.NAME, s, s.SCHEMA.defaults(), args.rounds) for s in (learning_rate, batch_size, hidden_units, kfold)]

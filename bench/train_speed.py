@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import DataError, load_dataset, prepare  # noqa: E402
 from core.mlp import MLP  # noqa: E402
+from machine import describe  # noqa: E402
 
 HIDDEN, BATCH, LR = 100, 64, 0.1
 
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
+    print(describe(), flush=True)
     name = args.dataset
     if name is None:
         try:

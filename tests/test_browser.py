@@ -13,6 +13,7 @@ from studies.common.execution import load_result, run_study
 from studies.common.report import html_report
 from chart_audit import audit
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve
+from ui.page import SLOW_AFTER_SECONDS
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -453,7 +454,8 @@ def test_a_search_runs_from_the_form_draws_every_chart_and_compares_its_samplers
 
 def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app_url, browser):
     """Issue 22: the bar moves before the first trial ends (trials report their batches), and a run
-    that finds every worker busy says how many runs are ahead of it, then runs once they stop."""
+    that finds every worker busy says how many runs are ahead of it, then runs once they stop. A run
+    older than SLOW_AFTER_SECONDS is followed less often, and its bar and Stop still work."""
     n = max(2, cores())                                        # a trial for every worker the server has
     rates = "%2C".join(f"{0.1 * (i + 1):g}" for i in range(n))
     first = browser.new_page(viewport=VIEWPORTS["desktop"])   # momentum: no stacking, one worker per trial
@@ -467,6 +469,13 @@ def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app
     second.goto(f"{app_url}/batch_size?epochs=2&repeats=1")
     second.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
     expect(second.get_by_text("Waiting for a free worker: 1 run ahead of this one")).to_be_visible(timeout=30_000)
+    first.wait_for_function(r"""s => { const m = document.body.innerText.match(/to go · ([\d.]+) s/);
+        return m && Number(m[1]) > s; }""", arg=SLOW_AFTER_SECONDS + 2, timeout=60_000)
+    bar = first.locator("[data-testid='stProgress'] [role='progressbar']")
+    moved = float(bar.get_attribute("aria-valuenow"))          # now followed every SLOW_POLL_SECONDS ...
+    first.wait_for_function("""v => Number(document.querySelector(
+        '[data-testid="stProgress"] [role="progressbar"]').getAttribute('aria-valuenow')) > v""", arg=moved,
+                            timeout=30_000)                    # ... and the bar still moves
     first.locator("[data-testid='stMain']").get_by_role("button", name="Stop").click()
     second.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
     first.close()

@@ -22,7 +22,10 @@ from service.engine import TooManyRuns
 from ui.server import (SERVER, claim, engine, engine_ready, max_run_minutes, max_runs_per_session, result_store,
                        who)
 
-POLL_SECONDS = 0.7      # a running study's page looks at its run this often
+POLL_SECONDS = 0.7      # a running study's page looks at its run this often ...
+SLOW_AFTER_SECONDS = 10  # ... until it has run this long, then every SLOW_POLL_SECONDS: each look reruns
+SLOW_POLL_SECONDS = 2.0  # the fragment on the server and redraws it in the browser, which on a small
+                         # machine took CPU from the workers (bench/end_to_end.py: a 50 s run 7 % slower)
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +70,7 @@ def study_page(study) -> None:
         _follow_elsewhere(key)
         return
     if run is not None and not run.ended:
-        _follow(study, values, key)
+        (_follow_slowly if time.time() - run.submitted > SLOW_AFTER_SECONDS else _follow)(study, values, key)
         return
     result = stored
     if run is not None and run.outcome is not None and (result is None or result.state != "done"):
@@ -194,10 +197,20 @@ def _storing(study, values: dict, key: str):
 
 @st.fragment(run_every=POLL_SECONDS)
 def _follow(study, values: dict, key: str) -> None:
+    _following(study, values, key, slow_after=SLOW_AFTER_SECONDS)
+
+
+@st.fragment(run_every=SLOW_POLL_SECONDS)
+def _follow_slowly(study, values: dict, key: str) -> None:
+    _following(study, values, key)
+
+
+def _following(study, values: dict, key: str, slow_after: float | None = None) -> None:
     """Progress, Stop and the charts of the trials finished so far; the whole page reruns once the
-    run has ended, to show its stored results."""
+    run has ended, to show its stored results, or once it has run ``slow_after`` seconds, to follow
+    it less often from then on."""
     run = engine().get(key)
-    if run is None or run.ended:
+    if run is None or run.ended or (slow_after is not None and time.time() - run.submitted > slow_after):
         st.rerun()
     results, state, total = run.snapshot()
     header = st.columns([5, 1], vertical_alignment="center")
