@@ -6,7 +6,9 @@ A worker's peak is its resting size plus the larger of two phases, both in bytes
 
 - preparing the data (``core.data.prepare``): the raw images (1 byte a pixel, cached), the uint8
   copies the splits make, and the float64 normalisation of the training split, which holds about
-  ``PREP_BYTES`` bytes per training pixel at its peak;
+  ``PREP_BYTES`` bytes per training pixel at its peak. Only the first worker of a machine to need an
+  IDX split prepares it; the others map its saved copy (``core.shared_splits``) and skip this
+  phase, so for them the estimate errs on the safe side;
 - training: the prepared float32 splits, the network's weights with their gradient buffers and
   optimiser slots, and the larger of one batch's activations and error signals (the input, every
   layer's activations, and three layer-sized arrays of the backward pass) or one evaluated split's activations (all at once for one network, in
