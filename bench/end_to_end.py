@@ -16,7 +16,8 @@ FLOPs at the rate of a 1024^3 float32 product on one core (the machine's peak, a
 ``study_speed.py``), and the time of the run's own first-layer products at their own shapes
 (batch x 784 by 784 x the stack's width, its transpose for the gradient, and 512-row blocks for
 scoring), measured here with nothing else around them: what the training loop could reach if
-everything but those products were free.
+everything but those products were free. Last, each worker's memory: shared pages and its own,
+with the split mapped from the saved copy and with every worker preparing its own (as before).
 
     python bench/end_to_end.py
 """
@@ -100,17 +101,31 @@ def memory_mb(pid: int) -> dict[str, float]:
             "own": found["Private_Clean"] + found["Private_Dirty"]}
 
 
-def warm_seconds(workers: int) -> tuple[float, list[dict]]:
-    """The warm run's seconds, and each worker's memory after it."""
+def warm_seconds(workers: int, epochs: int | None = None) -> tuple[float, list[dict]]:
+    """The warm run's seconds (of ``epochs``, default the study's), and each worker's memory after it."""
     engine = Engine(ProcessPool(workers, WORKER_PRELOAD))
     engine.pool.start()
     try:
         run_study(learning_rate, {**VALUES, "epochs": 1}, engine=engine)  # every worker holds the data
         start = time.perf_counter()
-        run_study(learning_rate, VALUES, engine=engine)
+        run_study(learning_rate, {**VALUES, "epochs": epochs or VALUES["epochs"]}, engine=engine)
         return time.perf_counter() - start, [memory_mb(pid) for pid in engine.pool.worker_pids()]
     finally:
         engine.shutdown()
+
+
+def unshared_memory(workers: int) -> list[dict]:
+    """Each worker's memory when every worker prepares its own split, as before ``core.shared_splits``:
+    its folder is one that others may write to, which it refuses."""
+    with tempfile.TemporaryDirectory() as refused:
+        os.chmod(refused, 0o777)
+        before, os.environ["EXPLORER_SPLITS_DIR"] = os.environ.get("EXPLORER_SPLITS_DIR"), refused
+        try:
+            return warm_seconds(workers, epochs=1)[1]
+        finally:
+            os.environ.pop("EXPLORER_SPLITS_DIR")
+            if before is not None:
+                os.environ["EXPLORER_SPLITS_DIR"] = before
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -188,9 +203,9 @@ def main() -> None:
     print(f"(the new server showed the page's Run button {ready:.1f} s after it was started; during the run the "
           f"browser used {browser_cpu:.1f} and the server process {server_cpu:.1f} CPU seconds of the "
           f"{workers * ran:.0f} the cores had)")
-    for i, m in enumerate(memory):
-        print(f"warm worker {i}: {m['resident']:.0f} MB resident, of which {m['shared']:.0f} MB shared pages "
-              f"(the mapped split among them) and {m['own']:.0f} MB its own")
+    for label, found in (("split mapped", memory), ("each its own split", unshared_memory(workers))):
+        print(f"workers, {label}: " + "; ".join(f"{m['resident']:.0f} MB resident, {m['shared']:.0f} MB of it "
+                                                 f"shared, {m['own']:.0f} MB its own" for m in found))
 
 
 if __name__ == "__main__":
