@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -33,6 +34,7 @@ import numpy as np
 
 FORMAT = 1  # bump when the saved layout or the preparation changes
 ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+ABANDONED_SECONDS = 3600  # a split is saved in seconds: a half-written folder this old has no writer left
 log = logging.getLogger(__name__)
 
 
@@ -151,9 +153,13 @@ def _size(entry: Path) -> int:
 
 
 def _bound(root: Path, keep: Path) -> None:
-    """Least recently used entries removed until the folder fits ``limit_bytes`` (``keep`` stays).
-    A worker still mapping a removed entry keeps reading it: the files live on until unmapped."""
+    """Least recently used entries removed until the folder fits ``limit_bytes`` (``keep`` stays),
+    and half-written ones that a killed worker left over ``ABANDONED_SECONDS`` ago. A worker still
+    mapping a removed entry keeps reading it: the files live on until unmapped."""
     try:
+        for left in root.glob("*.tmp"):
+            if time.time() - left.stat().st_mtime > ABANDONED_SECONDS:
+                shutil.rmtree(left, ignore_errors=True)
         entries = sorted((e for e in root.iterdir() if e.is_dir() and e != keep and e.suffix != ".tmp"),
                          key=lambda e: e.stat().st_mtime)
         total = _size(keep) + sum(_size(e) for e in entries)

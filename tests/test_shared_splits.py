@@ -1,6 +1,7 @@
 """Prepared IDX splits saved once per machine and memory-mapped by every worker (core.shared_splits)."""
 import logging
 import os
+import time
 
 import numpy as np
 import pytest
@@ -150,3 +151,14 @@ def test_a_split_that_cannot_be_saved_stays_in_memory(splits, monkeypatch, caplo
     assert mapped_file(split.X_train) is None and entries(splits) == []
     assert not [p for p in splits.iterdir() if p.suffix == ".tmp"]
     assert_same_split(split, fresh())
+
+
+def test_a_half_written_entry_that_a_killed_worker_left_is_removed_once_it_is_old(splits):
+    splits.mkdir()
+    abandoned, writing = splits / "a.0123.tmp", splits / "b.4567.tmp"
+    for folder in (abandoned, writing):
+        folder.mkdir()
+        (folder / "X_train.npy").write_bytes(b"\0" * 1000)
+    os.utime(abandoned, (0, time.time() - shared_splits.ABANDONED_SECONDS - 60))
+    data.prepare("fashion-mnist")
+    assert not abandoned.exists() and writing.exists()  # another worker may still be writing that one
