@@ -473,8 +473,9 @@ def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app
         return m && Number(m[1]) > s; }""", arg=SLOW_AFTER_SECONDS + 2, timeout=60_000)
     bar = first.locator("[data-testid='stProgress'] [role='progressbar']")
     moved = float(bar.get_attribute("aria-valuenow"))          # now followed every SLOW_POLL_SECONDS ...
-    first.wait_for_function("""v => Number(document.querySelector(
-        '[data-testid="stProgress"] [role="progressbar"]').getAttribute('aria-valuenow')) > v""", arg=moved,
+    first.wait_for_function("""v => {                            // (absent for a moment while the page redraws)
+        const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
+        return bar && Number(bar.getAttribute('aria-valuenow')) > v; }""", arg=moved,
                             timeout=30_000)                    # ... and the bar still moves
     first.locator("[data-testid='stMain']").get_by_role("button", name="Stop").click()
     second.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
