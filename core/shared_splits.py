@@ -67,7 +67,7 @@ def private_folder() -> Path | None:
 
 
 def key(arguments: dict, files: list[Path]) -> str:
-    stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns, f.stat().st_ino) for f in files]
+    stats = [(str(f), s.st_size, s.st_mtime_ns, s.st_ino) for f, s in ((f, f.stat()) for f in files)]
     text = json.dumps([FORMAT, sorted(arguments.items()), stats], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -80,7 +80,13 @@ def load_or_build(name: str, build: Callable[[], object], make: Callable[..., ob
     if root is None:
         return build()
     entry = root / name
-    with _locked(root / f"{name}.lock"):
+    try:
+        lock = open(root / f"{name}.lock", "a")
+    except OSError as exc:  # a read-only or full disk
+        log.warning("prepared splits are not shared: %s cannot be locked (%s)", entry, exc)
+        return build()
+    with lock:  # closing the file releases the lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
         found = _load(entry, make)
         if found is not None:
             return found
@@ -92,19 +98,6 @@ def load_or_build(name: str, build: Callable[[], object], make: Callable[..., ob
             return split
     _bound(root, keep=entry)
     return _load(entry, make) or split
-
-
-class _locked:
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.handle = open(self.path, "a")
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
 
 
 def _load(entry: Path, make: Callable[..., object]):

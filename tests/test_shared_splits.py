@@ -1,6 +1,7 @@
 """Prepared IDX splits saved once per machine and memory-mapped by every worker (core.shared_splits)."""
 import logging
 import os
+import shutil
 import time
 
 import numpy as np
@@ -162,3 +163,18 @@ def test_a_half_written_entry_that_a_killed_worker_left_is_removed_once_it_is_ol
     os.utime(abandoned, (0, time.time() - shared_splits.ABANDONED_SECONDS - 60))
     data.prepare("fashion-mnist")
     assert not abandoned.exists() and writing.exists()  # another worker may still be writing that one
+
+
+def test_a_folder_where_no_lock_can_be_taken_leaves_the_split_in_memory(splits, caplog):
+    """A disk that became read-only or full after the folder was made: the trial still runs."""
+    data.prepare("fashion-mnist")
+    data.prepare.cache_clear()
+    [entry] = [splits / name for name in entries(splits)]
+    shutil.rmtree(entry)
+    lock = splits / f"{entry.name}.lock"
+    lock.unlink()
+    lock.mkdir()  # opening it to append fails, as on a read-only disk (even for root)
+    with caplog.at_level(logging.WARNING, logger="core.shared_splits"):
+        split = data.prepare("fashion-mnist")
+    assert "cannot be locked" in caplog.text and mapped_file(split.X_train) is None
+    assert_same_split(split, fresh())
