@@ -19,6 +19,7 @@ page cache for all of them, and a later run (or a restarted server) skips the de
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -111,7 +112,8 @@ def _load(entry: Path, make: Callable[..., object]):
         log.warning("prepared split %s is unreadable (%s); building it again", entry, exc)
         shutil.rmtree(entry, ignore_errors=True)
         return None
-    os.utime(entry)  # recently used: the bound removes the others first
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # recently used: the bound removes the others first
     return make(**arrays, class_names=names)
 
 
