@@ -5,7 +5,7 @@ Dask cluster of as many single-threaded workers.
 
 For each class size and backend it prints: time to first progress (the engine's count of the run's
 work done first above zero, as the page's bar shows it), time to result (median and 95th percentile),
-the estimate the page showed at Run (``cost.estimate`` plus the queue, ``Engine.queue_seconds``)
+the estimate the page showed at Run (``execution.shown_estimate``: its own plus the queue's)
 against the measured time (median ratio, and the share within a factor 2), the time left the pages
 show once every student has pressed Run (``Engine.seconds_left``) against the time each run then
 took, and the peak memory of this process (the server) and of its workers together (resident set
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.engine import Engine  # noqa: E402
-from service.pools import DaskPool, ProcessPool, cores  # noqa: E402
+from service.pools import DaskPool, ProcessPool, cores, process_stat  # noqa: E402
 from studies import STUDIES  # noqa: E402
 from studies.common import cost, execution  # noqa: E402
 from studies.common.training import WORKER_PRELOAD  # noqa: E402
@@ -47,13 +47,8 @@ def rss(pid: int) -> int:
 
 def descendants(root: int) -> list[int]:
     """Every process below ``root`` (Dask's nannies start workers below themselves)."""
-    parents = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                parents[int(pid)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
+    stats = {int(pid): process_stat(int(pid)) for pid in filter(str.isdigit, os.listdir("/proc"))}
+    parents = {pid: int(fields[1]) for pid, fields in stats.items() if fields}
     found, frontier = [], [root]
     while frontier:
         children = [pid for pid, parent in parents.items() if parent in frontier]
@@ -97,9 +92,7 @@ def lesson(engine: Engine, students: int) -> dict:
     for student in range(students):
         study = STUDIES[names[student % len(names)]]
         values = study.SCHEMA.defaults()
-        plan = cost.planned(study, values)
-        shown = cost.estimate(study, plan, engine.pool.capacity()) + \
-            engine.queue_seconds(len(cost.task_seconds(study, plan)))
+        shown = execution.shown_estimate(study, values, engine)[1]
         run = engine.submit(execution.job(study, values, f"{study.NAME}-{time.time_ns()}-{student}", pool=engine.pool),
                             who=f"student-{student}")
         estimates[run.key] = shown

@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from core.stack import EVAL_ROWS  # noqa: E402
 from service.engine import Engine  # noqa: E402
-from service.pools import ProcessPool, cores  # noqa: E402
+from service.pools import ProcessPool, cores, cpu_seconds, process_stat  # noqa: E402
 from studies import learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
 from studies.common.execution import run_study, trials_of  # noqa: E402
@@ -128,16 +128,8 @@ def unshared_memory(workers: int) -> list[dict]:
                 os.environ["EXPLORER_SPLITS_DIR"] = before
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def cpu_of(pids: list[int]) -> float:
+    return sum(cpu_seconds(process_stat(pid)) for pid in pids)
 
 
 def command_of(pid: int) -> str:
@@ -171,13 +163,13 @@ def page_seconds(env: dict) -> tuple[float, float, float, float]:
             below = descendants(os.getpid())
             server = [pid for pid in below if "streamlit" in command_of(pid)]
             browser_pids = [pid for pid in below if "chromium" in command_of(pid)]
-            before = cpu_seconds(server), cpu_seconds(browser_pids)
+            before = cpu_of(server), cpu_of(browser_pids)
             start = time.perf_counter()
             run_button.click()
             page.get_by_role("button", name="HTML report").wait_for(timeout=600_000)
             charts_drawn(page, 1)
             ran = time.perf_counter() - start
-            used = cpu_seconds(server) - before[0], cpu_seconds(browser_pids) - before[1]
+            used = cpu_of(server) - before[0], cpu_of(browser_pids) - before[1]
             browser.close()
     return ready, ran, *used
 

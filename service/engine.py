@@ -180,18 +180,20 @@ class Engine:
             runs = list(self._active.values())
         return sum(1 for other in runs if other is not run and other.submitted <= run.submitted)
 
-    def remaining_work(self, run: Run) -> float:
-        """Estimated worker-seconds the run still needs (its ``work`` less the share done)."""
-        return run.job.work * max(0.0, 1.0 - self.progress(run) / max(run.total, 1))
+    def remaining_work(self, run: Run, done: float | None = None) -> float:
+        """Estimated worker-seconds the run still needs (its ``work`` less the share done; ``done``:
+        its ``progress`` where the caller has just read it)."""
+        done = self.progress(run) if done is None else done
+        return run.job.work * max(0.0, 1.0 - done / max(run.total, 1))
 
     def remaining_tasks(self, run: Run) -> int:
         with self._lock:
             return len(run.queue) + len(run.tasks_running)
 
-    def seconds_left(self, run: Run) -> float:
+    def seconds_left(self, run: Run, done: float | None = None) -> float:
         """Estimated seconds until the run ends: its own remaining work and, while it lasts, the
         other runs' share of the workers."""
-        own = self.remaining_work(run)
+        own = self.remaining_work(run, done)
         return own / max(1, self.pool.capacity()) + self.queue_seconds(self.remaining_tasks(run), exclude=run)
 
     def queue_seconds(self, tasks: int, exclude: Run | None = None) -> float:

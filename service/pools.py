@@ -27,18 +27,29 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def process_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name ([1] the parent, [11] and [12] the user and
+    system CPU ticks), or [] for a process that has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """CPU seconds used so far by the process whose ``process_stat`` these are (0 when gone)."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
 def children_cpu() -> dict[int, float]:
     """CPU seconds used so far by each child process of this one (its local workers), from /proc:
     what shows whether a stopped trial really stopped computing."""
-    ticks, me, found = os.sysconf("SC_CLK_TCK"), os.getpid(), {}
+    me, found = os.getpid(), {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            found[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
+        fields = process_stat(int(pid))
+        if fields and int(fields[1]) == me:
+            found[int(pid)] = cpu_seconds(fields)
     return found
 
 

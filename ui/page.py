@@ -110,14 +110,12 @@ def _show_guarded(study, result, values: dict, stored_key: str | None) -> None:
 def _estimate(study, values: dict) -> str:
     """The run's size and estimated time, for under the Run button."""
     try:
-        plan = cost.planned(study, values)
-        seconds = cost.estimate(study, plan, engine().pool.capacity())
-        queued = engine().queue_seconds(len(cost.task_seconds(study, plan)))
+        trials, seconds = execution.shown_estimate(study, values, engine())
     except (DataError, ValueError):
         return ""  # reported when Run is pressed
     going = len(engine().active())
     load = f", with the {going} run{'s' if going != 1 else ''} going now" if going else ""
-    return (f"{len(plan)} trial{'s' if len(plan) != 1 else ''}, {cost.describe(seconds + queued)} on this server"
+    return (f"{trials} trial{'s' if trials != 1 else ''}, {cost.describe(seconds)} on this server"
             f"{load} (up to {max_runs_per_session()} runs at once per browser tab)")
 
 
@@ -170,10 +168,10 @@ def _start(study, values: dict, key: str):
         return None
 
 
-def progress_text(run, total: int) -> str:
+def progress_text(run, total: int, done: float) -> str:
     """Trials finished, and the estimated time left counting the other runs that share the workers;
-    while no worker is free yet, the runs ahead of this one."""
-    elapsed, left = time.time() - run.submitted, cost.describe(engine().seconds_left(run))
+    while no worker is free yet, the runs ahead of this one. ``done``: the run's progress."""
+    elapsed, left = time.time() - run.submitted, cost.describe(engine().seconds_left(run, done))
     if run.state == "queued":
         ahead = engine().ahead(run)
         return (f"Waiting for a free worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one · "
@@ -214,7 +212,8 @@ def _following(study, values: dict, key: str, slow_after: float | None = None) -
         st.rerun()
     results, state, total = run.snapshot()
     header = st.columns([5, 1], vertical_alignment="center")
-    header[0].progress(min(1.0, engine().progress(run) / max(total, 1)), text=progress_text(run, total))
+    done = engine().progress(run)
+    header[0].progress(min(1.0, done / max(total, 1)), text=progress_text(run, total, done))
     if who() not in run.holders:
         header[1].caption("Started by someone else: only those who pressed Run can stop it.")
     elif header[1].button("Stop", key=f"{study.NAME}:stop", icon=":material/stop:", width="stretch"):

@@ -129,7 +129,11 @@ def task_seconds(study, param_list: list[dict]) -> list[float]:
 
 def estimate(study, param_list: list[dict], workers: int) -> float:
     """Estimated wall seconds of a run of these trials on ``workers`` workers."""
-    seconds = task_seconds(study, param_list)
+    return spread(task_seconds(study, param_list), workers)
+
+
+def spread(seconds: list[float], workers: int) -> float:
+    """Wall seconds of tasks of these estimated seconds shared out over ``workers`` workers."""
     if not seconds:
         return 0.0
     return STARTUP_SECONDS + max(sum(seconds) / max(1, min(workers, len(seconds))), max(seconds))

@@ -74,6 +74,14 @@ def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bo
                        planned=len(cost.planned(study, values)), work=cost.work(study, values))
 
 
+def shown_estimate(study, values: dict, engine: engines.Engine) -> tuple[int, float]:
+    """Trials planned, and the seconds a run of them would take on ``engine``: its own share of the
+    workers plus what the runs going add (``Engine.queue_seconds``); what a page says under Run."""
+    plan = cost.planned(study, values)
+    seconds = cost.task_seconds(study, plan)
+    return len(plan), cost.spread(seconds, engine.pool.capacity()) + engine.queue_seconds(len(seconds))
+
+
 def run_key(study, values: dict) -> str:
     """The key of a run: the same for a link opened plainly, the form, the CLI and the share box,
     since all of them reach the schema's canonical texts."""
