@@ -459,7 +459,7 @@ def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app
     n = max(2, cores())                                        # a trial for every worker the server has
     rates = "%2C".join(f"{0.1 * (i + 1):g}" for i in range(n))
     first = browser.new_page(viewport=VIEWPORTS["desktop"])   # momentum: no stacking, one worker per trial
-    first.goto(f"{app_url}/learning_rate?learning_rates={rates}&repeats=1&epochs=5000&optimiser=momentum")
+    first.goto(f"{app_url}/learning_rate?learning_rates={rates}&repeats=1&epochs=10000&optimiser=momentum")
     first.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
     first.wait_for_function("""n => {
         const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
