@@ -8,6 +8,10 @@ page cache for all of them, and a later run (or a restarted server) skips the de
 - The folder is ``$EXPLORER_SPLITS_DIR``, else ``~/.cache/mlp-study-explorer/splits``. It must be
   this user's own and writable by nobody else; any other folder is not used (splits are then built
   in memory, as before), since another user could plant arrays there.
+- Only what this module writes is ever removed: entries, their locks and half-written copies, each
+  recognised by its name and (folders) by the ``MARKER`` file written first into it. A folder that
+  holds anything else, or that is a symbolic link, is not used at all: pointed at an existing folder
+  (``results-2025/``) or through a link (to ``~/``), the bound below deleted other people's work.
 - An entry is named by a hash of everything the split depends on: the ``prepare`` arguments, the
   data files' size, modification time and inode, and ``FORMAT``. A changed file is a new entry.
 - Files are read with ``allow_pickle=False`` and checked (shapes, types, labels); an entry that
@@ -25,7 +29,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -36,6 +42,9 @@ import numpy as np
 FORMAT = 1  # bump when the saved layout or the preparation changes
 ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 ABANDONED_SECONDS = 3600  # a split is saved in seconds: a half-written folder this old has no writer left
+MARKER = ".mlp-study-explorer-split"  # written first into every entry: what makes a folder ours to remove
+ENTRY = re.compile(r"[0-9a-f]{32}")
+OURS = re.compile(r"[0-9a-f]{32}(\.lock|\.[0-9a-f]{32}\.tmp)?")
 log = logging.getLogger(__name__)
 
 
@@ -56,15 +65,47 @@ def private_folder() -> Path | None:
     path = folder()
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = path.stat()
+        info = path.lstat()  # not stat: a link's target is somebody's folder, not ours
+        foreign = [e.name for e in os.scandir(path) if not _ours(e)] if stat.S_ISDIR(info.st_mode) else []
     except OSError as exc:
         log.warning("prepared splits are not shared: %s cannot be created (%s)", path, exc)
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        log.warning("prepared splits are not shared: %s is a symbolic link (or not a folder); give a folder of "
+                    "its own (EXPLORER_SPLITS_DIR)", path)
         return None
     if info.st_uid != os.getuid() or info.st_mode & 0o022:
         log.warning("prepared splits are not shared: %s belongs to another user or others may write to it; "
                     "use a folder of your own (EXPLORER_SPLITS_DIR)", path)
         return None
+    if foreign:
+        log.warning("prepared splits are not shared: %s holds %d things this program did not write (%s); give "
+                    "it an empty folder of its own (EXPLORER_SPLITS_DIR), nothing there is touched", path,
+                    len(foreign), ", ".join(sorted(foreign)[:3]))
+        return None
     return path
+
+
+def _ours(entry: os.DirEntry) -> bool:
+    """Whether this module wrote ``entry``: its name, its kind (never a link) and, for a folder, the marker."""
+    if not OURS.fullmatch(entry.name) or entry.is_symlink():
+        return False
+    if entry.name.endswith(".lock"):
+        return entry.is_file(follow_symlinks=False)
+    return entry.is_dir(follow_symlinks=False) and _marked(Path(entry.path))
+
+
+def _marked(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path / MARKER).st_mode)
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    """Remove an entry or half-written copy, only if it is a folder this module marked."""
+    if _marked(path) and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def key(arguments: dict, files: list[Path]) -> str:
@@ -110,7 +151,7 @@ def _load(entry: Path, make: Callable[..., object]):
         _check(arrays, names)
     except (OSError, ValueError, TypeError) as exc:
         log.warning("prepared split %s is unreadable (%s); building it again", entry, exc)
-        shutil.rmtree(entry, ignore_errors=True)
+        _remove(entry)
         return None
     with contextlib.suppress(OSError):
         os.utime(entry)  # recently used: the bound removes the others first
@@ -134,13 +175,14 @@ def _save(split, entry: Path) -> None:
     """Written into a fresh folder, then renamed: a reader sees a whole entry or none."""
     temporary = entry.with_name(f"{entry.name}.{uuid.uuid4().hex}.tmp")
     temporary.mkdir(mode=0o700)
+    (temporary / MARKER).touch()
     try:
         for a in ARRAYS:
             np.save(temporary / f"{a}.npy", np.ascontiguousarray(getattr(split, a)), allow_pickle=False)
         (temporary / "class_names.json").write_text(json.dumps(list(split.class_names)))
         temporary.rename(entry)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        _remove(temporary)
 
 
 def _size(entry: Path) -> int:
@@ -153,16 +195,16 @@ def _bound(root: Path, keep: Path) -> None:
     mapping a removed entry keeps reading it: the files live on until unmapped."""
     try:
         for left in root.glob("*.tmp"):
-            if time.time() - left.stat().st_mtime > ABANDONED_SECONDS:
-                shutil.rmtree(left, ignore_errors=True)
-        entries = sorted((e for e in root.iterdir() if e.is_dir() and e != keep and e.suffix != ".tmp"),
-                         key=lambda e: e.stat().st_mtime)
+            if time.time() - left.lstat().st_mtime > ABANDONED_SECONDS:
+                _remove(left)
+        entries = sorted((e for e in root.iterdir() if ENTRY.fullmatch(e.name) and e != keep and _marked(e)),
+                         key=lambda e: e.lstat().st_mtime)
         total = _size(keep) + sum(_size(e) for e in entries)
         for entry in entries:
             if total <= limit_bytes():
                 break
             total -= _size(entry)
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove(entry)
             Path(f"{entry}.lock").unlink(missing_ok=True)
     except OSError as exc:  # another worker removed an entry first
         log.info("bounding %s: %s", root, exc)

@@ -156,25 +156,82 @@ def test_a_split_that_cannot_be_saved_stays_in_memory(splits, monkeypatch, caplo
 
 def test_a_half_written_entry_that_a_killed_worker_left_is_removed_once_it_is_old(splits):
     splits.mkdir()
-    abandoned, writing = splits / "a.0123.tmp", splits / "b.4567.tmp"
+    abandoned, writing = splits / f"{'a' * 32}.{'0' * 32}.tmp", splits / f"{'b' * 32}.{'1' * 32}.tmp"
     for folder in (abandoned, writing):
         folder.mkdir()
+        (folder / shared_splits.MARKER).touch()
         (folder / "X_train.npy").write_bytes(b"\0" * 1000)
     os.utime(abandoned, (0, time.time() - shared_splits.ABANDONED_SECONDS - 60))
     data.prepare("fashion-mnist")
     assert not abandoned.exists() and writing.exists()  # another worker may still be writing that one
 
 
-def test_a_folder_where_no_lock_can_be_taken_leaves_the_split_in_memory(splits, caplog):
+def test_a_folder_where_no_lock_can_be_taken_leaves_the_split_in_memory(splits, caplog, monkeypatch):
     """A disk that became read-only or full after the folder was made: the trial still runs."""
     data.prepare("fashion-mnist")
     data.prepare.cache_clear()
     [entry] = [splits / name for name in entries(splits)]
     shutil.rmtree(entry)
-    lock = splits / f"{entry.name}.lock"
-    lock.unlink()
-    lock.mkdir()  # opening it to append fails, as on a read-only disk (even for root)
+
+    def read_only(*args, **kwargs):  # as on a read-only disk (even for root)
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(shared_splits, "open", read_only, raising=False)
     with caplog.at_level(logging.WARNING, logger="core.shared_splits"):
         split = data.prepare("fashion-mnist")
     assert "cannot be locked" in caplog.text and mapped_file(split.X_train) is None
     assert_same_split(split, fresh())
+
+
+def tiny_bound(monkeypatch):
+    monkeypatch.setenv("EXPLORER_SPLITS_MB", "0.001")  # every other entry would be over the bound
+
+
+@pytest.mark.parametrize("planted", ["a folder of results", "a file", "a folder named like an entry, unmarked"])
+def test_an_existing_folder_holding_anything_else_is_refused_and_left_whole(splits, monkeypatch, caplog, planted):
+    """Issue 29: EXPLORER_SPLITS_DIR pointed at a folder in use lost its ``results-2025/``."""
+    tiny_bound(monkeypatch)
+    name = {"a folder of results": "results-2025", "a file": "notes.txt"}.get(planted, "c" * 32)
+    splits.mkdir(mode=0o700)
+    target = splits / name
+    if planted == "a file":
+        target.write_text("mine")
+    else:
+        target.mkdir()
+        (target / "table.csv").write_text("a,b\n1,2\n")
+    with caplog.at_level(logging.WARNING, logger="core.shared_splits"):
+        split = data.prepare("fashion-mnist")
+    assert "did not write" in caplog.text and name in caplog.text
+    assert [p.name for p in splits.iterdir()] == [name] and target.exists()
+    assert mapped_file(split.X_train) is None
+    assert_same_split(split, fresh())
+
+
+def test_a_symlinked_folder_is_refused_and_what_it_points_at_left_whole(data_dir, tmp_path, monkeypatch, caplog):
+    """Issue 29: a splits folder that was a link to a home folder lost ``photos/`` and a thesis."""
+    fake_idx_dataset(data_dir / "fashion-mnist", n_train=300, n_test=80)
+    home = tmp_path / "home"
+    (home / "photos").mkdir(parents=True)
+    (home / "thesis").mkdir()
+    (home / "thesis" / "chapter1.tex").write_text("\\chapter{One}")
+    os.chmod(home, 0o700)
+    link = tmp_path / "splits"
+    link.symlink_to(home)
+    monkeypatch.setenv("EXPLORER_SPLITS_DIR", str(link))
+    tiny_bound(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="core.shared_splits"):
+        split = data.prepare("fashion-mnist")
+    assert "symbolic link" in caplog.text
+    assert sorted(p.name for p in home.iterdir()) == ["photos", "thesis"]
+    assert (home / "thesis" / "chapter1.tex").read_text() == "\\chapter{One}"
+    assert_same_split(split, fresh())
+
+
+def test_the_bound_removes_only_marked_entries(splits, monkeypatch):
+    """An entry loses its marker (a hand-made copy): the folder is no longer used, and nothing goes."""
+    data.prepare("fashion-mnist", seed=1)
+    [one] = entries(splits)
+    (splits / one / shared_splits.MARKER).unlink()
+    tiny_bound(monkeypatch)
+    data.prepare("fashion-mnist", seed=2)
+    assert entries(splits) == [one]
