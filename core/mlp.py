@@ -150,8 +150,8 @@ class History:
     rows: list[dict] = field(default_factory=list)
     status: str = "ok"  # "ok", "diverged" or "cancelled"
     rates: list[float] = field(default_factory=list)  # the learning rate of each training epoch (5.2.6)
-    stopped_at: int | None = None  # early stopping: the epoch training stopped after ...
-    restored: int | None = None    # ... and the epoch whose weights it kept (the best validation error)
+    stopped_at: int | None = None  # early stopping: the epoch patience ended training after (None: the epochs ran out)
+    restored: int | None = None    # with patience: the epoch whose weights it kept (the best validation error)
 
 
 def _normal(rng, n_in, n_out, sigma):
@@ -175,9 +175,12 @@ def init_spread(init: str, n_in: int, n_out: int, activation: str, sigma: float)
     Xavier: 4 * sqrt(2 / (n_in + n_out)) for sigmoid, sqrt(2 / (n_in + n_out)) for tanh (normal), with
     6 in place of 2 for uniform. He (ReLU and its variants): sqrt(2) times the tanh row. Frameworks
     differ here: PyTorch's ``kaiming_normal_`` and Keras' ``he_normal`` use sqrt(2 / n_in), the fan-in
-    only, and no framework applies the factor 4 for sigmoid."""
+    only, and no framework applies the factor 4 for sigmoid. ``classic_uniform`` is Eq. 11, the state of
+    the art in 2010 that Fig. 125 and 128 were made with: U(-1/sqrt(n_in), 1/sqrt(n_in))."""
     if init == "normal":
         return sigma
+    if init == "classic_uniform":
+        return float(1 / np.sqrt(n_in))
     kind, dist = init.split("_")
     base = np.sqrt((2.0 if dist == "normal" else 6.0) / (n_in + n_out))
     return float(base * (xavier_scale(activation) if kind == "xavier" else np.sqrt(2.0)))
@@ -187,6 +190,7 @@ def init_spread(init: str, n_in: int, n_out: int, activation: str, sigma: float)
 # biases always start at 0.
 INITS: dict[str, Callable] = {
     "normal": _normal,
+    "classic_uniform": _uniform,
     "xavier_normal": _normal,
     "xavier_uniform": _uniform,
     "he_normal": _normal,
@@ -473,8 +477,8 @@ class MLP:
         to ``(X, y)`` evaluated after every epoch. A non-finite cost or weight stops training with
         status ``"diverged"``. ``clip_value`` / ``clip_norm`` (0: off) clip every gradient (5.1.7);
         ``schedule`` sets each epoch's learning rate from ``learning_rate`` (5.2.6, default constant);
-        ``patience`` > 0 stops once the validation error has not improved for that many epochs and
-        keeps the weights of its best epoch (5.3.3). ``on_epoch(epoch, rows)`` is called after each
+        ``patience`` > 0 stops once the validation error has not improved for that many epochs, and
+        whether patience or the epochs end training it returns the weights of its best epoch (5.3.3). ``on_epoch(epoch, rows)`` is called after each
         evaluated epoch (for progress). ``stop()`` is asked before every batch (it must be cheap, see
         ``service.cancel``); when it says yes, training ends with status ``"cancelled"`` and the
         epochs finished so far are kept.
@@ -528,6 +532,9 @@ class MLP:
                 if watch.done(epoch, val):
                     history.stopped_at, history.restored = epoch, watch.restore()
                     break
+            else:  # the epochs ran out before the patience did: the best epoch's weights all the same
+                if watch.saved is not None:
+                    history.restored = watch.restore()
         return history
 
     def _finite(self, rows: list[dict]) -> bool:

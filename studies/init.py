@@ -198,7 +198,8 @@ def _distribution_chart(distributions: pd.DataFrame) -> alt.Chart:
 
 def _dynamics_chart(dynamics: pd.DataFrame) -> alt.Chart:
     data, layers = _layer_names(dynamics)
-    data = data.assign(low=data["mean"] - data["std"], high=data["mean"] + data["std"])
+    low, high = charts.band_limits(data["mean"], data["std"], "error")  # a sigmoid activation lies in [0, 1] too
+    data = data.assign(low=low, high=high)
     schemes = list(dict.fromkeys(data["scheme"]))
     pick = alt.param(name="dyn_scheme", value=schemes[0], bind=alt.binding_select(options=schemes, name="weights "))
     colour = alt.Color("layer:N", title="hidden layer", sort=layers, scale=charts.ordered(layers),

@@ -66,7 +66,7 @@ def assemble(values: dict, results: list) -> StudyResult:
         columns=["trial", SWEPT, "repeat", "x", "y"])
     result.summary = result.summary.rename(columns={"final_train_error": "final_train_mse",
                                                     "final_test_error": "final_test_mse"}).drop(
-        columns=["final_val_error", "best_val_error", "best_epoch", "stopped_epoch"])
+        columns=["final_val_error", "best_val_error", "best_epoch", "stopped_epoch", "kept_epoch"])
     return result
 
 
@@ -103,9 +103,10 @@ def _mse_chart(summary: pd.DataFrame) -> alt.Chart:
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     shown = [_mse_chart(result.summary),
-             charts.curves(result.tidy, SWEPT, y="error", split="train", repeats=repeats,
-                           title="Training MSE per epoch", look_for="Look for: more units reach a lower cost; the "
-                           "decaying rate lets every fit settle at the end.")]
+             charts.curves(result.tidy, SWEPT, y="cost", split="train", repeats=repeats, log_y=True,
+                           y_title="training MSE (log)", title="Training MSE per epoch",
+                           look_for="Look for: more units reach a lower cost; the decaying rate lets every fit "
+                                    "settle at the end.")]
     if len(result.tables.get("fits", [])):
         shown.insert(0, _fit_chart(result))
     return shown

@@ -2,6 +2,7 @@
 activations of Table 6, gradient clipping (5.1.7), learning-rate schedules (5.2.6) and early
 stopping with patience (5.3.3)."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.data import prepare
@@ -236,3 +237,60 @@ def test_a_relu_unit_whose_logit_is_negative_for_every_sample_is_dead_and_gets_n
         dW = net.gradients(X, net.targets(y))[0][0]
         assert bool((dW[:, 2] == 0).all()) == dead
     assert network("sigmoid").activation_slopes(X)[1] == pytest.approx(0.25)
+
+
+def test_patience_that_outlasts_the_epochs_still_returns_the_best_epochs_weights():
+    """5.3.3: the parameters where the smallest validation error was observed, also when the epoch budget
+    ends training before the patience runs out (then ``stopped_at`` stays empty: patience did not end it).
+    The oracle is the same run without patience: its validation curve, and its last epoch's error."""
+    split = prepare("digits", max_train=150)
+    evals = {"val": (split.X_val, split.y_val)}
+    kwargs = dict(epochs=40, learning_rate=2.0, batch_size=16, eval_sets=evals)
+    full = MLP([64, 40, 10], seed=3).fit(split.X_train, split.y_train, **kwargs)
+    val = [r["error"] for r in full.rows]
+    best = int(np.argmin(val))
+    assert val[-1] > min(val), "the last epoch must be worse than the best for this test to mean anything"
+    net = MLP([64, 40, 10], seed=3)
+    history = net.fit(split.X_train, split.y_train, patience=1000, **kwargs)
+    assert history.stopped_at is None and history.restored == best
+    assert net.evaluate(split.X_val, split.y_val)[1] == min(val)
+
+
+def test_a_study_whose_epochs_end_before_patience_reports_the_best_epoch_and_says_so():
+    """Through the learning-rate study: the summary's final errors are the best epoch's, and the takeaway
+    says the epochs, not patience, ended those trials."""
+    from studies import learning_rate
+    from studies.common.execution import run_study
+
+    values = learning_rate.SCHEMA.parse({"learning_rates": "4", "epochs": "60", "repeats": "1", "max_train": "150",
+                                         "batch_size": "16", "patience": "1000", "dropout": "0.1"})
+    result = run_study(learning_rate, values, n_jobs=1)
+    row = result.summary.iloc[0]
+    val = result.tidy[(result.tidy["trial"] == row["trial"]) & (result.tidy["split"] == "val")].set_index("epoch")
+    assert pd.isna(row["stopped_epoch"]) and row["kept_epoch"] == val["error"].idxmin()
+    assert row["final_val_error"] == val["error"].min() < val["error"].iloc[-1]
+    text = " ".join(learning_rate.takeaway(result))
+    assert "1 of 1 trials ran out of epochs before their patience did" in text and "Early stopping ended" not in text
+
+
+def test_elu_trains_with_its_own_alpha_of_1_through_a_study_against_pytorch():
+    """Table 6's ELU is alpha (e^z - 1) below 0 with alpha 1, whatever Leaky ReLU's ``alpha`` says: the
+    network a study's trial trains, evaluated by PyTorch's ELU (alpha 1) from the same weights."""
+    import torch
+    import torch.nn.functional as F
+
+    from studies import activations
+    from studies.common.execution import trials_of
+    from studies.common.training import fit_trial
+
+    values = activations.SCHEMA.parse({"activations": "elu", "depth": "2", "width": "8", "epochs": "1",
+                                       "repeats": "1", "max_train": "100", "alpha": "0.01"})
+    net, _, split, *_ = fit_trial(trials_of(activations, values)[0])
+    X = torch.tensor(split.X_val, dtype=torch.float64)
+    a = X
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        a = F.elu(a @ torch.tensor(W, dtype=torch.float64) + torch.tensor(b, dtype=torch.float64), alpha=1.0)
+    logits = a @ torch.tensor(net.weights[-1], dtype=torch.float64) + torch.tensor(net.biases[-1], dtype=torch.float64)
+    expected = torch.softmax(logits, dim=1).numpy()
+    assert a.min().item() < -0.05, "some units must sit well below 0, where alpha matters"
+    np.testing.assert_allclose(net.predict_proba(split.X_val), expected, rtol=1e-4, atol=1e-5)

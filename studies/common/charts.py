@@ -289,28 +289,30 @@ def setting_order(frame: pd.DataFrame, swept: str) -> list[str]:
 
 def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", split: str = "val",
            title: str | None = None, log_x: bool = False, repeats: bool = False, look_for: str = "",
-           scale: alt.Scale | None = None) -> alt.Chart:
+           scale: alt.Scale | None = None, y_title: str | None = None, log_y: bool = False) -> alt.Chart:
     """Learning curves of one split: ``y`` (cost or error) against epochs, updates or seconds, one
     colour per setting of ``swept``: along the ramp in the swept value's order, or as ``scale`` says
     (unordered settings: ``categorical``). The mean over repeats with a ±1 std band, or every repeat
-    as its own line (``repeats``) with its status as the dash."""
+    as its own line (``repeats``) with its status as the dash. The band stays within the quantity's
+    range (an error rate in [0, 1], a cost above 0; on a log axis above the lowest value drawn)."""
     data = tidy.loc[(tidy["split"] == split) & tidy[y].notna(), list(dict.fromkeys(
         [x, y, swept, "setting", "trial", "repeat", "status"]))]
     if log_x:
         data = data[data[x] > 0]
     order = scale.domain if scale is not None else setting_order(tidy, swept)
     pick = _legend_pick("setting")
-    y_title = f"{SPLIT_LABELS[split]} {'error rate' if y == 'error' else 'cost'}"
+    y_title = y_title or f"{SPLIT_LABELS[split]} {'error rate' if y == 'error' else 'cost'}"
     colour = alt.Color("setting:N", title=words(swept), sort=order, scale=scale or ordered(order),
                        legend=line_legend(order))
     x_enc = alt.X(f"{x}:Q", title=words(x), scale=alt.Scale(type="log", nice=False, padding=8) if log_x
                   else alt.Scale(nice=False, padding=8),
                   axis=alt.Axis(tickMinStep=1, format="d") if x in COUNTS else alt.Axis(format="~g"))
-    y_axis = alt.Axis(format="%") if y == "error" else alt.Axis(format="~g")
+    y_axis = alt.Axis(format="%") if y == "error" and not log_y else alt.Axis(format="~g")
+    y_scale = alt.Scale(type="log") if log_y else alt.Undefined
     opacity = alt.condition(pick, alt.value(0.95), alt.value(0.08))
     if repeats:
         lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=10)).encode(
-            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=y_axis), color=colour, detail="trial:N",
+            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale), color=colour, detail="trial:N",
             strokeDash=status_encoding(alt.StrokeDash, data, STATUS_DASH, dash_legend),
             opacity=opacity,
             tooltip=["setting:N", "repeat:Q", "status:N", f"{x}:Q", alt.Tooltip(f"{y}:Q", format=".4f")])
@@ -330,15 +332,24 @@ def curves(tidy: pd.DataFrame, swept: str, y: str = "error", x: str = "epoch", s
         if log_x:
             stats = stats[stats[x] > 0]
     stats["std"] = stats["std"].fillna(0.0)
-    stats["low"], stats["high"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], y, log_y)
     base = alt.Chart(stats).encode(x=x_enc, color=colour, opacity=opacity)
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=y_title, axis=y_axis), y2="high:Q",
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=y_title, axis=y_axis, scale=y_scale), y2="high:Q",
                                                 opacity=alt.condition(pick, alt.value(0.2), alt.value(0.02)))
     mean = base.mark_line(point=alt.OverlayMarkDef(size=10)).encode(
-        y=alt.Y("mean:Q", title=y_title, axis=y_axis),
+        y=alt.Y("mean:Q", title=y_title, axis=y_axis, scale=y_scale),
         tooltip=["setting:N", f"{x}:Q", alt.Tooltip("mean:Q", format=".4f", title=f"mean {y}"),
                  alt.Tooltip("std:Q", format=".4f", title="std over repeats"), alt.Tooltip("count:Q", title="repeats")])
     return finish(alt.layer(band, mean).add_params(pick), title or f"{y_title} against {words(x)}", look_for)
+
+
+def band_limits(mean: pd.Series, std: pd.Series, y: str, log_y: bool = False) -> tuple[pd.Series, pd.Series]:
+    """mean ± std, kept inside what the quantity can be: an error rate within [0, 1], a cost or an MSE
+    not below 0 and, on a log axis, not below the lowest mean drawn (a log axis has no 0)."""
+    floor = mean[mean > 0].min() if log_y and (mean > 0).any() else 0.0
+    low = (mean - std).clip(lower=floor)
+    high = mean + std
+    return low, (high.clip(upper=1.0) if y == "error" else high)
 
 
 def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", title: str | None = None,
@@ -369,7 +380,7 @@ def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "") -> a
     ok = long[long["status"] == "ok"]
     stats = ok.groupby([x, "split"])["error"].agg(["mean", "std"]).reset_index()
     stats["std"] = stats["std"].fillna(0.0)
-    stats["low"], stats["high"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], "error")
     x_enc = log_axis(x, long[x])
     present = [label for label in SPLIT_LABELS.values() if label in set(long["split"])]
     colour = alt.Color("split:N", title="split", legend=legend(present), scale=alt.Scale(

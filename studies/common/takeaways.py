@@ -92,12 +92,19 @@ def stopped_early(summary: pd.DataFrame) -> str:
     if "stopped_epoch" not in summary:
         return ""
     stopped = summary["stopped_epoch"].dropna()
-    if stopped.empty:
+    ran_out = int((summary["kept_epoch"].notna() & summary["stopped_epoch"].isna()).sum()) \
+        if "kept_epoch" in summary else 0
+    if stopped.empty and not ran_out:
         return ""
-    where = f"epoch {int(stopped.min())}" if stopped.min() == stopped.max() else \
-        f"epochs {int(stopped.min())}-{int(stopped.max())}"
-    return (f"Early stopping ended {len(stopped)} of {len(summary)} trials, at {where}; their errors are those of "
-            f"their best validation epoch, whose weights they kept.")
+    line = ""
+    if len(stopped):
+        where = f"epoch {int(stopped.min())}" if stopped.min() == stopped.max() else \
+            f"epochs {int(stopped.min())}-{int(stopped.max())}"
+        line = f"Early stopping ended {len(stopped)} of {len(summary)} trials, at {where}"
+    if ran_out:
+        line += ("; " if line else "") + (f"{ran_out} of {len(summary)} trials ran out of epochs before their "
+                                          f"patience did")
+    return f"{line}; their errors are those of their best validation epoch, whose weights they kept."
 
 
 def coverage(summary: pd.DataFrame, swept: str, planned: list) -> str:

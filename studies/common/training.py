@@ -84,9 +84,12 @@ def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
+    """The trial's network. ``alpha`` is Leaky ReLU's slope and reaches no other activation: ELU keeps
+    its own alpha of 1 (Table 6)."""
     n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
+    alpha = p.get("alpha") if p["activation"] == "leaky_relu" else None
     return MLP([n_in, *p["hidden"], n_out], activation=p["activation"], output=p["output"], loss=p["loss"],
-               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"), alpha=p.get("alpha"),
+               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"), alpha=alpha,
                batch_norm=p.get("batch_norm") == "on")
 
 
@@ -255,9 +258,9 @@ def tidy_frame(study: str, results: list[TrialResult], swept: list[str]) -> pd.D
 
 def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[str]) -> pd.DataFrame:
     """One row per trial: final and best validation error, the epoch of the best, final train
-    and test error, training seconds, status and the failure message if any. A trial stopped early
-    (patience) kept the weights of its best epoch: its final errors are that epoch's, and
-    ``stopped_epoch`` says where it stopped."""
+    and test error, training seconds, status and the failure message if any. A trial with patience
+    kept the weights of its best epoch (``kept_epoch``), whether patience ended it (``stopped_epoch``
+    says where) or its epochs ran out: its final errors are that epoch's."""
     rows, by_trial = [], dict(tuple(tidy.groupby("trial")))  # one pass, not one filter per trial
     for r in results:
         curves = by_trial[r.trial.index]
@@ -274,15 +277,17 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
                 row["best_epoch"] = errors.idxmin() if len(errors) else pd.NA
         row["epochs_run"] = curves["epoch"].max() if curves["epoch"].notna().any() else 0
         row["stopped_epoch"] = r.payload.get("stopped_at")
+        row["kept_epoch"] = kept
         row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
         row["message"] = r.message
         rows.append(row)
     columns = ["trial", "seed", *swept, *_labels_columns(swept), "repeat", "fold", "status", "final_train_error",
                "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "stopped_epoch",
-               "seconds", "message"]
+               "kept_epoch", "seconds", "message"]
     frame = pd.DataFrame(rows, columns=columns)  # the columns also when no trial has finished yet
     frame["fold"] = frame["fold"].astype("Int64")
     frame["stopped_epoch"] = frame["stopped_epoch"].astype("Int64")
+    frame["kept_epoch"] = frame["kept_epoch"].astype("Int64")
     frame["best_epoch"] = frame["best_epoch"].astype("Int64")
     return frame
 
