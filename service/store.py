@@ -21,6 +21,12 @@ Untrusted: the file may have been edited by anyone who can write the folder. It 
 anything is written (a planted trigger ran on every open); a table blob is measured from its
 Parquet footer before it is decompressed (``$EXPLORER_STORE_TABLE_MB``, default 64, per table) and
 a row's meta and parameters are checked for the types this code writes; what fails is dropped.
+The footer's compressed and uncompressed sizes say nothing of what run-length and dictionary
+encoded pages unpack to (106 KB of Parquet unpacked to 1.65 GB), so every table of a row is bounded
+by its rows times its columns times their widths (a text column by its measured lengths, read with
+its dictionary kept) before any is unpacked, and a row that fails is deleted before anything else
+is read. Index rows are range-checked (dates, counts) and their meta and parameters read only up
+to ``MAX_META`` / ``MAX_PARAMS`` characters: one hostile row must not take the runs page down.
 """
 from __future__ import annotations
 
@@ -55,12 +61,20 @@ CREATE TABLE IF NOT EXISTS inflight (key TEXT PRIMARY KEY, server TEXT NOT NULL,
     total INTEGER NOT NULL, heartbeat REAL NOT NULL);
 """
 STALE_SECONDS = 20  # a run whose server has not written for this long is taken to have died with it
+SKEW_SECONDS = 10   # servers sharing a store may disagree on the time by this much; a heartbeat further
+                    # ahead (or not a number) is stale, else a skewed or hostile row held its run forever
 MAX_EXERCISES = 10_000  # the oldest go first beyond this: a teacher's link stays valid for many terms
 EXERCISE_ID = re.compile(r"[0-9a-f]{16}")
 EXERCISE_TEXT = 2_000  # characters of any one text in an exercise (the question, a value)
 
 
 MAX_ROWS = 5_000_000  # per table; the largest real one (decision-boundary regions) holds a quarter million
+MAX_COLUMNS = 200     # per table; the widest real one (a search's summary) holds a few dozen
+MAX_META = 2_000      # characters of a run's meta: its state, two counts, two errors, a short label
+MAX_PARAMS = 20_000   # characters of a run's parameter texts
+MAX_TRIALS = 1_000_000  # per run: far beyond what any limit lets a run plan
+OLDEST = 946_684_800  # 2000-01-01: no run of this code was stored before; ...
+CREATED_AHEAD = 86_400  # ... nor more than a day ahead of this clock (another machine's may be off)
 
 
 def max_table_bytes() -> int:
@@ -112,8 +126,17 @@ def _drop_planted(connection: sqlite3.Connection) -> None:
         connection.execute(f'DROP {kind.upper()} IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
 
 
-def _checked_row(meta_text, study, params_text) -> tuple[str, dict, dict]:
-    """A runs row as ``save`` writes it: meta with a known state and whole trial counts, parameter texts."""
+ROW = f"CASE WHEN length(meta) <= {MAX_META} THEN meta END, study, CASE WHEN length(params) <= {MAX_PARAMS} " \
+      "THEN params END, created"  # a runs row as _checked_row reads it: an oversized text comes back as NULL
+
+
+def _checked_row(meta_text, study, params_text, created) -> tuple[str, dict, dict]:
+    """A runs row as ``save`` writes it: meta with a known state and whole trial counts, parameter
+    texts, a date this code could have written (``created = 1e300`` took the runs page down)."""
+    if meta_text is None or params_text is None:
+        raise ValueError(f"meta over {MAX_META} or parameters over {MAX_PARAMS} characters")
+    if not isinstance(created, (int, float)) or not OLDEST <= created <= time.time() + CREATED_AHEAD:
+        raise ValueError(f"created at {created!r}, not a time this code writes")
     meta, params = json.loads(meta_text), json.loads(params_text)
     if not isinstance(study, str) or not isinstance(params, dict) or not isinstance(meta, dict):
         raise ValueError("row of the wrong types")
@@ -122,8 +145,9 @@ def _checked_row(meta_text, study, params_text) -> tuple[str, dict, dict]:
     if meta.get("state", "done") not in ("done", "cancelled"):
         raise ValueError(f"unknown state {meta.get('state')!r}")
     for name in ("trials_done", "trials_total"):
-        if not isinstance(meta.get(name, 0), int) or isinstance(meta.get(name, 0), bool) or meta.get(name, 0) < 0:
-            raise ValueError(f"{name} is not a whole number")
+        value = meta.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TRIALS:
+            raise ValueError(f"{name} is not a whole number from 0 to {MAX_TRIALS:,}")
     for name in ("best_val_error", "test_error"):
         value = meta.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value != value):
@@ -145,18 +169,60 @@ def _checked_exercise(spec) -> dict | None:
     return spec if all(isinstance(t, str) and len(t) <= EXERCISE_TEXT for t in texts) else None
 
 
-def _read_table(name: str, data: bytes) -> pd.DataFrame:
-    """A Parquet blob, its size read from the footer first: a few hundred KB can decompress to GBs."""
+# Bytes per value once unpacked into pandas, by Parquet physical type: at least 8 (a boolean or int32
+# column with gaps becomes float64; a text is an 8-byte offset or pointer, plus its characters).
+WIDTH = {"BOOLEAN": 8, "INT32": 8, "INT64": 8, "INT96": 12, "FLOAT": 8, "DOUBLE": 8, "BYTE_ARRAY": 8}
+TEXT_TYPES = ("string", "large_string", "binary", "large_binary")
+
+
+def _bound_table(name: str, data: bytes) -> None:
+    """ValueError unless the Parquet blob unpacks within ``max_table_bytes``, judged before any page is
+    decoded into rows: the footer's sizes (compressed pages), its column count, then every column's
+    values times its width, a text column's characters counted from its dictionary and indices
+    (about 4 bytes a row) instead of being expanded."""
     import pyarrow.parquet as pq
 
-    if not isinstance(data, bytes) or len(data) > max_table_bytes():
-        raise ValueError(f"table {name!r} is not a blob of at most {max_table_bytes():,} bytes")
-    meta = pq.ParquetFile(io.BytesIO(data)).metadata
-    unpacked = sum(meta.row_group(i).column(j).total_uncompressed_size
-                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
-    if meta.num_rows > MAX_ROWS or unpacked > max_table_bytes():
-        raise ValueError(f"table {name!r} unpacks to {meta.num_rows:,} rows, {unpacked:,} bytes: over the limit")
-    return pd.read_parquet(io.BytesIO(data))
+    limit = max_table_bytes()
+    if not isinstance(data, bytes) or len(data) > limit:
+        raise ValueError(f"table {name!r} is not a blob of at most {limit:,} bytes")
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    meta = parquet.metadata
+    if meta.num_columns > MAX_COLUMNS:
+        raise ValueError(f"table {name!r} has {meta.num_columns:,} columns, over {MAX_COLUMNS}")
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    rows = max(meta.num_rows, sum(g.num_rows for g in groups))
+    chunks = [(g.num_rows, g.column(j)) for g in groups for j in range(meta.num_columns)]
+    if unknown := {c.physical_type for _, c in chunks} - set(WIDTH):
+        raise ValueError(f"table {name!r} holds values of a type this code never writes ({sorted(unknown)})")
+    packed = sum(c.total_uncompressed_size for _, c in chunks)
+    unpacked = sum(max(c.num_values, n) * WIDTH[c.physical_type] for n, c in chunks)
+    if rows > MAX_ROWS or packed > limit or unpacked > limit:
+        raise ValueError(f"table {name!r} unpacks to {rows:,} rows of {meta.num_columns} columns, at least "
+                         f"{max(packed, unpacked):,} bytes: over the limit of {limit:,}")
+    texts = [f.name for f in parquet.schema_arrow if str(f.type) in TEXT_TYPES]
+    if texts:
+        unpacked += _text_bytes(pq.read_table(io.BytesIO(data), columns=texts, read_dictionary=texts))
+        if unpacked > limit:
+            raise ValueError(f"table {name!r} unpacks to {unpacked:,} bytes of text and values: over the "
+                             f"limit of {limit:,}")
+
+
+def _text_bytes(table) -> int:
+    """Characters a table of dictionary-encoded text columns holds once every row is expanded."""
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            lengths = pc.binary_length(chunk.dictionary)
+            total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+    return total
+
+
+def _fresh(heartbeat) -> bool:
+    """Whether a runs-in-flight heartbeat says its server is alive: a number written less than
+    ``STALE_SECONDS`` ago, and not more than ``SKEW_SECONDS`` in the future."""
+    return isinstance(heartbeat, (int, float)) and -SKEW_SECONDS <= time.time() - heartbeat < STALE_SECONDS
 
 
 class ResultStore:
@@ -262,21 +328,25 @@ class ResultStore:
 
     def load_key(self, key: str) -> tuple[str, dict, dict[str, pd.DataFrame], dict] | None:
         """(study, parameter texts, tables, meta) of the run stored under ``key``, or None. A row
-        that is not what ``save`` writes, or a table too large to decompress, is dropped."""
+        that is not what ``save`` writes, or with a table too large to unpack, is deleted before
+        any of its tables is unpacked: a read that takes the server down would be repeated."""
         try:
             with self._connect() as connection:
-                row = connection.execute("SELECT meta, study, params FROM runs WHERE key = ?", (key,)).fetchone()
+                row = connection.execute(f"SELECT {ROW} FROM runs WHERE key = ?", (key,)).fetchone()
                 if row is None:
                     return None
-                parts = connection.execute("SELECT name, data FROM tables WHERE key = ?", (key,)).fetchall()
+                parts = connection.execute("SELECT name, CASE WHEN length(data) <= ? THEN data END FROM tables "
+                                           "WHERE key = ?", (max_table_bytes(), key)).fetchall()
         except (sqlite3.Error, OSError) as exc:
             log.warning("result store %s unreadable: %s", self.path, exc)
             return None
         try:
             study, params, meta = _checked_row(*row)
-            frames = {str(name): _read_table(name, data) for name, data in parts}
-            if "tidy" not in frames:
+            for name, data in parts:
+                _bound_table(name, data)
+            if "tidy" not in dict(parts):
                 raise ValueError("no tidy table")
+            frames = {str(name): pd.read_parquet(io.BytesIO(data)) for name, data in parts}
         except Exception as exc:  # a corrupt or hostile row: drop it, the caller computes the study again
             log.warning("dropping unreadable stored run %s: %s", key, exc)
             self.delete(key)
@@ -295,43 +365,27 @@ class ResultStore:
             log.warning("result store %s: could not mark run %s as opened: %s", self.path, key, exc)
 
     def recent(self, count: int = 5, study: str | None = None) -> list[dict]:
-        """The latest runs of the current code version from the index alone (no table is read):
-        dicts with ``study``, ``params`` (texts), ``state``, ``created`` and ``key``, newest first."""
-        try:
-            with self._connect() as connection:
-                rows = connection.execute("SELECT study, params, state, created, key FROM runs WHERE code = ? "
-                                          "AND (? IS NULL OR study = ?) ORDER BY created DESC LIMIT ?",
-                                          (code_version(), study, study, 4 * count)).fetchall()
-        except (sqlite3.Error, OSError) as exc:
-            log.warning("result store %s unreadable: %s", self.path, exc)
-            return []
-        found = []
-        for study, params, state, created, key in rows:
-            try:
-                texts = json.loads(params)
-                if isinstance(texts, dict) and all(isinstance(v, str) for v in texts.values()):
-                    found.append({"study": str(study), "params": texts, "state": str(state),
-                                  "created": float(created), "key": str(key)})
-            except (ValueError, TypeError):
-                continue  # a bad row is not worth listing, and never worth a crash
-        return found[:count]
+        """The latest ``count`` runs of ``index`` (a few rows beyond, in case some are skipped)."""
+        return self.index(4 * count, study)[:count]
 
     def index(self, count: int = 1000, study: str | None = None) -> list[dict]:
         """Every stored run of the current code version, newest first, from the ``runs`` rows alone
-        (no table is read): ``recent``'s fields and the meta's trial counts, best validation error,
-        test error and selected setting. A row that does not read as ``save`` wrote it is skipped."""
+        (no table is read): dicts with ``study``, ``params`` (texts), ``state``, ``created``, ``key``
+        and the meta's trial counts, best validation error, test error and selected setting. A row
+        that does not read as ``save`` wrote it is skipped (its meta is not even fetched when it is
+        over ``MAX_META``: 60 rows of 5 MB cost the runs page 5.7 s and 440 MB)."""
         try:
             with self._connect() as connection:
-                rows = connection.execute("SELECT study, params, state, created, key, meta FROM runs WHERE code = ? "
+                rows = connection.execute(f"SELECT {ROW}, state, key FROM runs WHERE code = ? "
                                           "AND (? IS NULL OR study = ?) ORDER BY created DESC LIMIT ?",
                                           (code_version(), study, study, int(count))).fetchall()
         except (sqlite3.Error, OSError) as exc:
             log.warning("result store %s unreadable: %s", self.path, exc)
             return []
         found = []
-        for study_name, params, state, created, key, meta in rows:
+        for meta, study_name, params, created, state, key in rows:
             try:
-                study_name, texts, meta = _checked_row(meta, study_name, params)
+                study_name, texts, meta = _checked_row(meta, study_name, params, created)
                 found.append({"study": study_name, "params": texts, "state": str(state), "created": float(created),
                               "key": str(key), "trials_done": int(meta.get("trials_done", 0)),
                               "trials_total": int(meta.get("trials_total", 0)),
@@ -351,6 +405,9 @@ class ResultStore:
             if self._read_only:
                 raise StoreError(f"{self.path} can only be read (a read-only folder or mount, or a full disk "
                                  "when the server started)")
+            meta_text = json.dumps(meta)
+            if len(meta_text) > MAX_META:
+                raise StoreError(f"the run's meta is {len(meta_text):,} characters, over {MAX_META:,}")
             blobs = {name: _to_parquet(name, frame) for name, frame in frames.items()}
             size = sum(map(len, blobs.values()))
             now = time.time()
@@ -359,7 +416,7 @@ class ResultStore:
                 connection.execute("DELETE FROM tables WHERE key = ?", (key,))
                 connection.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                    (key, study, json.dumps(params, sort_keys=True), code_version(),
-                                    meta.get("state", "done"), json.dumps(meta), now, now, size))
+                                    meta.get("state", "done"), meta_text, now, now, size))
                 connection.executemany("INSERT INTO tables VALUES (?, ?, ?)",
                                        [(key, name, blob) for name, blob in blobs.items()])
                 connection.execute("COMMIT")
@@ -405,7 +462,7 @@ class ResultStore:
             with self._connect() as connection:
                 connection.execute("BEGIN IMMEDIATE")
                 row = connection.execute("SELECT server, heartbeat FROM inflight WHERE key = ?", (key,)).fetchone()
-                if row and row[0] != server and time.time() - float(row[1]) < STALE_SECONDS:
+                if row and row[0] != server and _fresh(row[1]):
                     connection.execute("COMMIT")
                     return str(row[0])
                 connection.execute("INSERT OR REPLACE INTO inflight VALUES (?, ?, 0, 0, ?)", (key, server, time.time()))
@@ -437,7 +494,7 @@ class ResultStore:
         except (sqlite3.Error, OSError):
             return None
         try:
-            fresh = row is not None and time.time() - float(row[3]) < STALE_SECONDS
+            fresh = row is not None and _fresh(row[3])
             return {"server": str(row[0]), "done": float(row[1]), "total": int(row[2])} if fresh else None
         except (TypeError, ValueError):  # a hostile row: nothing is in flight
             return None

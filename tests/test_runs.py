@@ -86,6 +86,15 @@ def test_the_page_lists_filters_and_draws_a_linked_selection(stored):
     assert all(k in linked.code[0].value for k, _ in keys)
 
 
+def test_one_row_created_in_the_year_1e300_does_not_take_the_page_down(stored):
+    """Issue 29: ``created = 1e300`` raised OutOfBoundsDatetime on every visit to /runs."""
+    folder, keys = stored
+    with sqlite3.connect(folder / "results.sqlite") as connection:
+        connection.execute("UPDATE runs SET created = 1e300 WHERE key = ?", (keys[0][0],))
+    at = AppTest.from_function(runs_app, default_timeout=60).run()
+    assert not at.exception and len(at.dataframe[0].value) == 2
+
+
 def test_the_parallel_chart_has_an_axis_per_parameter_and_metric_each_from_0_to_1():
     """Numbers from their smallest (0) to their largest (1); listed choices at their places in sorted
     order; the metrics are axes too (a melt that also kept them as identifiers once dropped them)."""

@@ -1,4 +1,5 @@
 """The result database: no pickle on any read path, bounded, never lost, and never a crash."""
+import json
 import os
 import pickle
 import sqlite3
@@ -322,3 +323,119 @@ def test_a_run_in_flight_is_claimed_once_across_servers_until_its_server_stops_b
     with sqlite3.connect(tmp_path / "results.sqlite") as db:                                 # a planted row
         db.execute("INSERT INTO inflight VALUES ('h', 'x', 'many', 'all', 'now')")
     assert store.in_flight("h") is None
+
+
+PEAK = """
+import json, resource, sys
+from pathlib import Path
+import pandas, pyarrow.parquet, pyarrow.compute
+from service.store import ResultStore
+store = ResultStore(Path(sys.argv[1]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+found = store.load_key(sys.argv[2])
+grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps({"found": found is not None, "grew_mb": grew}))
+"""
+
+
+def open_in_a_fresh_process(folder, key) -> dict:
+    """What opening the run's link costs a server: found or not, and its peak memory's growth (MB)."""
+    proc = subprocess.run([sys.executable, "-c", PEAK, str(folder), key], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def planted(tmp_path, blob: bytes) -> str:
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE tables SET data = ? WHERE name = 'tidy'", (blob,))
+    return store.key("lr", {"x": "1"})
+
+
+def test_a_dictionary_encoded_bomb_is_dropped_before_it_is_unpacked(tmp_path):
+    """Issue 29: 106 KB of dictionary-encoded text unpacked to 1.65 GB: its footer's sizes are those of
+    the run-length encoded indices. Here 4 million rows of one 100-character text (400 MB unpacked)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 4_000_000
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * 100]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"s": text}), buffer, store_schema=False)  # read back as plain text, not categories
+    assert len(buffer.getvalue()) < 2 ** 20 and pq.ParquetFile(io.BytesIO(buffer.getvalue())).metadata.num_rows == rows
+    key = planted(tmp_path, buffer.getvalue())
+    opened = open_in_a_fresh_process(tmp_path, key)
+    assert not opened["found"] and opened["grew_mb"] < 64, opened               # never unpacked
+    with sqlite3.connect(tmp_path / DATABASE) as db:                             # and dropped at once
+        assert db.execute("SELECT COUNT(*) FROM tables WHERE key = ?", (key,)).fetchone() == (0,)
+
+
+def test_a_table_of_300_columns_is_dropped_before_it_is_unpacked(tmp_path):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zeros = pa.array(np.zeros(25_000, dtype=np.int64))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({f"c{i}": zeros for i in range(300)}), buffer)   # 60 MB unpacked, under the bound
+    assert len(buffer.getvalue()) < 2 ** 20
+    opened = open_in_a_fresh_process(tmp_path, planted(tmp_path, buffer.getvalue()))
+    assert not opened["found"] and opened["grew_mb"] < 30, opened
+
+
+@pytest.mark.parametrize("edit", ["created = 1e300", "created = -1", "created = 'soon'",
+                                  "meta = '{\"trials_done\": 100000000000}'", "meta = '{\"trials_total\": -3}'"])
+def test_an_index_row_out_of_range_is_skipped(tmp_path, edit):
+    store = ResultStore(tmp_path)
+    for x in "12":
+        store.save("lr", {"x": x}, FRAMES, {"state": "done", "trials_done": 1, "trials_total": 1})
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"UPDATE runs SET {edit} WHERE params = ?", ('{"x": "1"}',))
+    assert [r["params"] for r in store.index()] == [{"x": "2"}] == [r["params"] for r in store.recent()]
+    assert store.load("lr", {"x": "1"}) is None and store.load("lr", {"x": "2"}) is not None
+
+
+def test_the_index_never_fetches_an_oversized_meta_and_save_refuses_one(tmp_path):
+    """Issue 29: 60 rows of 5 MB meta cost the runs page 5.7 s and 440 MB on every visit."""
+    import tracemalloc
+
+    store = ResultStore(tmp_path)
+    store.save("lr", {"x": "1"}, FRAMES, {})
+    huge = json.dumps({"state": "done", "selected": "", "padding": "x" * 5_000_000})
+    with sqlite3.connect(store.path) as db:
+        db.executemany("INSERT INTO runs SELECT ?, study, params, code, state, ?, created, opened, size FROM runs "
+                       "WHERE key = ?", [(f"k{i}", huge, store.key("lr", {"x": "1"})) for i in range(20)])
+    tracemalloc.start()
+    listed = store.index()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [r["params"] for r in listed] == [{"x": "1"}] and peak < 2 ** 20, peak
+    with pytest.raises(StoreError, match="meta"):
+        store.save("lr", {"x": "2"}, FRAMES, {"state": "done", "selected": "", "note": "x" * 10_000})
+
+
+@pytest.mark.parametrize("heartbeat", ["'abc'", "1e300", "julianday('now') * 86400 + 3600"])
+def test_an_unreadable_or_future_heartbeat_is_stale(tmp_path, heartbeat):
+    """Issue 29: 'abc' made Run show a traceback; a heartbeat ahead of the clock (a hostile row, or a
+    machine whose clock runs ahead) held the run 'on another server' forever."""
+    store = ResultStore(tmp_path)
+    assert store.claim("k", "server-a") is None
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"UPDATE inflight SET heartbeat = {heartbeat}")
+    assert store.in_flight("k") is None
+    assert store.claim("k", "server-b") is None and store.in_flight("k")["server"] == "server-b"
+
+
+def test_a_heartbeat_within_the_clock_skew_tolerance_is_fresh(tmp_path):
+    from service.store import SKEW_SECONDS
+
+    store = ResultStore(tmp_path)
+    store.claim("k", "server-a")
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE inflight SET heartbeat = heartbeat + ?", (SKEW_SECONDS / 2,))
+    assert store.claim("k", "server-b") == "server-a" and store.in_flight("k")["server"] == "server-a"
