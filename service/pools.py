@@ -56,9 +56,11 @@ def children_cpu() -> dict[int, float]:
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def warm(preload: tuple[str, ...], cancel_folder: str | None = None) -> None:
+def warm(preload: tuple[str, ...], cancel_folder: str, server: int) -> None:
     """Worker start: each ``module`` imported, and each ``module:function`` called, before the
-    first trial arrives; and a watchdog that ends this worker when its server dies.
+    first trial arrives; and a watchdog that ends this worker when its server (``server``, the pid
+    the server gave: asked here, ``getppid`` would name the adopter of a server killed while this
+    worker was still importing, and the watchdog would wait on it forever) dies.
 
     loky restarts a worker whose memory grew by 300 MB since it started, taking that for a leak;
     a loaded Fashion-MNIST split is that large, so the worker would drop its data cache and read
@@ -66,7 +68,7 @@ def warm(preload: tuple[str, ...], cancel_folder: str | None = None) -> None:
     from joblib.externals.loky import process_executor
 
     process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(), cancel_folder), daemon=True,
+    threading.Thread(target=_exit_with_parent, args=(server, cancel_folder), daemon=True,
                      name="explorer-watchdog").start()
     for entry in preload:
         module, _, function = entry.partition(":")
@@ -137,7 +139,7 @@ class ProcessPool(_LocalPool):
         executor = self._executors[slot]
         if executor is None or executor._flags.broken is not None:
             executor = self._executors[slot] = ProcessPoolExecutor(
-                1, initializer=warm, initargs=(self._preload, self._folder), env={name: "1" for name in BLAS_THREADS})
+                1, initializer=warm, initargs=(self._preload, self._folder, os.getpid()), env={name: "1" for name in BLAS_THREADS})
         return executor
 
     def start(self) -> None:

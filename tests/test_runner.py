@@ -287,6 +287,49 @@ def test_workers_exit_within_seconds_when_their_server_is_killed(tmp_path):
         server.kill()
 
 
+STARTS_POOL = """
+import json, os, threading, time
+from service.pools import ProcessPool
+
+os.environ["EXPLORER_TEST_SLOW_START"] = "3"   # its workers' interpreters start slowly (sitecustomize)
+pool = ProcessPool(2)
+threading.Thread(target=pool.start, daemon=True).start()
+while len(pool.worker_pids()) < 2:
+    time.sleep(0.01)
+print(json.dumps(pool.worker_pids()), flush=True)
+time.sleep(300)
+"""
+SLOW_START = """
+import os, time
+time.sleep(float(os.environ.get("EXPLORER_TEST_SLOW_START", 0)))
+"""
+
+
+def test_workers_exit_when_their_server_is_killed_before_they_warm_up(tmp_path):
+    """Issue 29: a worker read its server's pid (getppid) when it warmed up; a server killed while
+    its worker was still importing left it watching its adopter, alive for good."""
+    import json
+
+    tests = Path(__file__).parent
+    (tmp_path / "sitecustomize.py").write_text(SLOW_START)
+    env = {**os.environ, "TMPDIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(tests.parent), str(tests)])}
+    server = subprocess.Popen([sys.executable, "-c", STARTS_POOL], env=env, stdout=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        workers = json.loads(server.stdout.readline())
+        server.send_signal(signal.SIGKILL)                   # the workers are still starting
+        server.wait(10)
+        deadline = time.time() + 10                          # their start takes 3 s, the watchdog 0.5 s
+        while any(map(pid_alive, workers)) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(map(pid_alive, workers))
+    finally:
+        server.kill()
+        for pid in filter(pid_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+
+
 LONG = {"learning_rates": "0.5", "repeats": "1", "epochs": "5000"}  # one trial of many seconds
 
 
