@@ -27,7 +27,7 @@ from service import cluster as launcher
 from service.pools import ClusterProblem, cores
 from studies import STUDIES
 from studies.common import cost
-from studies.common.execution import coverage_note, exported, run_study
+from studies.common.execution import coverage_note, exported, run_study, to_csv
 from studies.common.schema import ParamError
 
 
@@ -179,11 +179,11 @@ def _write(args, study, values: dict, result) -> bool:
             continue
         table = exported(study, values, frame)
         try:
-            table.to_csv(path, index=False)
+            to_csv(table, path)
         except OSError as exc:
             handle, rescue = tempfile.mkstemp(prefix=f"{study.NAME}-{part}-", suffix=".csv")
             with os.fdopen(handle, "w") as out:
-                table.to_csv(out, index=False)
+                to_csv(table, out)
             print(f"error: could not write {path} ({exc.strerror or exc}); the {len(frame)} rows are in {rescue} "
                   "instead", file=sys.stderr)
             written = False

@@ -439,3 +439,24 @@ def test_a_heartbeat_within_the_clock_skew_tolerance_is_fresh(tmp_path):
     with sqlite3.connect(store.path) as db:
         db.execute("UPDATE inflight SET heartbeat = heartbeat + ?", (SKEW_SECONDS / 2,))
     assert store.claim("k", "server-b") == "server-a" and store.in_flight("k")["server"] == "server-a"
+
+
+def test_a_formula_planted_in_a_stored_table_reaches_no_csv_as_a_formula(tmp_path):
+    """Issue 29: a store edit put ``=HYPERLINK(...)`` into a results CSV cell, which a spreadsheet runs."""
+    import csv
+    import io
+
+    from studies.common import execution
+
+    store, study, values, key = stored_study_run(tmp_path)
+    tidy = execution.load_result(store, study, values).tidy
+    planted = tidy.assign(note='=HYPERLINK("http://evil.example","open")', delta=-0.5, signed="-0.25",
+                          **{"@cmd": "+1+cmd|' /C calc'!A0"})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE tables SET data = ? WHERE key = ? AND name = 'tidy'", (parquet(planted), key))
+    result = execution.load_result(store, study, values)
+    rows = list(csv.reader(io.StringIO(execution.to_csv(execution.exported(study, values, result.tidy)))))
+    header, first = rows[0], dict(zip(rows[0], rows[1]))
+    assert first["note"] == '\'=HYPERLINK("http://evil.example","open")' and "'@cmd" in header
+    assert first["'@cmd"].startswith("'+") and first["delta"] == "-0.5" and first["signed"] == "-0.25"
+    assert not [cell for row in rows for cell in row if cell[:1] in "=+-@" and not cell.lstrip("+-")[:1].isdigit()]

@@ -74,11 +74,11 @@ def show(study, result, values: dict, store_key: str | None = None) -> None:
         st.dataframe(result.summary, hide_index=True)
     link = share_link(study, values)
     cols = st.columns(3)
-    cols[0].download_button("Results CSV", lambda: execution.exported(study, values, result.tidy).to_csv(index=False),
+    cols[0].download_button("Results CSV", lambda: execution.to_csv(execution.exported(study, values, result.tidy)),
                             execution.export_name(study, values), "text/csv", on_click="ignore",
                             icon=":material/download:", width="stretch")
     cols[1].download_button("Summary CSV",
-                            lambda: execution.exported(study, values, result.summary).to_csv(index=False),
+                            lambda: execution.to_csv(execution.exported(study, values, result.summary)),
                             execution.export_name(study, values, "summary"), "text/csv", on_click="ignore",
                             icon=":material/download:", width="stretch")
     cols[2].download_button("HTML report", lambda: html_report(study, result, link),
@@ -156,9 +156,9 @@ def compare_section(study, values: dict, result) -> None:
         st.caption(spec.get("description", ""))
     if not specs:
         st.info("This case has no comparison chart; the compare CSV holds both runs.")
-    both = lambda: pd.concat([execution.exported(study, values, result.tidy).assign(run="this run"),  # noqa: E731
-                              execution.exported(study, pinned_values, pinned.tidy).assign(run="pinned")],
-                             ignore_index=True).to_csv(index=False)  # built on click, not on every rerun
+    both = lambda: execution.to_csv(pd.concat([  # noqa: E731  built on click, not on every rerun
+        execution.exported(study, values, result.tidy).assign(run="this run"),
+        execution.exported(study, pinned_values, pinned.tidy).assign(run="pinned")], ignore_index=True))
     cols = st.columns([1, 2], vertical_alignment="center")
     cols[0].download_button("Compare CSV", both,
                             execution.export_name(study, values, f"vs-{pin[:8]}"), "text/csv", on_click="ignore",

@@ -11,7 +11,7 @@ import streamlit as st
 
 from studies import STUDIES
 from studies.common.charts import vega_lite
-from studies.common.execution import load_by_key
+from studies.common.execution import load_by_key, to_csv
 from studies.common.runs import overlay_chart, parallel_chart, scatter_chart, selection_table
 from ui.form import plain
 from ui.results import link_box
@@ -107,7 +107,7 @@ def _compare(keys: list[str], studies: dict[str, str]) -> None:
         st.caption(spec.get("description", ""))
     link = f"{st.context.url or '/runs'}?{urlencode({'runs': ','.join(keys)})}"
     cols = st.columns([1, 2], vertical_alignment="bottom")
-    cols[0].download_button("Selection CSV", lambda: table["tidy"].to_csv(index=False), "runs-selection.csv",
+    cols[0].download_button("Selection CSV", lambda: to_csv(table["tidy"]), "runs-selection.csv",
                             "text/csv", on_click="ignore", icon=":material/download:", width="stretch")
     with cols[1]:
         link_box("runs-share", "**Share this selection:**", link)

@@ -174,6 +174,32 @@ def exported(study, values: dict, frame):
     return frame.assign(**texts)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell):
+    """A text a spreadsheet would run as a formula (``=HYPERLINK(...)``, planted by a store edit) with
+    a leading apostrophe, as OWASP advises; numbers such as ``-0.5`` stay numbers."""
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_STARTS):
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return "'" + cell
+
+
+def to_csv(frame: pd.DataFrame, target=None):
+    """Every CSV people download or the CLI writes: ``frame.to_csv`` with formula-like texts made
+    inert, in its cells and its column names. ``target``: a path or open file; None returns the text."""
+    safe = frame.set_axis(range(frame.shape[1]), axis=1)  # by position: a stored table's names may repeat
+    for i in safe.columns:
+        if not (pd.api.types.is_numeric_dtype(safe[i]) or pd.api.types.is_datetime64_any_dtype(safe[i])):
+            safe[i] = safe[i].astype(object).map(_inert, na_action="ignore")
+    safe.columns = [_inert(str(c)) for c in frame.columns]
+    return safe.to_csv(target, index=False)
+
+
 def export_name(study, values: dict, part: str = "", suffix: str = "csv") -> str:
     """``learning_rate-1a2b3c4d-summary.csv``: the study and a short run key, so downloads of
     different runs never overwrite each other."""
