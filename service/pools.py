@@ -139,7 +139,8 @@ class ProcessPool(_LocalPool):
         executor = self._executors[slot]
         if executor is None or executor._flags.broken is not None:
             executor = self._executors[slot] = ProcessPoolExecutor(
-                1, initializer=warm, initargs=(self._preload, self._folder, os.getpid()), env={name: "1" for name in BLAS_THREADS})
+                1, initializer=warm, initargs=(self._preload, self._folder, os.getpid()),
+                env={name: "1" for name in BLAS_THREADS})
         return executor
 
     def start(self) -> None:
