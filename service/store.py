@@ -487,16 +487,25 @@ class ResultStore:
 
     def in_flight(self, key: str) -> dict | None:
         """The server computing ``key`` and how far it has got, while its row is fresh; else None."""
-        try:
-            with self._connect() as connection:
-                row = connection.execute("SELECT server, done, total, heartbeat FROM inflight WHERE key = ?",
-                                         (key,)).fetchone()
-        except (sqlite3.Error, OSError):
-            return None
+        row = self._in_flight_row(key)
         try:
             fresh = row is not None and _fresh(row[3])
             return {"server": str(row[0]), "done": float(row[1]), "total": int(row[2])} if fresh else None
         except (TypeError, ValueError):  # a hostile row: nothing is in flight
+            return None
+
+    def abandoned(self, key: str) -> str | None:
+        """The server that claimed ``key`` and then went silent (killed, cut off), else None: a page
+        says so instead of only "not stored yet"."""
+        row = self._in_flight_row(key)
+        return str(row[0]) if row is not None and not _fresh(row[3]) else None
+
+    def _in_flight_row(self, key: str) -> tuple | None:
+        try:
+            with self._connect() as connection:
+                return connection.execute("SELECT server, done, total, heartbeat FROM inflight WHERE key = ?",
+                                          (key,)).fetchone()
+        except (sqlite3.Error, OSError):
             return None
 
     # -- exercises ----------------------------------------------------------------------------------

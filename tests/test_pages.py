@@ -421,3 +421,21 @@ def test_an_exercise_that_both_locks_and_hides_a_parameter_is_refused_with_a_mes
     teacher = teacher.button(key="learning_rate:make-exercise").click().run()
     assert not teacher.exception and not [c for c in teacher.code if "exercise=" in c.value]
     assert any("epochs: choose shown but locked or hidden, not both" in e.value for e in teacher.error)
+
+
+def test_a_link_whose_server_stopped_beating_says_that_server_stopped():
+    """Issue 29: after a take-over the page said only "not stored on this server yet"."""
+    import time
+
+    from service.store import STALE_SECONDS
+
+    study = STUDIES["learning_rate"]
+    key = execution.run_key(study, study.SCHEMA.parse({"epochs": "4"}))
+    store = result_store()
+    assert store.claim(key, "other-host:123:abcdef") is None
+    with sqlite3.connect(store.path) as db:                                 # that server was killed
+        db.execute("UPDATE inflight SET heartbeat = ?", (time.time() - STALE_SECONDS - 1,))
+    at = page("learning_rate", epochs=4)
+    assert not at.exception
+    assert any("was computing this link's run and stopped" in w.value for w in at.warning)
+    assert not any("Running on another server" in str(p.value) for p in at.get("progress"))

@@ -373,3 +373,20 @@ def test_a_queued_run_knows_the_runs_ahead_and_its_estimate_counts_their_work():
         engine.cancel("first", "ann")
         engine.cancel("second", "bob")
         engine.shutdown()
+
+
+def test_a_run_whose_every_trial_was_lost_is_not_stored(engine, tmp_path, caplog):
+    """Issue 29: such a run was saved, then deleted at the next open as "does not fit its schema"."""
+    from dataclasses import replace
+
+    from service.store import ResultStore
+
+    store, values = ResultStore(tmp_path), learning_rate.SCHEMA.parse({"epochs": "2", "repeats": "1"})
+    key = execution.run_key(learning_rate, values)
+    lost = replace(execution.job(learning_rate, values, key, on_end=execution.storing(learning_rate, values, store)),
+                   fn=die)                                             # every worker dies under its task
+    run = engine.submit(lost)
+    assert run.wait(180) and run.state == "cancelled" and run.outcome.trials_done == 0
+    assert {r.status for r in run.results} == {"cancelled"}
+    assert store.index() == [] and execution.load_result(store, learning_rate, values) is None
+    assert "does not fit its schema" not in caplog.text

@@ -19,6 +19,7 @@ from ui import exercise as exercises
 from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
+from service.store import STALE_SECONDS
 from ui.server import (SERVER, claim, engine, engine_ready, max_run_minutes, max_runs_per_session, result_store,
                        who)
 
@@ -85,6 +86,10 @@ def study_page(study) -> None:
                        f"{execution.coverage_note(study, result)} The results so far are shown below and can be "
                        "downloaded; press Run to compute them all.", icon=":material/stop_circle:")
         _show_guarded(study, result, values, key if result is stored else None)
+    elif submitted is None and st.query_params and result_store().abandoned(key):
+        st.warning("Another server of this class was computing this link's run and stopped (no word from it for "
+                   f"{STALE_SECONDS} s), so its results were never stored: press **Run** to compute them here.",
+                   icon=":material/sync_problem:")
     elif submitted is None and st.query_params:
         st.info("The form holds this link's parameters, but their results are not stored on this server yet: "
                 "press **Run** to compute them.", icon=":material/play_arrow:")

@@ -224,11 +224,15 @@ def differences(study, values: dict, other: dict) -> str:
 
 def storing(study, values: dict, store: ResultStore) -> Callable:
     """An ``on_end`` that assembles the run's result, keeps it on the run (``run.outcome``) and saves
-    it; a store that cannot be written leaves the result on the run with ``run.save_error`` set."""
+    it; a store that cannot be written leaves the result on the run with ``run.save_error`` set. A
+    run with no finished trial is not saved: its tables lack the columns trials fill, so the next
+    open dropped it as not fitting its schema, and there is nothing in it to keep."""
 
     def end(run) -> None:
         results, state, total = run.snapshot()
         run.outcome = result_of(study, values, results, total, state)
+        if not run.outcome.trials_done:
+            return
         try:
             save_result(store, study, values, run.outcome)
         except StoreError as exc:  # read-only folder, full disk, locked database
