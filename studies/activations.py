@@ -7,9 +7,11 @@ on the validation split: a unit is dead when it passes back no gradient for any 
 it passes back less than 5 % of the activation's largest slope (sigmoid, tanh and ELU far out on a
 flat tail; ReLU's z < 0 is off rather than saturated and Leaky ReLU's is its designed slope alpha, so
 neither is counted).
-The defaults train at a high rate from small weights, where the lecture's points show: the sigmoid
-network learns nothing (vanishing gradients), ReLU loses whole layers of units, Leaky ReLU loses
-none, tanh trains but saturates.
+The defaults train six layers from He weights (5.1.4) at alpha 0.1, where Table 6's points show: the
+sigmoid network learns nothing (its slope of at most 1/4 shrinks the gradient at every layer), ReLU
+loses some units for good while Leaky ReLU and ELU lose none, and the ReLU family and tanh train;
+their errors lie within noise of each other on digits' 270 validation samples, and the takeaway says
+so. A preset trains at alpha 1 from small weights, where ReLU loses whole layers of units.
 
 CSV (``--out``): the tidy columns of DESIGN.md, then ``activation`` and ``repeat``; the summary adds
 ``dead`` and ``saturated`` (means over the layers); table ``units`` has them per layer.
@@ -22,7 +24,7 @@ import pandas as pd
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.takeaways import best_setting
+from studies.common.takeaways import best_setting, listed
 from studies.common.training import StudyResult, assemble_training, sweep, trial_detail  # noqa: F401
 from studies.trials.activations import COST, SATURATED, SATURATING, TRIAL  # noqa: F401
 
@@ -35,15 +37,16 @@ LABEL_KEYS = (SWEPT, "repeat")
 KINDS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
 SCHEMA = Schema([
-    *with_defaults(without(TRAINING, "hidden", SWEPT), learning_rate=1.0, epochs=20, repeats=2),
+    *with_defaults(without(TRAINING, "hidden", SWEPT), learning_rate=0.1, epochs=20, repeats=3, init="he_normal"),
     Param("activations", "choices", KINDS, "Activations to compare (Table 6).", "study", choices=(*KINDS, "identity"),
           min_len=1, max_len=6),
-    Param("depth", "int", 4, "Hidden layers.", "study", low=1, high=8),
+    Param("depth", "int", 6, "Hidden layers.", "study", low=1, high=8),
     Param("width", "int", 30, "Units in every hidden layer.", "study", low=1, high=1000),
 ])
 
 PRESETS = {
-    "He initialisation at α 0.1: the ReLU family trains (5.1.4, 5.1.6)": {"init": "he_normal", "learning_rate": "0.1"},
+    "Small weights at α 1: ReLU units die, tanh saturates (5.1.6)": {"init": "normal", "learning_rate": "1",
+                                                                    "depth": "4", "repeats": "2"},
 }
 
 
@@ -111,8 +114,11 @@ def takeaway(result: StudyResult) -> list[str]:
         means = means.loc[[a for a in (*KINDS, "identity") if a in means.index]]
         dead = ", ".join(f"{a} {row['dead']:.0%}" for a, row in means.iterrows())
         line = f"Dead units (mean over layers): {dead}."
-        if means["saturated"].notna().any():
-            worst = means["saturated"].astype(float).idxmax()
-            line += f" Most saturated: {worst}, {means.loc[worst, 'saturated']:.0%} of unit-sample pairs."
+        saturated = means["saturated"].dropna().astype(float)
+        if len(saturated) and saturated.max() > 0:
+            worst = listed(saturated.index[saturated >= saturated.max() - 1e-12])
+            line += f" Most saturated: {worst}, {saturated.max():.0%} of unit-sample pairs."
+        elif len(saturated):
+            line += f" No unit-sample pair saturated ({listed(saturated.index)})."
         lines[1] = (line + " " + lines[1]).strip()
     return lines

@@ -122,10 +122,32 @@ def assemble(values: dict, results: list) -> StudyResult:
     values_told = told(summary)
     rows = [({d: r.trial.params[d] for d in values["space"].names}, values_told[r.trial.index])
             for r in results if values_told.get(r.trial.index) is not None]
-    weights = searching.importance(values["space"], rows)
-    importance = pd.DataFrame({"parameter": list(weights), "importance": list(weights.values())},
-                              columns=["parameter", "importance"])
+    importance = pd.DataFrame(searching.importance_spread(values["space"], rows, values["seed"]),
+                              columns=["parameter", "importance", "low", "high"])
+    summary["informed"] = summary["trial"].isin(informed_trials(values, values_told))
     return StudyResult(NAME, dict(values), tidy, summary, {"importance": importance})
+
+
+def informed_trials(values: dict, told_values: dict) -> list[int]:
+    """The trials the sampler chose from earlier results (``searching.informed``): the last ones asked."""
+    count = searching.informed(values, told_values)
+    return list(range(searching.trial_count(values) - count, searching.trial_count(values))) if count else []
+
+
+def ranking(importance: pd.DataFrame) -> str:
+    """The importance as a claim the trials support: parameters named in order only where each one's
+    spread over the resampled trials lies above the next one's; else why it is withheld."""
+    if importance.empty:
+        return "Too few finished trials, or too little difference between them, to weigh the parameters."
+    shares = ", ".join(f"{p} {w:.0%} ({lo:.0%}-{hi:.0%})" for p, w, lo, hi in
+                       importance[["parameter", "importance", "low", "high"]].itertuples(index=False))
+    apart = len(importance) < 2 or importance["low"].iloc[0] > importance["high"].iloc[1]
+    if apart:
+        return (f"Importance (over {searching.RESAMPLES} resamples of the trials, "
+                f"{searching.IMPORTANCE_RANGE[0]}th-{searching.IMPORTANCE_RANGE[1]}th percentile): {shares}; "
+                f"{importance['parameter'].iloc[0]} matters most (what it means: under the importance chart).")
+    return (f"Importance withheld: over {searching.RESAMPLES} resamples of the trials the shares overlap ({shares}), "
+            f"so these trials cannot tell which parameter matters most; more trials would.")
 
 
 # -- charts ------------------------------------------------------------------------------------
@@ -227,11 +249,17 @@ IMPORTANCE_MEANS = ("Look for: the longest bars. Importance (Optuna's PED-ANOVA,
 
 def importance_chart(importance: pd.DataFrame) -> alt.Chart:
     importance = importance.assign(parameter=importance["parameter"].map(charts.words))
-    chart = alt.Chart(importance).mark_bar(color=charts.PALETTE[0]).encode(
-        x=alt.X("importance:Q", title="importance", axis=alt.Axis(format="%")),
-        y=alt.Y("parameter:N", title=None, sort="-x"),
-        tooltip=["parameter:N", alt.Tooltip("importance:Q", format=".1%")])
-    return charts.finish(chart, "Parameter importance", IMPORTANCE_MEANS)
+    y = alt.Y("parameter:N", title=None, sort=list(importance["parameter"]))
+    tips = ["parameter:N", alt.Tooltip("importance:Q", format=".1%"), alt.Tooltip("low:Q", format=".1%", title=(
+        f"{searching.IMPORTANCE_RANGE[0]}th percentile")), alt.Tooltip("high:Q", format=".1%", title=(
+            f"{searching.IMPORTANCE_RANGE[1]}th percentile"))]
+    bars = alt.Chart(importance).mark_bar(color=charts.PALETTE[0]).encode(
+        x=alt.X("importance:Q", title=f"importance (whisker: {searching.IMPORTANCE_RANGE[0]}th-"
+                                      f"{searching.IMPORTANCE_RANGE[1]}th percentile over resampled trials)",
+                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])), y=y, tooltip=tips)
+    whiskers = alt.Chart(importance).mark_rule(color=charts.NEUTRAL, strokeWidth=2).encode(x="low:Q", x2="high:Q", y=y)
+    return charts.finish(bars + whiskers, "Parameter importance", IMPORTANCE_MEANS + " Whiskers that overlap: the "
+                         "trials cannot rank those parameters.")
 
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
@@ -286,11 +314,11 @@ def takeaway(result: StudyResult) -> list[str]:
     first = (f"Best of {finished} finished trials, selected on validation (lecture 3.6.2): {best['setting']}, validation "
              f"error {best['final_val_error']:.1%}; its test error, looked at once: {best['final_test_error']:.1%}."
              f"{edge}")
-    weights = result.tables["importance"]
-    second = ("Importance: " + ", ".join(f"{p} {w:.0%}" for p, w in zip(weights["parameter"], weights["importance"]))
-              + f" (what it means: under the importance chart)." if len(weights)
-              else "Too few finished trials, or too little difference between them, to weigh the parameters.")
-    return [first, second]
+    if result.params["sampler"] == "tpe" and "informed" in summary:
+        chose = int((summary["informed"] & (summary["status"] != "cancelled")).sum())
+        first += (f" TPE chose {chose} of its {len(summary)} trials from the results before them (its first "
+                  f"{searching.TPE_STARTUP} are random).")
+    return [first, ranking(result.tables["importance"])]
 
 
 EDGE = 0.05  # of the range (on its scale): a best value this close to an end may have a better one beyond
@@ -311,8 +339,11 @@ def against(result: StudyResult, others: list[StudyResult]) -> str:
     """How far each sampler got with this space and budget, where more than one has been run: the
     grid first, as the reference the others are measured against."""
     runs = {r.params["sampler"]: r for r in [*others, result] if best_trial(r.summary) is not None}
+    blind = [name for name, r in runs.items() if name == "tpe" and not r.summary.get("informed", pd.Series()).any()]
+    runs = {name: r for name, r in runs.items() if name not in blind}
+    note = " TPE is left out: it made no choice from results in its trials (its first 10 are random)." if blind else ""
     if len(runs) < 2:
-        return ""
+        return note.strip()
     best = {name: float(best_trial(r.summary)["final_val_error"]) for name, r in runs.items()}
     parts = []
     for name in ("grid", "random", "tpe"):
@@ -322,4 +353,4 @@ def against(result: StudyResult, others: list[StudyResult]) -> str:
                          + (" (this run)" if runs[name] is result else "")
                          + ("" if gap is None else f", {abs(gap) * 100:.1f} points {'above' if gap > 0 else 'below'} "
                             "the grid" if abs(gap) >= 0.0005 else ", the same as the grid"))
-    return f"Best validation error by sampler with this space and budget: {'; '.join(parts)}."
+    return f"Best validation error by sampler with this space and budget: {'; '.join(parts)}.{note}"

@@ -231,3 +231,27 @@ def test_mean_curves_leave_out_cancelled_trials_unless_a_setting_has_nothing_els
     spec = charts.vega_lite(charts.curves(only_cancelled, "learning_rate", split="val"))
     drawn = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
     assert len(drawn) == only_cancelled[only_cancelled["split"] == "val"].groupby(["setting", "epoch"]).ngroups
+
+
+def test_the_universal_mse_curves_are_titled_as_mse_on_a_log_axis_that_shows_every_fit(specs):
+    """The curve of a regression's training MSE is an MSE, not an error rate, and on a log axis: the first
+    epoch's spike would otherwise flatten every curve (seen: 'training error rate' from -2000 % to 18000 %)."""
+    curve = next(s for s in specs["universal"] if s["title"]["text"] == "Training MSE per epoch")
+    titles = [t for t in walk(curve, "title") if isinstance(t, str)]
+    assert "training MSE (log)" in titles and not any("error rate" in t for t in titles)
+    assert {"type": "log"} in list(walk(curve, "scale"))
+    assert not any(axis.get("format") == "%" for axis in walk(curve, "axis") if isinstance(axis, dict))
+
+
+def test_bands_never_leave_the_quantitys_range():
+    """mean ± std of an error rate stays in [0, 1], of a cost above 0, on a log axis above the lowest mean:
+    a planted spread larger than the mean (the schedules' cost band reached -0.5)."""
+    tidy = pd.DataFrame({"trial": [0, 1, 0, 1], "epoch": [1, 1, 2, 2], "split": "val", "status": "ok",
+                         "cost": [0.02, 2.0, 0.01, 1.5], "error": [0.01, 0.99, 0.02, 0.97],
+                         "learning_rate": 0.1, "setting": "0.1", "repeat": [0, 1, 0, 1]})
+    for y, log_y in (("error", False), ("cost", False), ("cost", True)):
+        spec = charts.vega_lite(charts.curves(tidy, "learning_rate", y=y, log_y=log_y))
+        rows = [row for data in spec["datasets"].values() for row in data if "low" in row]
+        assert rows and all(row["low"] >= (min(r["mean"] for r in rows) if log_y else 0) for row in rows)
+        assert all(row["high"] <= 1 for row in rows) or y == "cost"
+        assert any(row["mean"] - row["std"] < 0 for row in rows), "the planted spread must cross 0"

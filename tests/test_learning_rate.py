@@ -43,7 +43,7 @@ def test_default_study_shows_the_lecture_lesson(default_result):
 def test_takeaway_names_the_best_rate(default_result):
     lines = learning_rate.takeaway(default_result)
     best = default_result.summary.groupby("learning_rate")["final_val_error"].mean().idxmin()
-    assert lines[0].startswith(f"Best learning rate {best:g}:")
+    assert lines[0].startswith(f"Best learning rate {best:g}")
     assert len(lines) == 2
 
 

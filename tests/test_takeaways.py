@@ -1,4 +1,5 @@
 """Takeaways say what the numbers support: edges of the tried range, small numbers, partial runs."""
+import numpy as np
 import pandas as pd
 
 from studies import bias_variance, pr_roc
@@ -71,3 +72,46 @@ def test_values_tied_for_best_are_all_named_and_the_edge_note_sees_any_of_them()
     assert lines[0].startswith("Best rate 1 and 10 (tied): 10.0% mean validation error")
     assert "largest value tried" in lines[0]
     assert lines[1] == "Worst rate: 0.1 at 30.0%."
+
+
+def planted(means_by_setting: dict, spread: float, samples: int = 1000) -> pd.DataFrame:
+    """A learning-rate summary: three repeats per setting at mean ± spread."""
+    rows = [{"learning_rate": rate, "setting": f"{rate:g}", "status": "ok", "repeat": r, "val_samples": samples,
+             "final_val_error": mean + (r - 1) * spread, "final_test_error": mean}
+            for rate, mean in means_by_setting.items() for r in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_settings_closer_than_their_spread_tie_within_noise_and_no_test_error_is_named():
+    """0.1 beats 0.5 by 0.3 points while each spreads ±2 points over its repeats: no best. The oracle:
+    2 standard errors of the difference, sqrt(2 * 0.02^2 / 3 + (0.05 * 0.95 + 0.053 * 0.947) / 1000), is 3.8 points."""
+    summary = planted({0.1: 0.05, 0.5: 0.053, 5.0: 0.5}, spread=0.02)
+    margin = 2 * np.sqrt(2 * (0.02 ** 2) / 3 + 0.05 * 0.95 / 1000 + 0.053 * 0.947 / 1000)
+    lines = best_setting(summary, "learning_rate", "learning rate")
+    assert lines[0].startswith("Best learning rate 0.1, tied within noise with 0.5: 5.0% mean validation error")
+    assert "test error" not in lines[0] and f"under {margin:.1%}" in lines[0]
+    assert "Worst learning rate: 5 at 50.0%." in lines[1]
+
+
+def test_a_best_outside_the_noise_is_named_with_its_test_error():
+    summary = planted({0.1: 0.05, 0.5: 0.15, 5.0: 0.5}, spread=0.005)
+    lines = best_setting(summary, "learning_rate", "learning rate")
+    assert lines[0].startswith("Best learning rate 0.1: 5.0% mean validation error over 3 repeats, test error 5.0%.")
+    assert "noise" not in lines[0]
+
+
+def test_a_gap_of_one_validation_sample_is_noise_that_more_repeats_cannot_resolve():
+    """Two settings a single sample apart on 270 validation samples, no spread over repeats: the
+    binomial error of the split alone hides the gap, and no number of repeats changes that split."""
+    summary = planted({100: 4 / 270, 200: 3 / 270}, spread=0.0, samples=270)
+    lines = best_setting(summary, "learning_rate", "epoch count")
+    assert "lies within noise of the best" in lines[0] and "does not tell them apart" in lines[0]
+    assert "more repeats would not tell 200 from 100: the validation split is too small" in lines[0]
+
+
+def test_the_repeats_that_would_separate_two_settings_follow_from_their_spread():
+    """Gap 2 points, each spreading ±3 points per repeat (std 3), split error left out (no samples):
+    n repeats separate them when 2 sqrt(2 * 0.03^2 / n) < 0.02, i.e. n > 18: about 19."""
+    summary = planted({0.1: 0.10, 0.5: 0.12}, spread=0.03, samples=0).drop(columns="val_samples")
+    lines = best_setting(summary, "learning_rate", "learning rate")
+    assert "about 19 repeats would tell 0.1 from 0.5" in lines[0]

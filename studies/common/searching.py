@@ -155,6 +155,22 @@ def trial_count(values: dict) -> int:
     return values["budget"]
 
 
+TPE_STARTUP = 10  # TPE's first trials are random draws (Optuna's n_startup_trials): it chooses from results after them
+
+
+def informed(values: dict, told: dict[int, float | None]) -> int:
+    """How many of the trials asked so far the sampler chose from the results before them: none for
+    grid and random (by design), and for TPE those asked once ``TPE_STARTUP`` trials had been told
+    a value. A wave is asked when every trial before it has been told, so its trials count alike."""
+    if values["sampler"] != "tpe":
+        return 0
+    count, size = 0, values["wave"]
+    for start in range(0, trial_count(values), size):
+        finished = sum(1 for n in range(start) if told.get(n) is not None)
+        count += min(size, trial_count(values) - start) if finished >= TPE_STARTUP else 0
+    return count
+
+
 def _sampler(values: dict):
     seed = values["seed"]
     if values["sampler"] == "grid":
@@ -190,6 +206,27 @@ def configurations(values: dict, told: dict[int, float | None]) -> list[dict]:
                     study.tell(trial, told[n])
         asked += len(wave)
     return []
+
+
+RESAMPLES = 20       # bootstrap resamples of the trials behind each importance's spread
+IMPORTANCE_RANGE = (10, 90)  # the percentiles of those resamples shown as its spread
+
+
+def importance_spread(space: Space, rows: list[tuple[dict, float]], seed: int = 0) -> list[dict]:
+    """Each parameter's importance over the finished trials with its spread: the ``IMPORTANCE_RANGE``
+    percentiles of the importance over ``RESAMPLES`` bootstrap resamples of the trials (drawn from
+    ``seed``: the same trials give the same spread). Largest first; [] while it cannot be computed."""
+    weights = importance(space, rows)
+    if not weights:
+        return []
+    rng = np.random.default_rng([seed, 7])
+    draws = [importance(space, [rows[i] for i in rng.integers(0, len(rows), len(rows))]) for _ in range(RESAMPLES)]
+    spread = []
+    for name, weight in weights.items():
+        seen = [d.get(name, 0.0) for d in draws if d]
+        low, high = np.percentile(seen, IMPORTANCE_RANGE) if seen else (weight, weight)
+        spread.append({"parameter": name, "importance": weight, "low": float(low), "high": float(high)})
+    return sorted(spread, key=lambda row: -row["importance"])
 
 
 def importance(space: Space, rows: list[tuple[dict, float]]) -> dict[str, float]:

@@ -1,6 +1,15 @@
-"""The lecture's lesson in two lines, computed from a study's summary table."""
+"""The lecture's lesson in two lines, computed from a study's summary table.
+
+A best is named only when it stands out of the noise the run can measure (``noise_ties``): the
+spread of each setting over its repeats, and the standard error of an error rate measured on a
+finite validation split. Settings closer to the best than that tie with it, and the takeaway says so.
+"""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 
@@ -37,6 +46,66 @@ def tied(means: pd.Series) -> list:
     return list(means.index[means <= means.min() + 1e-12])
 
 
+Z = 2.0  # a difference is told apart from noise when it exceeds twice its standard error (about 95 %)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How far the best stands from the rest: the settings within noise of it (best first), the noise
+    of a difference with the runner-up (``Z`` standard errors, as a rate) and, when more repeats could
+    tell the best from the runner-up, how many would (None: they cannot, the validation split is too
+    small or the two are equal)."""
+
+    tied: list
+    margin: float
+    repeats_needed: int | None
+    by_spread: list  # tied settings farther from the best than ``margin``: tied through their own spread
+    runner: object = None  # the setting second to the best, which ``margin`` and ``repeats_needed`` are about
+
+
+def noise_ties(ok: pd.DataFrame, swept: str, metric: str = "final_val_error", samples: float = 0) -> Noise:
+    """The settings of ``swept`` whose mean ``metric`` over their repeats lies within noise of the lowest.
+
+    The standard error of the difference between setting b and v is
+    sqrt(s_b^2 / n_b + s_v^2 / n_v + p_b (1 - p_b) / N + p_v (1 - p_v) / N): s the spread over repeats
+    (ddof 1; none measured from one repeat), n the repeats, p the mean error rate and N the ``samples`` it
+    was measured on (0: unknown, left out). Repeats shrink the first two terms only: the validation split
+    is the same for every repeat, so its sampling error stays."""
+    stats = ok.groupby(swept)[metric].agg(["mean", "var", "count"]).sort_values("mean", kind="stable")
+    stats["var"] = stats["var"].fillna(0.0)
+    p = stats["mean"].clip(0, 1)
+    stats["binomial"] = p * (1 - p) / samples if samples else 0.0
+    best = stats.iloc[0]
+    diff = stats["mean"] - best["mean"]
+    se2 = best["var"] / best["count"] + stats["var"] / stats["count"] + best["binomial"] + stats["binomial"]
+    tied = list(stats.index[(diff <= Z * np.sqrt(se2)) | (diff <= 1e-12)])
+    if len(stats) < 2:
+        return Noise(tied, 0.0, None, [])
+    runner = tied[1] if len(tied) > 1 else stats.index[1]  # the nearest setting the best shares its place with
+    margin = float(Z * math.sqrt(se2[runner]))
+    by_spread = [v for v in tied if diff[v] > margin]
+    spread = best["var"] + stats.loc[runner, "var"]
+    room = diff[runner] ** 2 - Z ** 2 * (best["binomial"] + stats.loc[runner, "binomial"])
+    needed = math.floor(Z ** 2 * spread / room) + 1 if spread > 0 and room > 0 and diff[runner] > 1e-12 else None
+    return Noise(tied, margin, needed, by_spread, runner)
+
+
+def noise_note(noise: Noise, ok: pd.DataFrame, swept: str, name, samples: float) -> str:
+    """Why the best shares its place: the size of the noise and what would separate the two at the top."""
+    repeats = int(ok[ok[swept].isin([noise.tied[0], noise.runner])].groupby(swept).size().min())
+    on = f" on {int(samples):,} validation samples" if samples else ""
+    first, second = name(noise.tied[0]), name(noise.runner)
+    note = (f"a gap between {first} and {second} under {noise.margin:.1%} is noise with {repeats} "
+            f"repeat{'s' if repeats != 1 else ''}{on}")
+    if noise.by_spread:
+        note += f"; {listed(name(v) for v in noise.by_spread)} tie{'s' if len(noise.by_spread) == 1 else ''} " \
+                f"through the spread of {'its' if len(noise.by_spread) == 1 else 'their'} own repeats"
+    if noise.repeats_needed is not None:
+        return f"{note}; about {noise.repeats_needed} repeats would tell {first} from {second}"
+    return f"{note}; more repeats would not tell {first} from {second}" + (
+        ": the validation split is too small" if samples else "")
+
+
 def _test_of(ok: pd.DataFrame, swept: str, best: list) -> str:
     """The test error of the setting chosen on validation, reported once (lecture 3.6.2): never used to
     choose. Not when several tie (the test split must not break the tie)."""
@@ -48,11 +117,11 @@ def _test_of(ok: pd.DataFrame, swept: str, best: list) -> str:
 def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
                  floor=None, ordered: bool = True) -> list[str]:
     """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
-    lies at the edge of the tried range, and naming every value that ties with it), with its mean test
-    error when the metric is a validation one; then the worst
-    value, and every value with trials that did not finish ok. A run where every value ties names
-    no best and no worst: the table cannot tell them apart. Unordered settings (``ordered=False``:
-    schedules, activations) have no edge to go beyond."""
+    lies at the edge of the tried range, and naming every value that ties with it exactly or within
+    noise, ``noise_ties``), with its mean test error when the metric is a validation one and the best
+    is alone; then the worst value, and every value with trials that did not finish ok. A run where
+    every value ties names no best and no worst: the table cannot tell them apart. Unordered settings
+    (``ordered=False``: schedules, activations) have no edge to go beyond."""
     ok = summary[summary["status"] == "ok"]
     names = dict(zip(summary[swept], summary["setting"])) if "setting" in summary else {}
     name = lambda v: names.get(v, _fmt(v))  # noqa: E731
@@ -60,18 +129,29 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
     what = metric.replace("final_", "").replace("_", " ").replace("val ", "validation ")
     if len(ok):
         means = ok.groupby(swept)[metric].mean().sort_values(kind="stable")
-        best = tied(means)
-        if len(best) == len(means) > 1:
+        exact = tied(means)
+        samples = validation_samples(ok) if "val" in metric else 0
+        noise = noise_ties(ok, swept, metric, samples)
+        best = exact if len(exact) > 1 else noise.tied
+        if len(exact) == len(means) > 1:
             lines.append(f"Every {label} tried ends at {means.iloc[0]:.1%} mean {what}: a tie, so this run "
                          f"does not tell them apart.")
+        elif len(best) == len(means) > 1:
+            lines.append(f"Every {label} tried lies within noise of the best ({means.iloc[0]:.1%} to "
+                         f"{means.iloc[-1]:.1%} mean {what}; {noise_note(noise, ok, swept, name, samples)}), so this "
+                         f"run does not tell them apart.")
         else:
             runs = int((ok[swept] == best[0]).sum())
-            names_best = listed(name(v) for v in best)
-            tie = " (tied)" if len(best) > 1 else ""
+            names_best = name(best[0]) + (f", tied within noise with {listed(name(v) for v in best[1:])}"
+                                          if len(exact) == 1 and len(best) > 1 else
+                                          " and " + listed(name(v) for v in best[1:]) + " (tied)" if len(best) > 1
+                                          else "")
+            why = f" ({noise_note(noise, ok, swept, name, samples)})" if len(exact) == 1 and len(best) > 1 else ""
             edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note),
                         "") if ordered else ""
-            lines.append(f"Best {label} {names_best}{tie}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
-                         f"{'s' if runs != 1 else ''}{_test_of(ok, swept, best) if 'val' in metric else ''}.{edge}")
+            lines.append(f"Best {label} {names_best}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
+                         f"{'s' if runs != 1 else ''}{_test_of(ok, swept, best) if 'val' in metric else ''}{why}."
+                         f"{edge}")
             if len(means) > len(best):
                 worst = means.index[means >= means.max() - 1e-12]
                 worst_line = f"Worst {label}: {listed(name(v) for v in worst)} at {means.iloc[-1]:.1%}."
@@ -84,6 +164,11 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
     lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else "",
                                         stopped_early(summary)])))
     return lines
+
+
+def validation_samples(summary: pd.DataFrame) -> float:
+    """The validation split's size the errors were measured on (0 where the summary does not say)."""
+    return float(summary["val_samples"].min()) if "val_samples" in summary and len(summary) else 0.0
 
 
 def stopped_early(summary: pd.DataFrame) -> str:

@@ -278,12 +278,13 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
         row["epochs_run"] = curves["epoch"].max() if curves["epoch"].notna().any() else 0
         row["stopped_epoch"] = r.payload.get("stopped_at")
         row["kept_epoch"] = kept
+        row["val_samples"] = r.payload.get("n_val") or np.nan
         row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
         row["message"] = r.message
         rows.append(row)
     columns = ["trial", "seed", *swept, *_labels_columns(swept), "repeat", "fold", "status", "final_train_error",
                "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "stopped_epoch",
-               "kept_epoch", "seconds", "message"]
+               "kept_epoch", "val_samples", "seconds", "message"]
     frame = pd.DataFrame(rows, columns=columns)  # the columns also when no trial has finished yet
     frame["fold"] = frame["fold"].astype("Int64")
     frame["stopped_epoch"] = frame["stopped_epoch"].astype("Int64")
