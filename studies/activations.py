@@ -107,7 +107,7 @@ def compare(runs: list) -> list[alt.Chart]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "activation", ordered=False)
+    lines = best_setting(result.summary, SWEPT, "activation", ordered=False, repeats=result.params["repeats"])
     done = result.summary[result.summary["status"].isin(["ok", "diverged"]) & result.summary["dead"].notna()]
     if len(done):
         means = done.groupby(SWEPT)[["dead", "saturated"]].mean()

@@ -87,7 +87,7 @@ def compare(runs: list) -> list[alt.Chart]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "batch size", floor=1)
+    lines = best_setting(result.summary, SWEPT, "batch size", floor=1, repeats=result.params["repeats"])
     ok = result.summary[result.summary["status"] == "ok"]
     if len(ok):
         speed = ok.groupby("setting", sort=False)["seconds_per_epoch"].mean()

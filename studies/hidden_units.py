@@ -79,7 +79,7 @@ def compare(runs: list) -> list[alt.Chart]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "hidden-unit count")
+    lines = best_setting(result.summary, SWEPT, "hidden-unit count", repeats=result.params["repeats"])
     ok = result.summary[result.summary["status"] == "ok"]
     if len(ok):
         gap = (ok["final_test_error"] - ok["final_train_error"]).groupby(ok[SWEPT]).mean()

@@ -16,9 +16,11 @@ and He (ReLU) are meant to keep them of one size (Fig. 131's scales, ``core.mlp.
 takeaway reports the spread measured for each pair, not the lecture's expectation. The probe also
 keeps each layer's distribution of activations and weight gradients (Fig. 126, 127).
 
-The dynamics part trains that deep network with sigmoid units from N(0, 1) and from Xavier weights
-for the study's epochs and follows the mean and spread of each layer's activations (Fig. 125): from
-N(0, 1) the sigmoid units start saturated, their activations pressed against 0 and 1.
+The dynamics part trains that deep network with sigmoid units from Eq. 11's U(-1/sqrt(n), 1/sqrt(n))
+weights (the state of the art in 2010, which Fig. 125 was made with) and from Xavier weights for the
+study's epochs, and follows the mean and spread of each layer's activations and the validation error
+(Fig. 125): from the 2010 weights the top layer's activations sink from 0.5 towards 0 and the network
+stays at chance; from Xavier weights it learns.
 
 CSV (``--out``): the tidy columns of DESIGN.md for the sweep's trials, then ``init_sigma``,
 ``setting`` and ``repeat``. Summary (``--summary-out``): one row per sweep trial as in the
@@ -93,7 +95,7 @@ def assemble(values: dict, results: list) -> StudyResult:
     result.tables["dynamics"] = pd.DataFrame(
         [{"scheme": r.trial.params["scheme"], **row}
          for r in results if r.trial.params["part"] == "dynamics" for row in r.payload.get("activations", [])],
-        columns=["scheme", "epoch", "layer", "mean", "std"])
+        columns=["scheme", "epoch", "layer", "mean", "std", "error"])
     return result
 
 
@@ -210,11 +212,13 @@ def _dynamics_chart(dynamics: pd.DataFrame) -> alt.Chart:
                                                           scale=alt.Scale(domain=[0, 1])), y2="high:Q", color=colour)
     mean = base.mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=x, y="mean:Q", color=colour,
-        tooltip=["scheme:N", "layer:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("std:Q", format=".3f")])
+        tooltip=["scheme:N", "layer:N", "epoch:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("std:Q", format=".3f"),
+                 alt.Tooltip("error:Q", format=".1%", title="validation error")])
     return charts.finish(alt.layer(band, mean).add_params(pick),
                          "Activations per layer over the epochs, deep sigmoid net (Fig. 125; pick the weights below)",
-                         "Look for: from N(0, 1) the layers start pressed against 0 or 1 with a wide spread of "
-                         "saturated units; from Xavier they start near the middle and move as the network learns.")
+                         "Look for: from the 2010 weights U(±1/√n) the top layer's activations sink from 0.5 towards 0 "
+                         "within a few epochs while the network learns nothing (Fig. 125); from Xavier they stay "
+                         "spread and the network learns (the tooltip gives each epoch's validation error).")
 
 
 def compare(runs: list) -> list[alt.Chart]:
@@ -263,7 +267,7 @@ def _units_line(summary: pd.DataFrame) -> str:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "initial sigma")
+    lines = best_setting(result.summary, SWEPT, "initial sigma", repeats=result.params["repeats"])
     layers = result.tables.get("layers", pd.DataFrame())
     extra = [_units_line(result.summary), _probe_line(layers) if len(layers) else ""]
     lines[1] = " ".join(filter(None, [*extra, lines[1]]))

@@ -54,6 +54,15 @@ def assemble(values: dict, results: list) -> StudyResult:
     return assemble_training(NAME, values, results, [SWEPT])
 
 
+def u_look_for(summary) -> str:
+    """The final-error chart's line: the U shape, unless every rate ended at the same error (an easy
+    task such as Fig. 55/56's pair of digits), where the cost curves carry the lesson instead."""
+    ends = summary[summary["status"] == "ok"].groupby(SWEPT)["final_val_error"].mean()
+    if len(ends) > 1 and ends.max() - ends.min() < 1e-12:
+        return (f"Look for: nothing to choose here: every rate ends at {ends.iloc[0]:.1%} validation error, so this "
+                f"task cannot show the U shape; the cost curves above show how fast each rate got there.")
+    return ("Look for: the U shape: too small and too large rates both end higher than the best one in between.")
+
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy
@@ -66,8 +75,7 @@ def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
                       look_for="Look for: the rate whose curve reaches the lowest error soonest, and curves that "
                                "zig-zag instead of settling (oscillation, Fig. 56)."),
         charts.final_against(result.summary, SWEPT, title="Final validation error against the learning rate",
-                             look_for="Look for: the U shape: too small and too large rates both end higher than "
-                                      "the best one in between."),
+                             look_for=u_look_for(result.summary)),
     ]
 
 
@@ -94,7 +102,7 @@ def epochs_to_reach(result: StudyResult) -> tuple[float, dict]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "learning rate")
+    lines = best_setting(result.summary, SWEPT, "learning rate", repeats=result.params["repeats"])
     if (result.summary["status"] == "ok").any():
         target, reached = epochs_to_reach(result)
         ran = result.summary.groupby(SWEPT)["epochs_run"].max()  # early stopping may end a rate sooner

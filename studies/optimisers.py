@@ -113,13 +113,34 @@ def _surface_chart(paths: pd.DataFrame, surface: str, steps: int) -> alt.Chart:
                         scale=alt.Scale(domain=labels, range=[COLOURS[label.split(" ")[0]] for label in labels])),
         tooltip=["optimiser:N", "step:Q", alt.Tooltip("cost:Q", format=".4g"), alt.Tooltip("x:Q", format=".3f"),
                  alt.Tooltip("y:Q", format=".3f")]).transform_filter(f"datum.step <= {name}").add_params(slider)
-    look = {"saddle point": "Look for: plain GD lingers on the ridge of the saddle; momentum methods and Adam escape "
-                            "to a minimum in far fewer steps.",
+    look = {"saddle point": saddle_look_for(paths),
             "elongated bowl": "Look for: GD zig-zags across the steep axis and crawls along the flat one; AdaGrad, "
                               "RMSProp and Adam scale each axis and head straight for the minimum (Fig. 134).",
             "Rosenbrock valley": "Look for: everyone reaches the curved valley floor quickly; following it to the "
                                  "minimum at (1, 1) is what separates the optimisers."}[surface]
     return charts.finish(heat + lines, f"Paths on the {surface} (drag the step slider)", look)
+
+
+ESCAPED = -0.2  # a cost on the saddle surface below this is most of the way down to its minima at -0.25
+
+
+def escape_steps(paths: pd.DataFrame) -> dict[str, int | None]:
+    """Per optimiser, the first step at which its path on the saddle surface has a cost below
+    ``ESCAPED`` (None: not within the steps run), fewest first."""
+    saddle = paths[paths["surface"] == "saddle point"]
+    found = {name: next((int(step) for step, cost in zip(path["step"], path["cost"]) if cost < ESCAPED), None)
+             for name, path in saddle.sort_values("step").groupby("optimiser", sort=False)}
+    return dict(sorted(found.items(), key=lambda item: (item[1] is None, item[1] or 0, item[0])))
+
+
+def saddle_look_for(paths: pd.DataFrame) -> str:
+    """The saddle chart's line, from this run's paths: who leaves the ridge first."""
+    steps = escape_steps(paths)
+    reached = [f"{name} {step}" for name, step in steps.items() if step is not None]
+    never = [name for name, step in steps.items() if step is None]
+    line = "Look for: who leaves the ridge of the saddle first. Steps to a cost below -0.2 here: " + \
+        (", ".join(reached) if reached else "none")
+    return line + (f"; {listed(never)} not within {int(paths['step'].max())} steps." if never else ".")
 
 
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:

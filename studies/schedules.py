@@ -104,7 +104,7 @@ def compare(runs: list) -> list[alt.Chart]:
 
 
 def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "schedule", ordered=False)
+    lines = best_setting(result.summary, SWEPT, "schedule", ordered=False, repeats=result.params["repeats"])
     ok = result.summary[result.summary["status"] == "ok"]
     means = ok.groupby(SWEPT)[["final_val_error", "wobble"]].mean()
     means = means.loc[[s for s in SCHEDULES if s in means.index]]

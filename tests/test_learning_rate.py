@@ -235,3 +235,18 @@ def test_csv_exports_carry_the_runs_parameters(tmp_path):
     table = pd.read_csv(out)
     assert list(table.columns[:11]) == TIDY_COLUMNS
     assert (table["l2"] == 0.001).all() and (table["epochs"] == 2).all() and (table["dataset"] == "digits").all()
+
+
+def test_the_u_shape_caption_is_dropped_when_every_rate_ends_at_the_same_error():
+    """Fig. 55/56's preset ends at 0 % for every rate: the caption must not ask for a U shape there."""
+    from studies.common.charts import vega_lite
+
+    flat = pd.DataFrame({"learning_rate": [0.1, 0.5, 2.0], "status": "ok", "final_val_error": 0.0})
+    assert "cannot show the U shape" in learning_rate.u_look_for(flat) and "0.0%" in learning_rate.u_look_for(flat)
+    shaped = flat.assign(final_val_error=[0.3, 0.05, 0.4])
+    assert learning_rate.u_look_for(shaped).startswith("Look for: the U shape")
+    values = learning_rate.SCHEMA.parse({"learning_rates": "0.1,0.5", "classes": "0,1", "hidden": "",
+                                         "output": "sigmoid", "epochs": "20", "repeats": "1"})
+    result = run_study(learning_rate, values, n_jobs=1)
+    final = vega_lite(learning_rate.charts_for(result)[-1])["description"]
+    assert final == learning_rate.u_look_for(result.summary)

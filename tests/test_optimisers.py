@@ -90,3 +90,27 @@ def test_dropout_masks_follow_the_seed_and_keep_the_expected_share():
     np.testing.assert_array_equal(first[0], again[0])
     assert np.mean(first[0] > 0) == pytest.approx(0.7, abs=0.02)
     assert set(np.unique(first[0])) == {0.0, np.float32(1 / 0.7)}
+
+
+def test_the_saddle_caption_orders_the_optimisers_by_the_steps_their_paths_took_to_escape():
+    """The caption is a claim about this run's paths (it said 'momentum methods and Adam escape in far
+    fewer steps' where AdaGrad took 3 and momentum 30): each path's first step below cost -0.2, read
+    straight off the paths table."""
+    from studies import optimisers
+    from studies.common.charts import vega_lite
+    from studies.common.execution import run_study
+
+    values = optimisers.SCHEMA.parse({"epochs": "1", "rates": "0.1", "max_train": "100", "steps": "60"})
+    result = run_study(optimisers, values, n_jobs=1)
+    saddle = result.tables["paths"][result.tables["paths"]["surface"] == "saddle point"]
+    steps = {}
+    for name, path in saddle.groupby("optimiser"):
+        below = path.loc[path["cost"] < -0.2, "step"]
+        steps[name] = int(below.min()) if len(below) else None
+    reached = sorted((s, n) for n, s in steps.items() if s is not None)
+    caption = next(c for c in optimisers.charts_for(result) if vega_lite(c)["title"]["text"].startswith(
+        "Paths on the saddle point"))
+    said = vega_lite(caption)["description"]
+    assert said.startswith("Look for: who leaves the ridge of the saddle first. Steps to a cost below -0.2 here: " +
+                           ", ".join(f"{n} {s}" for s, n in reached))
+    assert all(f"{n}" in said.split("; ")[-1] for n, s in steps.items() if s is None)

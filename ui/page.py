@@ -179,8 +179,9 @@ def progress_text(run, total: int, done: float) -> str:
     elapsed, left = time.time() - run.submitted, cost.describe(engine().seconds_left(run, done))
     if run.state == "queued":
         ahead = engine().ahead(run)
-        return (f"Waiting for a free worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one · "
-                f"{left} to go · {elapsed:.1f} s")
+        waiting = (f"{ahead} run{'s' if ahead != 1 else ''} ahead of this one" if ahead else
+                   "every worker is finishing another run's trial")
+        return f"Waiting for a free worker: {waiting} · {left} to go · {elapsed:.1f} s"
     return f"{len(run.results)} / {total} trials finished · {left} to go · {elapsed:.1f} s"
 
 

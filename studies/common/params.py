@@ -49,7 +49,8 @@ MODEL = [
     Param("init", "choice", "normal", "Initial weights (lecture 5.1.4, Fig. 131): normal N(0, sigma^2) with the "
           "sigma below; Xavier: sqrt(2/(n_in+n_out)) for tanh and 4 times that for sigmoid; He (ReLU): sqrt(2) "
           "times Xavier's tanh value (normal: the standard deviation; uniform: U(-r, r) with 6 in place of 2). "
-          "PyTorch's and Keras' He use sqrt(2/n_in) instead.", "model", choices=tuple(INITS)),
+          "PyTorch's and Keras' He use sqrt(2/n_in) instead. classic_uniform: U(-1/sqrt(n_in), 1/sqrt(n_in)), Eq. 11, "
+          "the state of the art in 2010 (Fig. 125, 128).", "model", choices=tuple(INITS)),
     Param("init_sigma", "float", 0.05, "Weights start from N(0, sigma^2), biases at 0; sigma 0 keeps all hidden "
           "units identical (lecture Fig. 121). Used by init=normal.", "model", low=0.0, high=10.0),
 ]

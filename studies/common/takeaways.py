@@ -115,13 +115,14 @@ def _test_of(ok: pd.DataFrame, swept: str, best: list) -> str:
 
 
 def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "final_val_error",
-                 floor=None, ordered: bool = True) -> list[str]:
+                 floor=None, ordered: bool = True, repeats: int | None = None) -> list[str]:
     """Best swept value by mean ``metric`` over its repeats that finished ``ok`` (saying so when it
     lies at the edge of the tried range, and naming every value that ties with it exactly or within
     noise, ``noise_ties``), with its mean test error when the metric is a validation one and the best
     is alone; then the worst value, and every value with trials that did not finish ok. A run where
     every value ties names no best and no worst: the table cannot tell them apart. Unordered settings
-    (``ordered=False``: schedules, activations) have no edge to go beyond."""
+    (``ordered=False``: schedules, activations) have no edge to go beyond. ``repeats``: the repeats the
+    run planned per value (a stopped run's summary lacks the trials it never started)."""
     ok = summary[summary["status"] == "ok"]
     names = dict(zip(summary[swept], summary["setting"])) if "setting" in summary else {}
     name = lambda v: names.get(v, _fmt(v))  # noqa: E731
@@ -158,7 +159,7 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
     else:
         lines.append(f"No {label} finished: every trial diverged, failed or was cancelled.")
     counts = pd.crosstab(summary[swept], summary["status"])  # swept value x status
-    totals = counts.sum(axis=1)
+    totals = counts.sum(axis=1) if repeats is None else pd.Series(repeats, index=counts.index)  # planned, when known
     troubles = [f"{name(v)} {status} in {n} of {totals[v]} repeats" for status in ("diverged", "failed", "cancelled")
                 if status in counts for v, n in counts[status].items() if n]
     lines.append(" ".join(filter(None, [worst_line, "; ".join(troubles) + "." if troubles else "",

@@ -10,12 +10,13 @@ from studies.common import cost
 from studies.common.training import build_net, fit_trial, load_split, resolve_batch, trial_payload
 
 
-SCHEMES = {"N(0, 1)": ("normal", 1.0), "N(0, 0.01²)": ("normal", 0.01), "Xavier": ("xavier_normal", 0.0),
-           "He": ("he_normal", 0.0)}
+CLASSIC = "U(±1/√n), 2010"  # Eq. 11: the state of the art of 2010 that Fig. 125 and 128 were made with
+SCHEMES = {"N(0, 1)": ("normal", 1.0), "N(0, 0.01²)": ("normal", 0.01), CLASSIC: ("classic_uniform", 0.0),
+           "Xavier": ("xavier_normal", 0.0), "He": ("he_normal", 0.0)}
 BINS = 30
 PROBE_SAMPLES = 500
 PROBE_ACTIVATIONS = ("sigmoid", "tanh", "relu")  # Fig. 131's rows
-DYNAMICS_SCHEMES = ("N(0, 1)", "Xavier")        # Fig. 125 (sigmoid, the 2010 state of the art) against Fig. 131's fix
+DYNAMICS_SCHEMES = (CLASSIC, "Xavier")  # Fig. 125 (sigmoid from Eq. 11's weights) against Fig. 131's fix
 
 
 def run_trial(trial) -> dict:
@@ -87,19 +88,20 @@ def _density(layer: int, kind: str, values) -> list[dict]:
 
 def dynamics(trial) -> dict:
     """Fig. 125: the deep sigmoid network trained for the study's epochs; after every epoch the mean
-    and standard deviation of each hidden layer's activations on a fixed batch."""
+    and standard deviation of each hidden layer's activations on a fixed batch, and the validation error."""
     p = trial.params
     net, split = _deep_net(trial, "sigmoid")
     X = split.X_train[:PROBE_SAMPLES]
     rows = []
 
-    def record(epoch, _rows=None):
+    def record(epoch, evaluated):
+        error = evaluated[0]["error"]
         for layer, a in enumerate(net.forward(X)[1:-1], start=1):
-            rows.append({"epoch": epoch, "layer": layer, "mean": float(a.mean()), "std": float(a.std())})
+            rows.append({"epoch": epoch, "layer": layer, "mean": float(a.mean()), "std": float(a.std()), "error": error})
 
     history = net.fit(split.X_train, split.y_train, epochs=p["epochs"], learning_rate=p["learning_rate"],
                       batch_size=resolve_batch(p["batch_size"], len(split.X_train)), on_epoch=record,
-                      stop=cancel.requested)
+                      eval_sets={"val": (split.X_val, split.y_val)}, stop=cancel.requested)
     return {"status": history.status, "activations": rows}
 
 
