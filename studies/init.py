@@ -3,9 +3,11 @@
 Two parts. The sigma sweep trains the same network from N(0, sigma^2) weights for several sigma,
 0 included: with sigma 0 every hidden unit computes the same thing and gets the same update, so
 the network is no better than a network of one hidden unit (Fig. 121, 122); a moderate sigma learns.
-The symmetry is exact here too: every unit's weights stay equal bit for bit however long it trains
-(measured over 50 epochs), and the summary's ``distinct_units`` counts the different units of the
-first hidden layer after training. Weight and bias histograms per layer show what each sigma ended
+In floating point the symmetry holds as far as the matrix products round every column alike: on a
+BLAS whose kernels do (OpenBLAS on SkylakeX, measured over 50 epochs) every unit's weights stay equal
+bit for bit; where the kernels round blocks of columns differently (OpenBLAS on Haswell: 5 groups
+of 30 units) those blocks drift apart as training amplifies the rounding. The summary's
+``distinct_units`` counts the different units of the first hidden layer after training. Weight and bias histograms per layer show what each sigma ended
 with (with sigma 0 a layer's histogram is one unit's weights, repeated once per unit).
 
 The depth probe builds a deep network (``depth`` hidden layers of ``width`` units) for every pair of

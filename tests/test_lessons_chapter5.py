@@ -27,17 +27,32 @@ def test_sigma_zero_stays_near_chance_while_a_moderate_sigma_learns(init_result)
     assert final[0.0] > 0.5 and final[0.05] < 0.1
 
 
-def test_sigma_zero_keeps_every_hidden_unit_identical_for_fifty_epochs_and_the_page_says_so():
-    """Fig. 122: the symmetry is never broken (the docstring's measured claim), and the takeaway and
-    the distinct-units chart report the count the network really has."""
+def test_sigma_zero_gives_every_hidden_unit_the_same_gradient():
+    """Fig. 121/122's argument written out: from sigma 0 every hidden unit has the same weights, so the
+    same activation and the same error signal, so the same gradient (float64: equal to rounding)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 8)), rng.integers(0, 3, size=40)
+    net = MLP([8, 12, 3], init_sigma=0.0, dtype=np.float64)
+    dW, db = net.gradients(X, net.targets(y))[0]
+    assert np.abs(dW).max() > 0 or np.abs(net.gradients(X, net.targets(y))[1][0]).max() > 0
+    np.testing.assert_allclose(dW, dW[:, :1].repeat(12, axis=1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(db, np.full(12, db[0]), rtol=1e-12, atol=1e-15)
+
+
+def test_sigma_zero_leaves_few_distinct_units_and_the_page_reports_the_count_it_has():
+    """Fig. 122 over 50 epochs: sigma 0 leaves at most a few groups of equal units (one on a BLAS that
+    rounds every column of a product alike; the column blocks of another's kernels round differently
+    and drift apart), sigma 0.05 30 distinct units; the takeaway and the distinct-units chart report the
+    count the network really has, and call the units identical only when there is one."""
     result = run_study(init, init.SCHEMA.parse({"sigmas": "0,0.05", "epochs": "50", "repeats": "1"}), n_jobs=2)
     distinct = result.summary.set_index("init_sigma")["distinct_units"]
-    assert distinct[0.0] == 1 and distinct[0.05] == 30
+    assert distinct[0.0] <= 10 and distinct[0.05] == 30
     line = init.takeaway(result)[1]
-    assert "σ = 0: 1, σ = 0.05: 30." in line and "With σ = 0 every hidden unit stayed identical" in line
+    assert f"σ = 0: {distinct[0.0]}, σ = 0.05: 30." in line
+    assert ("With σ = 0 every hidden unit stayed identical" in line) == (distinct[0.0] == 1)
     units = init.charts_for(result)[1].to_dict()
     (rows,) = [rows for rows in units["datasets"].values() if rows and "distinct" in rows[0]]
-    assert {r["sigma"]: r["distinct"] for r in rows} == {"σ = 0": 1, "σ = 0.05": 30}
+    assert {r["sigma"]: r["distinct"] for r in rows} == {"σ = 0": distinct[0.0], "σ = 0.05": 30}
 
 
 FIG_131 = {  # (scheme, activation) -> the table's normal standard deviation; uniform: sqrt(3) times that

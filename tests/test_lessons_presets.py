@@ -65,10 +65,12 @@ def lesson_pr_roc_binary(result, floor):
 
 
 def lesson_init(result):
-    """Fig. 121/122: sigma 0 keeps one distinct unit and stays far from a moderate sigma's error."""
+    """Fig. 121/122: sigma 0 leaves a few groups of equal units at most (one where the BLAS treats every
+    column of a product alike; a few where its kernels round column blocks differently) and stays far
+    from a moderate sigma's error, whose 30 units all differ."""
     val = ok_means(result, "init_sigma", "final_val_error")
     units = result.summary.groupby("init_sigma")["distinct_units"].max()
-    assert val[0.0] > 0.5 and val[0.05] < 0.1 and units[0.0] == 1 and units[0.05] == 30
+    assert val[0.0] > 0.5 and val[0.05] < 0.1 and units[0.0] <= 10 and units[0.05] == 30
 
 
 def lesson_optimisers(result, interior=True, far=("adagrad", "rmsprop", "adam")):
@@ -280,7 +282,10 @@ def lesson_search(result, most: str, grid: int | None = None):
     ok = summary[summary["status"] == "ok"]
     best = ok.loc[ok["final_val_error"].idxmin()]
     assert best["final_val_error"] < 0.05 and abs(best["final_test_error"] - best["final_val_error"]) < 0.03
-    assert result.tables["importance"]["parameter"].iloc[0] == most
+    importance = result.tables["importance"]  # named first where the resampled trials support a ranking
+    line = STUDIES["search"].takeaway(result)[1]
+    assert line.endswith(f"{most} matters most (what it means: under the importance chart).") or \
+        (line.startswith("Importance withheld") and importance["low"].iloc[0] <= importance["high"].iloc[1])
     if grid:
         assert len(summary) == grid == summary["setting"].nunique()
 
