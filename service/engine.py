@@ -43,6 +43,7 @@ from service.runner import Trial, TrialResult
 log = logging.getLogger(__name__)
 KEEP_ENDED = 32  # ended runs remembered (their results also live in the store)
 RETRIES = 3      # times a trial lost to the machinery is sent again
+MEASURED_FROM = 0.05  # share of a run done from which its time left follows its measured pace
 
 
 class TooManyRuns(RuntimeError):
@@ -191,8 +192,14 @@ class Engine:
             return len(run.queue) + len(run.tasks_running)
 
     def seconds_left(self, run: Run, done: float | None = None) -> float:
-        """Estimated seconds until the run ends: its own remaining work and, while it lasts, the
-        other runs' share of the workers."""
+        """Estimated seconds until the run ends. Before it has measurable progress: its own remaining
+        work and, while it lasts, the other runs' share of the workers (the cost model). From
+        ``MEASURED_FROM`` of its trials on: the pace it has kept since it was submitted, which holds the
+        workers' real speed and the other runs' real share (the model said 'under a second' for 8 s
+        where it was off)."""
+        done = self.progress(run) if done is None else done
+        if done >= MEASURED_FROM * max(run.total, 1):
+            return (time.time() - run.submitted) * (run.total - done) / done
         own = self.remaining_work(run, done)
         return own / max(1, self.pool.capacity()) + self.queue_seconds(self.remaining_tasks(run), exclude=run)
 

@@ -482,3 +482,35 @@ def test_the_bar_moves_during_a_trial_and_a_waiting_run_shows_the_runs_ahead(app
     second.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
     first.close()
     second.close()
+
+
+def test_the_estimate_follows_the_form_and_a_bad_number_is_refused_at_the_top_and_beside_its_field(app_url, browser):
+    """Issue 28: after epochs 20 -> 2000 the line under Run still described the last run ('under a
+    second'); learning rate 500 turned its field red below the fold and Run did nothing, without a
+    word; an emptied field ran with the lower limit."""
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    page.goto(f"{app_url}/batch_size")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    field = lambda name: sidebar.locator(f".st-key-batch_size-{name} input")  # noqa: E731
+    estimate = sidebar.get_by_text(re.compile(r"^\d+ trials, "))
+    expect(estimate).to_be_visible(timeout=30_000)
+    before = estimate.inner_text()
+    field("epochs").fill("2000")
+    field("epochs").press("Tab")
+    expect(estimate).not_to_have_text(before, timeout=30_000)          # no Run pressed: the form as it stands
+    expect(estimate).to_contain_text(re.compile(r"about \d+ min"))        # 2000 epochs: minutes, not seconds
+    field("epochs").fill("3")
+    field("epochs").press("Tab")
+    for typed, says in (("500", "learning_rate: 500 is outside a number between 1e-06 and 100"),
+                        ("", "learning_rate: empty: a value is needed")):
+        field("learning_rate").fill(typed)
+        field("learning_rate").press("Tab")
+        sidebar.get_by_role("button", name="Run", exact=True).click()
+        main = page.locator("[data-testid='stMain'] [data-testid='stAlert']").filter(has_text="The form was not run")
+        expect(main).to_contain_text(says, timeout=30_000)
+        beside = page.locator(".st-key-batch_size-learning_rate ~ div [data-testid='stAlert'], "
+                              "[data-testid='stSidebar'] [data-testid='stAlert']").filter(has_text=says)
+        expect(beside).to_have_count(2)                                  # under Run, and beside the field
+        expect(page.get_by_role("button", name="Stop")).to_have_count(0)  # nothing was started
+    page.screenshot(path=str(ARTIFACTS / "form-errors.png"), full_page=True)
+    page.close()

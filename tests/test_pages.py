@@ -430,12 +430,27 @@ def test_a_link_whose_server_stopped_beating_says_that_server_stopped():
     from service.store import STALE_SECONDS
 
     study = STUDIES["learning_rate"]
-    key = execution.run_key(study, study.SCHEMA.parse({"epochs": "4"}))
+    key = execution.run_key(study, study.SCHEMA.parse({"epochs": "6"}))  # a run no other test left in the engine
     store = result_store()
     assert store.claim(key, "other-host:123:abcdef") is None
     with sqlite3.connect(store.path) as db:                                 # that server was killed
         db.execute("UPDATE inflight SET heartbeat = ?", (time.time() - STALE_SECONDS - 1,))
-    at = page("learning_rate", epochs=4)
+    at = page("learning_rate", epochs=6)
     assert not at.exception
     assert any("was computing this link's run and stopped" in w.value for w in at.warning)
     assert not any("Running on another server" in str(p.value) for p in at.get("progress"))
+
+
+@pytest.mark.parametrize("typed, says", [(500.0, "learning_rate: 500 is outside a number between 1e-06 and 100"),
+                                         (None, "learning_rate: empty: a value is needed")])
+def test_a_number_out_of_range_or_emptied_is_refused_at_the_top_and_beside_its_field(typed, says):
+    """Issue 28: learning rate 500 turned the field red below the fold and Run did nothing, without a
+    word; an emptied field ran with the lower limit. Both now answer at the top of the page and beside
+    the field, and Run starts nothing with a value nobody entered."""
+    at = page("batch_size", epochs=4)
+    at.sidebar.number_input(key="batch_size:learning_rate").set_value(typed)
+    at = at.sidebar.button[0].click().run()
+    assert not at.exception and not engines.shared(WORKER_PRELOAD).active()
+    shown = lambda errors: [e.value.replace("\\", "") for e in errors]  # noqa: E731  (Markdown escapes)
+    assert any(says in e and "The form was not run" in e for e in shown(at.main.error)), shown(at.error)
+    assert sum(says in e for e in shown(at.sidebar.error)) == 2  # under Run, and beside the field

@@ -390,3 +390,20 @@ def test_a_run_whose_every_trial_was_lost_is_not_stored(engine, tmp_path, caplog
     assert {r.status for r in run.results} == {"cancelled"}
     assert store.index() == [] and execution.load_result(store, learning_rate, values) is None
     assert "does not fit its schema" not in caplog.text
+
+
+def test_the_time_left_follows_the_runs_measured_pace_once_it_has_some():
+    """Issue 28: 'under a second to go' for 8 s where the cost model was off. Here the model says the
+    run needs 0.01 s while its four trials take 0.4 s each: once one has finished, the time left is
+    within a factor of two of what the run then really took, where the model's was 60 times too small."""
+    engine = Engine(ThreadPool(1))
+    try:
+        run = engine.submit(job("paced", busy, [{"seconds": 0.4, "i": i} for i in range(4)], work=0.01), who="ann")
+        while len(run.results) < 1:
+            time.sleep(0.01)
+        said, model, at = engine.seconds_left(run, 1.0), engine.remaining_work(run, 1.0), time.time()
+        assert run.wait(30)
+        took = time.time() - at
+        assert took / 2 < said < took * 2 and model < took / 60
+    finally:
+        engine.shutdown()

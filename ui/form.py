@@ -10,6 +10,7 @@ reset to the exercise's values, with a warning, whatever the rest of the link sa
 from __future__ import annotations
 
 import re
+from typing import Callable
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -71,16 +72,19 @@ def values_from_link(study) -> tuple[dict, list[str]]:
 
 def _widget(param: Param, key: str, disabled: bool):
     """The widget of one parameter. Its value lives in ``st.session_state[key]`` (``fill_form``):
-    passing a value too would make Streamlit warn, and a browser keeps showing its own old value."""
+    passing a value too would make Streamlit warn, and a browser keeps showing its own old value.
+    Number fields carry no limits and may be emptied: a browser held back a value outside the limits
+    without a word (the field went red below the fold, Run did nothing) and turned an emptied field
+    into the lower limit; the schema now answers both when Run is pressed."""
     help_text = f"{param.help}  \nAllowed: {param.allowed()}." + ("  \nFixed by this exercise." if disabled else "")
     label = param.name.replace("_", " ") + (" 🔒" if disabled else "")
     common = {"key": key, "help": help_text, "disabled": disabled}
     if param.kind == "choice":
         return st.selectbox(label, param.choices, **common)
     if param.kind == "int":
-        return st.number_input(label, int(param.low), int(param.high), step=1, **common)
+        return st.number_input(label, value=None, step=1, **common)
     if param.kind == "float":
-        return st.number_input(label, float(param.low), float(param.high), format="%g", step=None, **common)
+        return st.number_input(label, value=None, format="%g", step=None, **common)
     return st.text_input(label, **common)
 
 
@@ -106,37 +110,59 @@ def fill_form(study, values: dict) -> None:
         st.session_state[_key(study, param)] = _widget_value(param, values[param.name])
 
 
-def sidebar_form(study, initial: dict, note: str = "") -> dict | None:
-    """Draw the form, the Run button first with ``note`` (the run's size and time) under it; on Run
-    return the validated values (and put them in the link), else None. A rejected form keeps its
-    error, above the fields and on the page, until the next Run."""
+def sidebar_form(study, initial: dict, describe: Callable[[dict], str]) -> dict | None:
+    """Draw the form, the Run button first with ``describe(values)`` under it (the run's size and time
+    for the values the fields hold now); on Run return the validated values (and put them in the
+    link), else None. A rejected form keeps its error, above the fields, beside each wrong field and
+    on the page, until the next Run.
+
+    The fields live in a fragment, not an ``st.form``: a changed field reruns the fragment alone, so
+    the estimate follows the form as it stands (inside a form it described the last run: 'under a
+    second' after epochs went from 20 to 2000). Run validates there and hands the values to the page
+    through the session state, with one rerun of the whole page."""
+    if any(_key(study, p) not in st.session_state for p in study.SCHEMA):
+        fill_form(study, initial)
+    with st.sidebar:
+        _fields(study, describe)
+    submitted = st.session_state.pop(f"{study.NAME}:submitted", None)
+    if submitted is not None:
+        st.query_params.from_dict(link_texts(study, submitted))
+    return submitted
+
+
+def _raw(study, exercise: dict) -> dict:
+    """What the fields hold now (the hidden parameters at the exercise's values)."""
+    return {**{p.name: st.session_state.get(_key(study, p)) for p in study.SCHEMA if p.name not in exercise["hide"]},
+            **exercise["hide"]}
+
+
+@st.fragment
+def _fields(study, describe: Callable[[dict], str]) -> None:
     schema, exercise = study.SCHEMA, exercises.exercise_of(study)
-    error_key = f"{study.NAME}:form_error"
-    with st.sidebar.form(f"{study.NAME}:form"):
-        submitted = st.form_submit_button("Run", type="primary", width="stretch", icon=":material/play_arrow:")
-        if note:
-            st.caption(note)
-        if st.session_state.get(error_key):
-            st.error(plain(st.session_state[error_key]), icon=":material/error:")
-        raw = {name: value for name, value in exercise["hide"].items()}
-        if any(_key(study, p) not in st.session_state for p in schema):
-            fill_form(study, initial)
-        for group, title in GROUPS.items():
-            params = [p for p in schema if p.group == group and p.name not in exercise["hide"]]
-            if params:
-                st.markdown(f"**{title}**")
-                for p in params:
-                    raw[p.name] = _widget(p, _key(study, p), p.name in exercise["lock"])
-    if not submitted:
-        return None
-    try:
-        values = schema.parse(raw)
-    except ParamError as exc:
-        st.session_state[error_key] = str(exc)
-        st.rerun()  # draw the error above the fields, where the Run button is
-    st.session_state.pop(error_key, None)
-    st.query_params.from_dict(link_texts(study, values))
-    return values
+    error_key, errors_key = f"{study.NAME}:form_error", f"{study.NAME}:field_errors"
+    if st.button("Run", type="primary", width="stretch", icon=":material/play_arrow:", key=f"{study.NAME}:run"):
+        raw = _raw(study, exercise)
+        try:
+            st.session_state[f"{study.NAME}:submitted"] = schema.parse(raw)
+            st.session_state.pop(error_key, None)
+            st.session_state.pop(errors_key, None)
+        except ParamError as exc:
+            st.session_state[error_key] = str(exc)
+            st.session_state[errors_key] = schema.problems(raw)
+        st.rerun(scope="app")  # the page runs the values, or says what is wrong at its top
+    values, problems = schema.parse_lenient(_raw(study, exercise))
+    st.caption("Fix the fields marked below to see this run's size." if problems else describe(values))
+    if st.session_state.get(error_key):
+        st.error(plain(st.session_state[error_key]), icon=":material/error:")
+    field_errors = st.session_state.get(errors_key, {})
+    for group, title in GROUPS.items():
+        params = [p for p in schema if p.group == group and p.name not in exercise["hide"]]
+        if params:
+            st.markdown(f"**{title}**")
+            for p in params:
+                _widget(p, _key(study, p), p.name in exercise["lock"])
+                if p.name in field_errors:
+                    st.error(plain(field_errors[p.name]), icon=":material/error:")
 
 
 def form_error(study) -> str | None:

@@ -47,7 +47,7 @@ def study_page(study) -> None:
         st.query_params.from_dict(link_texts(study, active))  # the address bar is always the share link
     exercises.question_box(study)
     preset_picker(study)
-    submitted = sidebar_form(study, active, _estimate(study, active))
+    submitted = sidebar_form(study, active, lambda values: _estimate(study, values))
     values = submitted or active
     st.session_state[active_key] = values
     if form_error(study):

@@ -117,6 +117,8 @@ class Param:
 
 def _scalar(kind: str, raw: Any):
     text = raw.strip().lower() if isinstance(raw, str) else raw
+    if text is None or text == "":
+        raise ValueError("empty: a value is needed")
     if kind == "batch" and text == "full":
         return "full"
     if isinstance(text, bool):
@@ -158,31 +160,36 @@ class Schema:
     def parse(self, raw: Mapping[str, Any]) -> dict:
         values, problems = self._read(raw)
         if problems:
-            raise ParamError("; ".join(problem for problem, _ in problems))
+            raise ParamError("; ".join(problem for _, problem, _ in problems))
         return values
+
+    def problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """What is wrong with each named value of ``raw`` (a form's fields), by name: what a form
+        shows beside each field."""
+        return {name: problem for name, problem, _ in self._read(raw)[1]}
 
     def parse_lenient(self, raw: Mapping[str, Any]) -> tuple[dict, list[str]]:
         values, problems = self._read(raw)
-        return values, [f"{problem} - {action}" for problem, action in problems]
+        return values, [f"{problem} - {action}" for _, problem, action in problems]
 
-    def _read(self, raw: Mapping[str, Any]) -> tuple[dict, list[tuple[str, str]]]:
-        """Typed values (defaults where raw says nothing usable) and (problem, what was done) pairs."""
+    def _read(self, raw: Mapping[str, Any]) -> tuple[dict, list[tuple[str, str, str]]]:
+        """Typed values (defaults where raw says nothing usable) and (name, problem, what was done)."""
         values, problems = self.defaults(), []
         for name, text in raw.items():
             param = self.params.get(name)
             if param is None:
-                problems.append((f"unknown parameter {str(name)[:40]!r} (known: {', '.join(self.params)})",
+                problems.append((name, f"unknown parameter {str(name)[:40]!r} (known: {', '.join(self.params)})",
                                  "ignored"))
                 continue
             try:
                 value = param.coerce(text)
             except ValueError as exc:
-                problems.append((f"{name}: {exc}; expected {param.allowed()}",
+                problems.append((name, f"{name}: {exc}; expected {param.allowed()}",
                                  f"kept the default {param.to_text(param.default)}"))
                 continue
             values[name], note = param.limit(value)
             if note:
-                problems.append((f"{name}: {note}", f"using {param.to_text(values[name])}"))
+                problems.append((name, f"{name}: {note}", f"using {param.to_text(values[name])}"))
         return values, problems
 
     def to_texts(self, values: Mapping[str, Any]) -> dict[str, str]:
