@@ -25,7 +25,7 @@ import pandas as pd
 from studies.common import charts, cost
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.takeaways import edge_note
+from studies.common.takeaways import edge_note, listed, noise_note, noise_ties
 from studies.common.training import StudyResult, tidy_frame, train_trial, trial_detail  # noqa: F401
 
 NAME = "kfold"
@@ -203,10 +203,15 @@ def takeaway(result: StudyResult) -> list[str]:
         return ["No value finished on every fold: all trials diverged or failed.", ""]
     b = s[s["best"]].iloc[0]
     tune = result.params["tune"]
-    value = int(b["value"]) if tune in ("epochs", "hidden_units") else f"{b['value']:g}"
-    failed = int((result.tables["folds"]["status"] != "ok").sum())
+    name = (lambda v: str(int(v))) if tune in ("epochs", "hidden_units") else (lambda v: f"{v:g}")
+    folds = result.tables["folds"]
+    failed = int((folds["status"] != "ok").sum())
     edge = edge_note(s["value"], b["value"])
-    return [f"Best {charts.words(tune)} {value}: {b['mean_val_error']:.1%} ± {b['std_val_error']:.1%} mean validation "
-            f"error over {b['folds']} folds.{edge}",
+    ok = folds[folds["status"] == "ok"]
+    noise = noise_ties(ok, "value", "error", samples=float(b["validated"]))
+    ties = (f", tied within noise with {listed(name(v) for v in noise.tied[1:])} "
+            f"({noise_note(noise, ok, 'value', name, float(b['validated']), unit='fold')})" if len(noise.tied) > 1 else "")
+    return [f"Best {charts.words(tune)} {name(b['value'])}{ties}: {b['mean_val_error']:.1%} ± {b['std_val_error']:.1%} "
+            f"mean validation error over {b['folds']} folds.{edge}",
             f"Retrained on all {b['validated']} training samples it makes {b['test_error']:.1%} test error."
             + (f" {failed} fold runs did not finish ok." if failed else "")]

@@ -22,7 +22,7 @@ from core.optimisers import OPTIMISERS
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.takeaways import listed
+from studies.common.takeaways import listed, noise_ties, validation_samples
 from studies.common.training import StudyResult, assemble_training, trial_detail  # noqa: F401
 from studies.trials.optimisers import COST, SURFACES, TRIAL  # noqa: F401
 
@@ -204,11 +204,15 @@ def takeaway(result: StudyResult) -> list[str]:
     if len(best):
         chosen = best[best["best"]].sort_values("final_val_error", kind="stable")
         low = chosen["final_val_error"].min()
-        top, rest = chosen[chosen["final_val_error"] <= low + 1e-12], chosen[chosen["final_val_error"] > low + 1e-12]
+        runs = result.summary.merge(chosen[["optimiser", "learning_rate"]], on=["optimiser", "learning_rate"])
+        runs = runs[runs["status"] == "ok"]
+        tied = set(noise_ties(runs, "optimiser", samples=validation_samples(runs)).tied)
+        tied |= set(chosen.loc[chosen["final_val_error"] <= low + 1e-12, "optimiser"])
+        top, rest = chosen[chosen["optimiser"].isin(tied)], chosen[~chosen["optimiser"].isin(tied)]
         named = listed(f"{r.optimiser} at α {r.learning_rate:g}" for r in top.itertuples())
         head = (f"On the data, {named} ends lowest: {low:.1%} validation error (test "
                 f"{top['final_test_error'].iloc[0]:.1%})" if len(top) == 1 else
-                f"On the data, {named} tie lowest: {low:.1%} validation error")
+                f"On the data, {named} tie lowest within noise: {low:.1%} validation error and up")
         lines.append(head + "".join(f"; {r.optimiser} {r.final_val_error:.1%} (α {r.learning_rate:g})"
                                     for r in rest.itertuples()) + ". " + edge_rates(chosen, result.params["rates"]))
     else:

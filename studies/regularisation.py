@@ -29,6 +29,7 @@ import pandas as pd
 from studies.common import charts
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
+from studies.common.takeaways import apart
 from studies.common.training import StudyResult, assemble_training, trial_detail  # noqa: F401
 from studies.trials.regularisation import COST, TRIAL  # noqa: F401
 
@@ -196,13 +197,17 @@ def takeaway(result: StudyResult) -> list[str]:
                 "did not finish, so nothing to compare with).", ""]
     none = means.loc["none"]
     others = means.drop(index="none").sort_values("final_test_error")
-    lower = [f"{m} {row.final_test_error:.1%}" for m, row in others.iterrows()
-             if row.final_test_error <= none.final_test_error]
-    higher = [f"{m} {row.final_test_error:.1%}" for m, row in others.iterrows()
-              if row.final_test_error > none.final_test_error]
+    samples = float(s["test_samples"].min()) if "test_samples" in s else 0.0
+    sides = {"below": [], "noise": [], "above": []}
+    for m, row in others.iterrows():
+        side = ("noise" if not apart(s, "method", m, "none", "final_test_error", samples) else
+                "below" if row.final_test_error < none.final_test_error else "above")
+        sides[side].append(f"{m} {row.final_test_error:.1%}")
     first = f"Test error without regularisation {none.final_test_error:.1%}."
-    first += f" At or below it: {', '.join(lower)}." if lower else ""
-    first += f" Above it: {', '.join(higher)}." if higher else ""
+    first += f" Below it: {', '.join(sides['below'])}." if sides["below"] else ""
+    first += (f" Within noise of it ({int(samples):,} test samples and the spread over repeats): "
+              f"{', '.join(sides['noise'])}." if sides["noise"] else "")
+    first += f" Above it: {', '.join(sides['above'])}." if sides["above"] else ""
     return [first, " ".join(filter(None, [_underfitting(others, none), _cost_line(others, none),
                                           _weights_line(others, none), _early_line(s)]))]
 

@@ -18,7 +18,7 @@ from core.schedules import SCHEDULES
 from studies.common import charts, cost
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.takeaways import best_setting, listed
+from studies.common.takeaways import apart, best_setting, listed, validation_samples
 from studies.common.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "schedules"
@@ -110,11 +110,18 @@ def takeaway(result: StudyResult) -> list[str]:
     means = means.loc[[s for s in SCHEDULES if s in means.index]]
     if "constant" in means.index and len(means) > 1:
         constant = means.loc["constant"]
-        lower = [s for s in means.index if s != "constant" and means.loc[s, "final_val_error"] < constant["final_val_error"]]
-        steadier = [s for s in means.index if s != "constant" and means.loc[s, "wobble"] < constant["wobble"]]
-        parts = [f"The constant rate ends at {constant['final_val_error']:.1%} with the validation error still "
+        samples = validation_samples(ok)
+        others = [s for s in means.index if s != "constant"]
+        lower = [s for s in others if means.loc[s, "final_val_error"] < constant["final_val_error"]
+                 and apart(ok, SWEPT, s, "constant", "final_val_error", samples)]
+        steadier = [s for s in others if means.loc[s, "wobble"] < constant["wobble"]
+                    and apart(ok, SWEPT, s, "constant", "wobble")]
+        ends = ok.loc[ok[SWEPT] == "constant", "final_val_error"]
+        spread = f" (its repeats from {ends.min():.1%} to {ends.max():.1%})" if ends.max() > ends.min() else ""
+        parts = [f"The constant rate ends at {constant['final_val_error']:.1%}{spread} with the validation error still "
                  f"moving {constant['wobble']:.2%} per epoch over the last {WOBBLE_EPOCHS}"]
-        parts.append(f"{listed(lower)} end lower" if lower else "no schedule ends lower")
-        parts.append(f"{listed(steadier)} settle more" if steadier else "none settles more")
+        parts.append(f"{listed(lower)} end lower, outside the noise" if lower else "no schedule ends lower outside "
+                     "the noise")
+        parts.append(f"{listed(steadier)} settle more" if steadier else "none settles more outside the noise")
         lines[1] = ("; ".join(parts) + ". " + lines[1]).strip()
     return lines

@@ -66,7 +66,7 @@ def assemble(values: dict, results: list) -> StudyResult:
         columns=["trial", SWEPT, "repeat", "x", "y"])
     result.summary = result.summary.rename(columns={"final_train_error": "final_train_mse",
                                                     "final_test_error": "final_test_mse"}).drop(
-        columns=["final_val_error", "best_val_error", "best_epoch", "stopped_epoch", "kept_epoch", "val_samples"])
+        columns=["final_val_error", "best_val_error", "best_epoch", "stopped_epoch", "kept_epoch", "val_samples", "test_samples"])
     return result
 
 

@@ -216,6 +216,9 @@ def check_kfold(result, lines, values):
         return
     best = s.loc[s["mean_val_error"].idxmin()]
     assert f"{pct(best['mean_val_error'])} ± " in lines[0] and f"over {best['folds']} folds" in lines[0]
+    ok = folds[folds["status"] == "ok"]
+    tied = within_noise(ok.rename(columns={"error": "final_val_error"}), "value", best["validated"])
+    assert ("tied within noise with" in lines[0]) == (len(tied) > 1), (tied, lines[0])
     tried = sorted(s["value"])
     edge = best["value"] in (tried[0], tried[-1]) and len(tried) > 1
     assert ("value tried" in lines[0]) == edge
@@ -283,10 +286,12 @@ def check_optimisers(result, lines, values):
         table = summary.groupby(["optimiser", "learning_rate"])["final_val_error"].mean()
         best_rate = table.groupby(level=0).idxmin().map(lambda pair: pair[1])
         best_error = table.groupby(level=0).min()
-        tops = sorted(best_error.index[best_error <= best_error.min() + 1e-12])
+        at_best = summary[[(o, r) in set(best_rate.items()) for o, r in zip(summary["optimiser"], summary["learning_rate"])]]
+        tops = sorted(set(within_noise(at_best, "optimiser", summary["val_samples"].min())) |
+                      set(best_error.index[best_error <= best_error.min() + 1e-12]))
         for top in tops:
             assert f"{top} at α {best_rate[top]:g}" in lines[0].split(":")[0]
-        assert (" ends lowest: " if len(tops) == 1 else " tie lowest: ") + pct(best_error.min()) in lines[0]
+        assert (" ends lowest: " if len(tops) == 1 else " tie lowest within noise: ") + pct(best_error.min()) in lines[0]
         tried = sorted(values["rates"])
         for name, rate in best_rate.items():
             at_edge = len(tried) > 1 and rate in (tried[0], tried[-1])
@@ -309,11 +314,14 @@ def check_regularisation(result, lines, values):
         assert "did not finish" in lines[0]
         return
     none = means.loc["none"]
-    above = lines[0].split("Above it:")[1] if "Above it:" in lines[0] else ""
-    below = lines[0].split("At or below it:")[1].split("Above it:")[0] if "At or below it:" in lines[0] else ""
+    parts = dict(re.findall(r"(Below it|Within noise of it|Above it)[^:]*: ([^.]*(?:\.\d[^.]*)*)\.", lines[0]))
     for method, row in means.drop(index="none").iterrows():
         claim = f"{method} {pct(row.final_test_error)}"
-        assert claim in (below if row.final_test_error <= none.final_test_error else above), (claim, lines[0])
+        pair = s[s["method"].isin([method, "none"])].rename(columns={"final_test_error": "final_val_error"})
+        noise = {v for v in within_noise(pair, "method", s["test_samples"].min())} == {method, "none"}
+        side = "Within noise of it" if noise else "Below it" if row.final_test_error < none.final_test_error \
+            else "Above it"
+        assert claim in parts.get(side, ""), (claim, side, lines[0])
         underfits = row.final_train_error > none.final_train_error + 0.05
         assert (f"{method} underfits" in lines[1]) == underfits
     early = s[s["method"] == "early stopping"]
@@ -338,8 +346,14 @@ def check_schedules(result, lines, values):
     constant = means.loc["constant"]
     assert f"The constant rate ends at {pct(constant['final_val_error'])}" in lines[1]
     assert f"moving {constant['moving']:.2%} per epoch" in lines[1]
-    lower = {s for s in means.index if s != "constant" and means.loc[s, "final_val_error"] < constant["final_val_error"]}
-    steadier = {s for s in means.index if s != "constant" and means.loc[s, "moving"] < constant["moving"]}
+    def beats(s, column, samples):
+        pair = frame.loc[frame["schedule"].isin([s, "constant"]), ["schedule", column]].rename(
+            columns={column: "final_val_error"})
+        return means.loc[s, column] < constant[column] and within_noise(pair, "schedule", samples) == [s]
+
+    samples = ok["val_samples"].min()
+    lower = {s for s in means.index if s != "constant" and beats(s, "final_val_error", samples)}
+    steadier = {s for s in means.index if s != "constant" and beats(s, "moving", np.inf)}
     said_lower = re.search(r"; ([^;]*) end lower", lines[1])
     said_steadier = re.search(r"; ([^;.]*) settle more", lines[1])
     assert set(re.split(r", | and ", said_lower.group(1))) == lower if lower else "no schedule ends lower" in lines[1]
@@ -437,11 +451,20 @@ def check_search(result, lines, values):
     weights = result.tables["importance"]
     if len(weights):
         assert list(weights["importance"]) == sorted(weights["importance"], reverse=True)
-        shown = ", ".join(f"{p} {w:.0%}" for p, w in zip(weights["parameter"], weights["importance"]))
-        assert lines[1].startswith(f"Importance: {shown}")
+        shown = ", ".join(f"{p} {w:.0%} ({lo:.0%}-{hi:.0%})" for p, w, lo, hi in
+                          zip(weights["parameter"], weights["importance"], weights["low"], weights["high"]))
+        assert shown in lines[1]
+        ranked = len(weights) == 1 or weights["low"].iloc[0] > weights["high"].iloc[1]
+        assert lines[1].endswith(f"{weights['parameter'].iloc[0]} matters most (what it means: under the "
+                                 "importance chart).") if ranked else lines[1].startswith("Importance withheld")
         assert set(weights["parameter"]) <= set(values["space"].names)
     else:
         assert lines[1].startswith("Too few finished trials")
+    tpe = values["sampler"] == "tpe"
+    assert ("TPE chose" in lines[0]) == tpe
+    if tpe:  # only trials asked once 10 had been told can be informed ones
+        assert f"TPE chose {int(result.summary['informed'].sum())} of its {len(result.summary)} trials" in lines[0]
+        assert (result.summary.loc[result.summary["informed"], "trial"] >= 10).all()
 
 
 CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,

@@ -71,10 +71,7 @@ def noise_ties(ok: pd.DataFrame, swept: str, metric: str = "final_val_error", sa
     (ddof 1; none measured from one repeat), n the repeats, p the mean error rate and N the ``samples`` it
     was measured on (0: unknown, left out). Repeats shrink the first two terms only: the validation split
     is the same for every repeat, so its sampling error stays."""
-    stats = ok.groupby(swept)[metric].agg(["mean", "var", "count"]).sort_values("mean", kind="stable")
-    stats["var"] = stats["var"].fillna(0.0)
-    p = stats["mean"].clip(0, 1)
-    stats["binomial"] = p * (1 - p) / samples if samples else 0.0
+    stats = _spread(ok, swept, metric, samples)
     best = stats.iloc[0]
     diff = stats["mean"] - best["mean"]
     se2 = best["var"] / best["count"] + stats["var"] / stats["count"] + best["binomial"] + stats["binomial"]
@@ -90,19 +87,39 @@ def noise_ties(ok: pd.DataFrame, swept: str, metric: str = "final_val_error", sa
     return Noise(tied, margin, needed, by_spread, runner)
 
 
-def noise_note(noise: Noise, ok: pd.DataFrame, swept: str, name, samples: float) -> str:
-    """Why the best shares its place: the size of the noise and what would separate the two at the top."""
+def _spread(ok: pd.DataFrame, swept: str, metric: str, samples: float) -> pd.DataFrame:
+    """Per setting, lowest mean first: the mean, the spread over repeats (var, ddof 1), the repeats
+    and the binomial variance of the rate on ``samples`` (0 where unknown)."""
+    stats = ok.groupby(swept)[metric].agg(["mean", "var", "count"]).sort_values("mean", kind="stable")
+    stats["var"] = stats["var"].fillna(0.0)
+    p = stats["mean"].clip(0, 1)
+    stats["binomial"] = p * (1 - p) / samples if samples else 0.0
+    return stats
+
+
+def apart(ok: pd.DataFrame, swept: str, a, b, metric: str, samples: float = 0) -> bool:
+    """Whether settings ``a`` and ``b`` differ by more than ``Z`` standard errors of their difference
+    (the rule of ``noise_ties``)."""
+    stats = _spread(ok, swept, metric, samples)
+    se2 = sum(stats.loc[v, "var"] / stats.loc[v, "count"] + stats.loc[v, "binomial"] for v in (a, b))
+    gap = abs(stats.loc[a, "mean"] - stats.loc[b, "mean"])
+    return gap > Z * math.sqrt(se2) and gap > 1e-12
+
+
+def noise_note(noise: Noise, ok: pd.DataFrame, swept: str, name, samples: float, unit: str = "repeat") -> str:
+    """Why the best shares its place: the size of the noise and what would separate the two at the top
+    (``unit``: what the spread is over, repeats or folds)."""
     repeats = int(ok[ok[swept].isin([noise.tied[0], noise.runner])].groupby(swept).size().min())
     on = f" on {int(samples):,} validation samples" if samples else ""
     first, second = name(noise.tied[0]), name(noise.runner)
     note = (f"a gap between {first} and {second} under {noise.margin:.1%} is noise with {repeats} "
-            f"repeat{'s' if repeats != 1 else ''}{on}")
+            f"{unit}{'s' if repeats != 1 else ''}{on}")
     if noise.by_spread:
         note += f"; {listed(name(v) for v in noise.by_spread)} tie{'s' if len(noise.by_spread) == 1 else ''} " \
                 f"through the spread of {'its' if len(noise.by_spread) == 1 else 'their'} own repeats"
     if noise.repeats_needed is not None:
-        return f"{note}; about {noise.repeats_needed} repeats would tell {first} from {second}"
-    return f"{note}; more repeats would not tell {first} from {second}" + (
+        return f"{note}; about {noise.repeats_needed} {unit}s would tell {first} from {second}"
+    return f"{note}; more {unit}s would not tell {first} from {second}" + (
         ": the validation split is too small" if samples else "")
 
 

@@ -201,7 +201,8 @@ def stacks(trials: list[Trial]) -> list[Trial]:
 def trial_payload(history, split, batch: int, n_train: int, eval_sets: dict) -> dict:
     """What a training trial reports: its status, history rows, batch size used and split sizes."""
     return {"status": history.status, "rows": history.rows, "batch_size": batch, "n_train": n_train,
-            "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0, "rates": history.rates,
+            "n_val": len(eval_sets["val"][1]) if "val" in eval_sets else 0,
+            "n_test": len(eval_sets["test"][1]) if "test" in eval_sets else 0, "rates": history.rates,
             "stopped_at": history.stopped_at, "restored": history.restored}
 
 
@@ -279,12 +280,13 @@ def summary_frame(tidy: pd.DataFrame, results: list[TrialResult], swept: list[st
         row["stopped_epoch"] = r.payload.get("stopped_at")
         row["kept_epoch"] = kept
         row["val_samples"] = r.payload.get("n_val") or np.nan
+        row["test_samples"] = r.payload.get("n_test") or np.nan
         row["seconds"] = curves["seconds"].max() if curves["seconds"].notna().any() else np.nan
         row["message"] = r.message
         rows.append(row)
     columns = ["trial", "seed", *swept, *_labels_columns(swept), "repeat", "fold", "status", "final_train_error",
                "final_val_error", "best_val_error", "best_epoch", "final_test_error", "epochs_run", "stopped_epoch",
-               "kept_epoch", "val_samples", "seconds", "message"]
+               "kept_epoch", "val_samples", "test_samples", "seconds", "message"]
     frame = pd.DataFrame(rows, columns=columns)  # the columns also when no trial has finished yet
     frame["fold"] = frame["fold"].astype("Int64")
     frame["stopped_epoch"] = frame["stopped_epoch"].astype("Int64")
