@@ -339,6 +339,8 @@ def against(result: StudyResult, others: list[StudyResult]) -> str:
     """How far each sampler got with this space and budget, where more than one has been run: the
     grid first, as the reference the others are measured against."""
     runs = {r.params["sampler"]: r for r in [*others, result] if best_trial(r.summary) is not None}
+    if len(runs) < 2:
+        return ""
     blind = [name for name, r in runs.items() if name == "tpe" and not r.summary.get("informed", pd.Series()).any()]
     runs = {name: r for name, r in runs.items() if name not in blind}
     note = " TPE is left out: it made no choice from results in its trials (its first 10 are random)." if blind else ""

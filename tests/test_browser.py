@@ -2,6 +2,7 @@
 chromium. Screenshots of the home page and of every study page after Run go to artifacts/."""
 import os
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -313,7 +314,9 @@ def test_stop_counts_finished_and_cancelled_trials_and_draws_them_as_the_legend_
     message.wait_for(timeout=30_000)
     finished, total = map(int, re.search(r"Stopped: (\d+) of (\d+) trials finished", message.inner_text()).groups())
     values = learning_rate.SCHEMA.parse(dict(part.split("=") for part in query.replace("%2C", ",").split("&")))
-    stored = load_result(ResultStore(store_path), learning_rate, values)
+    stored, deadline = None, time.monotonic() + 30
+    while stored is None and time.monotonic() < deadline:  # the page may show the outcome before the store has it
+        stored = load_result(ResultStore(store_path), learning_rate, values)
     statuses = stored.summary["status"].value_counts()
     assert (finished, total) == (statuses.get("ok", 0), 8) and statuses.get("cancelled", 0) == total - finished
     started = stored.tidy[(stored.tidy["status"] == "cancelled") & (stored.tidy["split"] == "train")]["trial"].nunique()

@@ -230,6 +230,7 @@ def test_tpe_within_its_startup_trials_equals_random_and_is_not_compared_as_a_sa
     runs = {s: execution.run_study(search, values(sampler=s, budget=12, wave=4), n_jobs=1) for s in ("tpe", "random")}
     assert "TPE chose 0 of its 12 trials from the results before them" in search.takeaway(runs["tpe"])[0]
     assert search.against(runs["random"], [runs["tpe"]]).startswith("TPE is left out")
+    assert search.against(runs["tpe"], []) == ""  # nothing to compare with: nothing to say
 
 
 def test_tpe_past_its_startup_trials_reports_the_trials_it_chose():
