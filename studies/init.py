@@ -6,7 +6,9 @@ the network is no better than a network of one hidden unit (Fig. 121, 122); a mo
 In floating point the symmetry holds as far as the matrix products round every column alike: on a
 BLAS whose kernels do (OpenBLAS on SkylakeX, measured over 50 epochs) every unit's weights stay equal
 bit for bit; where the kernels round blocks of columns differently (OpenBLAS on Haswell: 5 groups
-of 30 units) those blocks drift apart as training amplifies the rounding. The summary's
+of 30 units) those blocks drift apart as training amplifies the rounding: over 10 epochs sigma 0
+stays above 60 % error on every kernel measured, over 50 the 5 groups learn to 6 % where one unit
+stays at 62 %. The summary's
 ``distinct_units`` counts the different units of the first hidden layer after training. Weight and bias histograms per layer show what each sigma ended
 with (with sigma 0 a layer's histogram is one unit's weights, repeated once per unit).
 
@@ -62,7 +64,7 @@ SCHEMA = Schema([
 
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 121/122: sigma 0 against sigma 0.05": {"sigmas": "0,0.05", "epochs": "10", "repeats": "1"},
-    "Fig. 122: sigma 0 stays symmetric for 50 epochs": {"sigmas": "0,0.05", "epochs": "50", "repeats": "1"},
+    "Fig. 122: sigma 0 for 50 epochs (the rounding may split the units)": {"sigmas": "0,0.05", "epochs": "50", "repeats": "1"},
 }
 
 
@@ -130,8 +132,9 @@ def _units_chart(summary: pd.DataFrame) -> alt.Chart:
         tooltip=["sigma:N", alt.Tooltip("distinct:Q", title="distinct units (fewest over repeats)"),
                  alt.Tooltip("units:Q", title="hidden units")])
     return charts.finish(chart, "Distinct hidden units after training (Fig. 122)",
-                         "Look for: σ = 0 ends with a single distinct unit: every unit got the same updates, so the "
-                         "network is no wider than one unit; any σ > 0 keeps every unit different.")
+                         "Look for: σ = 0 gives every unit the same updates, so it ends with one distinct unit (or a "
+                         "few, where the machine's rounding split them): the network is no wider than those; "
+                         "any σ > 0 keeps every unit different.")
 
 
 ACTIVATION_DASH = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3]]  # solid, dashed, dotted, ...: one per activation

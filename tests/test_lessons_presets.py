@@ -65,12 +65,24 @@ def lesson_pr_roc_binary(result, floor):
 
 
 def lesson_init(result):
-    """Fig. 121/122: sigma 0 leaves a few groups of equal units at most (one where the BLAS treats every
-    column of a product alike; a few where its kernels round column blocks differently) and stays far
-    from a moderate sigma's error, whose 30 units all differ."""
+    """Fig. 121/122: from sigma 0 every hidden unit gets the same update, so the units stay a few groups
+    at most (one where the BLAS rounds every column of a product alike; a few where its kernels round
+    blocks of columns differently and training amplifies the difference), while a moderate sigma's 30
+    units all differ and learn. A network of one distinct sigmoid unit cannot tell ten digits apart
+    (error above 50 %); a few groups are a network of a few units, still behind sigma 0.05."""
     val = ok_means(result, "init_sigma", "final_val_error")
     units = result.summary.groupby("init_sigma")["distinct_units"].max()
-    assert val[0.0] > 0.5 and val[0.05] < 0.1 and units[0.0] <= 10 and units[0.05] == 30
+    assert units[0.0] <= 10 and units[0.05] == 30 and val[0.05] < 0.1 and val[0.0] > val[0.05]
+    if units[0.0] == 1:
+        assert val[0.0] > 0.5
+
+
+def lesson_init_not_converged(result):
+    """Fig. 121: over the first 10 epochs sigma 0 does not converge (error above 50 %, under every BLAS
+    measured: the split, where the rounding makes one, comes later) while sigma 0.05 learns."""
+    lesson_init(result)
+    val = ok_means(result, "init_sigma", "final_val_error")
+    assert val[0.0] > 0.5
 
 
 def lesson_optimisers(result, interior=True, far=("adagrad", "rmsprop", "adam")):
@@ -255,8 +267,8 @@ CASES = {
     ("pr_roc", "Fig. 65/67: T-shirt vs trouser on Fashion-MNIST"): lambda r: lesson_pr_roc_binary(r, 0.98),
     ("pr_roc", "Fig. 61/62: confusion matrix of all ten classes"): lesson_multiclass,
     ("init", None): lesson_init,
-    ("init", "Fig. 121/122: sigma 0 against sigma 0.05"): lesson_init,
-    ("init", "Fig. 122: sigma 0 stays symmetric for 50 epochs"): lesson_init,
+    ("init", "Fig. 121/122: sigma 0 against sigma 0.05"): lesson_init_not_converged,
+    ("init", "Fig. 122: sigma 0 for 50 epochs (the rounding may split the units)"): lesson_init,
     ("optimisers", None): lesson_optimisers,
     ("optimisers", "5.2.5: all six optimisers, 200 steps on the surfaces"):
         lambda r: lesson_optimisers(r, far=("adagrad", "adam")),
