@@ -24,6 +24,7 @@ A trial lost to the machinery (its worker killed or out of memory, a Dask worker
 trial's failure: it goes back to the front of its run's queue, up to ``RETRIES`` times, and after
 that ends ``cancelled`` (the run is then stored as a stopped run, which Run computes again), never
 ``failed``: ``failed`` is kept for a trial's own error, which ``service.runner.execute`` reports.
+A pool that refuses a task (its Dask scheduler is gone) ends the run stopped at once, as Stop does.
 """
 from __future__ import annotations
 
@@ -264,9 +265,13 @@ class Engine:
         self.peak_busy = max(self.peak_busy, self.busy)
         try:
             future = self.pool.submit(run.job.fn, trial, run.token)
-        except Exception as exc:  # the pool could not take it (cluster gone): lost, like a dead worker's
+        except Exception as exc:  # the pool takes no work (its cluster is gone): the run ends stopped
+            log.warning("run %s: the pool takes no more tasks (%s: %s); the run ends stopped", run.key,
+                        type(exc).__name__, exc)
+            run.incomplete = True
+            run.queue.clear()
             future = concurrent.futures.Future()
-            future.set_exception(exc)
+            future.set_result(TrialResult(trial, "cancelled", {}, f"not started: {type(exc).__name__}: {exc}"))
         future.add_done_callback(lambda f: self._events.put((run, trial, f)))
 
     def _complete(self, run: Run, trial: Trial, future) -> None:
@@ -356,13 +361,14 @@ _shared: Engine | None = None
 _shared_lock = threading.Lock()
 
 
-def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str, ...] = ()):
-    """A Dask pool when given a scheduler address, else ``n_jobs`` local processes (-1: every core;
-    1: a thread of this process)."""
+def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str, ...] = (),
+              credentials: str | None = None):
+    """A Dask pool when given a scheduler address (and, for a TLS cluster, its ``credentials`` file),
+    else ``n_jobs`` local processes (-1: every core; 1: a thread of this process)."""
     from service import pools
 
     if scheduler:
-        return pools.DaskPool(scheduler)
+        return pools.DaskPool(scheduler, credentials=credentials)
     workers = pools.cores() if n_jobs is None or n_jobs < 1 else n_jobs
     return pools.ThreadPool(1) if workers == 1 else pools.ProcessPool(workers, preload)
 
@@ -373,7 +379,8 @@ def started() -> bool:
 
 
 def shared(preload: tuple[str, ...] = ()) -> Engine:
-    """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set, else on local
+    """This process's engine: on ``$EXPLORER_SCHEDULER``'s Dask cluster if set (a TLS one with the
+    credentials file ``$EXPLORER_SCHEDULER_TLS``), else on local
     processes, one per core. Its workers are started (and warmed with ``preload``) at once.
 
     When the process exits (a server stopped), runs still going are cancelled and the pool closed.
@@ -385,10 +392,12 @@ def shared(preload: tuple[str, ...] = ()) -> Engine:
     with _shared_lock:
         if _shared is None:
             from service import pools
+            from service.cluster import TLS_ENV
 
             address = os.environ.get("EXPLORER_SCHEDULER")
             # never a ThreadPool here: even a one-core server trains outside its own process
-            pool = pools.DaskPool(address) if address else pools.ProcessPool(pools.cores(), preload)
+            pool = (pools.DaskPool(address, credentials=os.environ.get(TLS_ENV)) if address
+                    else pools.ProcessPool(pools.cores(), preload))
             pool.start()
             _shared = Engine(pool)
             threading._register_atexit(_shared.shutdown)

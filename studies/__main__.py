@@ -3,14 +3,17 @@
     python -m studies list
     python -m studies params learning_rate
     python -m studies run learning_rate --set learning_rates=0.01,0.1,1 --set epochs=20 --out lr.csv
-    python -m studies cluster scheduler                 # a Dask scheduler on port 8786
+    python -m studies cluster scheduler                 # a Dask scheduler on 127.0.0.1:8786
     python -m studies cluster worker tcp://HOST:8786    # a worker per core, importing this checkout
+    python -m studies cluster scheduler --host 0.0.0.0 --tls cluster.pem   # for a network: TLS, one file
 
-Trials run on ``--n-jobs`` local processes, or on a Dask cluster with ``--scheduler tcp://host:port``.
+Trials run on ``--n-jobs`` local processes, or on a Dask cluster with ``--scheduler tcp://host:port``
+(``tls://host:port --tls FILE`` for one started with ``--tls``).
 Exit codes: 0 done, 1 data, cluster or output problem, 2 bad command line or parameters (or a run
-over ``--max-minutes``), 130 interrupted (Ctrl-C): the trials finished by then are still written to
---out and --summary-out. An output that fails while being written (a full disk) loses nothing: the
-table goes to a file in the temporary folder instead, and the message names it.
+over ``--max-minutes``), 130 interrupted (Ctrl-C). Interrupted, or with its Dask scheduler lost
+mid-run (exit 1), the trials finished by then are still written to --out and --summary-out. An
+output that fails while being written (a full disk) loses nothing: the table goes to a file in the
+temporary folder instead, and the message names it.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from pathlib import Path
 
 from core.data import DataError
 from service import cluster as launcher
-from service.pools import ClusterProblem, cores
+from service.pools import ClusterLost, ClusterProblem, cores
 from studies import STUDIES
 from studies.common import cost
 from studies.common.execution import coverage_note, exported, run_study, to_csv
@@ -43,13 +46,18 @@ def _parser() -> argparse.ArgumentParser:
                      help="set a parameter (repeatable); see 'params STUDY'")
     run.add_argument("--n-jobs", type=int, default=-1, help="parallel trials (-1: all cores)")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask cluster")
+    run.add_argument("--tls", metavar="FILE", default=os.environ.get(launcher.TLS_ENV),
+                     help=f"the credentials file of a TLS cluster (default: ${launcher.TLS_ENV})")
     run.add_argument("--max-minutes", type=_minutes, help="refuse runs estimated to take longer than this")
     run.add_argument("--out", type=Path, help="write the tidy results CSV here")
     run.add_argument("--summary-out", type=Path, help="write the one-row-per-trial summary CSV here")
     cluster = sub.add_parser("cluster", help="start a Dask scheduler or workers that run this checkout's trials")
     cluster.add_argument("role", choices=("scheduler", "worker"))
     cluster.add_argument("address", nargs="?", default="", help="worker: the scheduler's tcp://HOST:PORT")
-    cluster.add_argument("--host", default="0.0.0.0", help="scheduler: the interface to listen on")
+    cluster.add_argument("--host", default=launcher.LOOPBACK,
+                         help="scheduler: the interface to listen on (default: this machine only)")
+    cluster.add_argument("--tls", metavar="FILE", help="speak TLS with the credentials in FILE (the scheduler "
+                         "writes it if it does not exist; copy it to the workers, the app and the CLI)")
     cluster.add_argument("--port", type=int, default=launcher.PORT, help="scheduler: the port to listen on")
     cluster.add_argument("--nworkers", type=int, help="worker: processes of one thread each (default: every core)")
     return parser
@@ -111,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "cluster":
         try:
-            launcher.run(args.role, address=args.address, host=args.host, port=args.port, workers=args.nworkers)
+            launcher.run(args.role, address=args.address, host=args.host, port=args.port, workers=args.nworkers,
+                         tls=args.tls)
         except ClusterProblem as exc:
             return _fail(2, str(exc))
     study = STUDIES[args.study]
@@ -145,19 +154,19 @@ def main(argv: list[str] | None = None) -> int:
         report(result, done, total)
 
     try:
-        result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler)
+        result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler,
+                           credentials=args.tls if args.scheduler else None)
     except DataError as exc:
+        return _fail(1, str(exc))
+    except ClusterLost as exc:  # mid-run: keep what finished
+        _keep(args, study, values, finished, "the Dask scheduler was lost")
         return _fail(1, str(exc))
     except ClusterProblem as exc:  # unreachable, no workers, workers without this code or of another version
         return _fail(1, str(exc))
     except ValueError as exc:  # a combination of values the schema alone cannot judge
         return _fail(2, str(exc))
     except KeyboardInterrupt:  # keep what finished: write it, then stop like an interrupted program
-        print(f"interrupted after {len(finished)} finished trials; writing those", file=sys.stderr)
-        if finished:
-            partial = study.assemble(values, finished)
-            _write(args, study, values, partial)
-            print(coverage_note(study, partial), file=sys.stderr)
+        _keep(args, study, values, finished, "interrupted")
         return 130
     if not _write(args, study, values, result):
         return 1
@@ -168,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     for line in study.takeaway(result):
         print(line)
     return 0
+
+
+def _keep(args, study, values: dict, finished: list, why: str) -> None:
+    """A run cut short: write the trials that ended so far and say what they cover."""
+    print(f"{why} after {len(finished)} ended trials; writing those", file=sys.stderr)
+    if finished:
+        partial = study.assemble(values, finished)
+        _write(args, study, values, partial)
+        print(coverage_note(study, partial), file=sys.stderr)
 
 
 def _write(args, study, values: dict, result) -> bool:

@@ -59,11 +59,12 @@ def engine() -> engines.Engine:
 
 
 def engine_ready() -> bool:
-    """Whether the engine is up; if its Dask cluster cannot run trials (unreachable, no workers,
-    workers without this project's code or of another version), say so on the page instead of
-    failing later. The next page load tries the cluster again."""
+    """Whether the engine is up; if its Dask cluster cannot run trials (unreachable, lost since,
+    no workers, workers without this project's code or of another version), say so on the page
+    instead of failing later. The next page load tries the cluster again (a lost scheduler's client
+    is rebuilt then: ``DaskPool.ready``)."""
     try:
-        engine()
+        engine().pool.ready()
         return True
     except ClusterProblem as exc:
         st.error(f"The trials of this server run on a Dask cluster that is not ready: {exc}",

@@ -243,13 +243,16 @@ def storing(study, values: dict, store: ResultStore) -> Callable:
 
 
 def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None = None,
-              scheduler: str | None = None, engine: engines.Engine | None = None, stack: bool = True) -> StudyResult:
+              scheduler: str | None = None, engine: engines.Engine | None = None, stack: bool = True,
+              credentials: str | None = None) -> StudyResult:
     """Run a study to its end and return its result. ``progress(result, done, total)`` is called
     as each trial finishes (collect the results there to keep them). KeyboardInterrupt cancels the
-    run and propagates once its running trials have stopped. ``stack=False`` trains every trial on its
-    own (the one-trial-per-task path the throughput bench compares with)."""
+    run and propagates once its running trials have stopped; so does ClusterLost once a run on a
+    Dask ``scheduler`` (a TLS one with its ``credentials`` file) has ended stopped because the
+    scheduler went away. ``stack=False`` trains every trial on its own (the one-trial-per-task path
+    the throughput bench compares with)."""
     own = engine is None
-    engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler))
+    engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler, credentials=credentials))
     try:
         run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", stack=stack, pool=engine.pool),
                             who="cli")
@@ -263,6 +266,8 @@ def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None =
             run.wait(30)
             raise
         results, state, total = run.snapshot()
+        if state == "cancelled":
+            engine.pool.ready()  # a cluster lost under the run: ClusterLost, for the caller to report
         return result_of(study, values, results, total, state)
     finally:
         if own:
