@@ -109,3 +109,18 @@ def test_the_parallel_chart_has_an_axis_per_parameter_and_metric_each_from_0_to_
     assert [at["validation error", t] for t in "123"] == pytest.approx([1 / 3, 0, 1])
     assert [at["test error", t] for t in "123"] == [0.5] * 3                # no spread: the middle
     assert set(drawn.loc[drawn["trial"] == "2", "colour"]) == {0.1}
+
+
+def test_a_run_without_a_validation_error_says_so_instead_of_none(tmp_path, monkeypatch):
+    """Issue 28: universal approximation's row read "None" as its best validation error."""
+    from ui.runs import MISSING, NO_VALIDATION
+
+    monkeypatch.setenv("EXPLORER_STORE_DIR", str(tmp_path))
+    study = STUDIES["universal"]
+    values = study.SCHEMA.parse({"epochs": "3", "hidden_units": "1,2", "repeats": "1"})
+    execution.save_result(ResultStore(tmp_path), study, values, execution.run_study(study, values, n_jobs=1))
+    at = AppTest.from_function(runs_app, default_timeout=60).run()
+    assert not at.exception
+    [row] = at.dataframe[0].value.to_dict("records")
+    assert pd.isna(row["best validation error"]) and pd.isna(row["test error (selected)"])
+    assert row["selected setting"] == NO_VALIDATION and at.dataframe[0].proto.placeholder == MISSING

@@ -19,6 +19,8 @@ from ui.server import result_store
 
 MAX_LISTED = 1000   # the newest runs listed; older ones stay stored and reachable by their links
 MAX_SELECTED = 12   # runs drawn at once
+MISSING = "—"       # drawn for a number a run does not have
+NO_VALIDATION = "no validation split: a regression fit (open the run)"
 
 
 def index_frame(runs: list[dict]) -> pd.DataFrame:
@@ -33,7 +35,8 @@ def index_frame(runs: list[dict]) -> pd.DataFrame:
                      "parameters": changed, "state": "stopped" if run["state"] == "cancelled" else "done",
                      "trials": f"{run['trials_done']} / {run['trials_total']}",
                      "best validation error": run["best_val_error"], "test error (selected)": run["test_error"],
-                     "selected setting": run["selected"], "key": run["key"]})
+                     "selected setting": run["selected"] if run["best_val_error"] is not None else NO_VALIDATION,
+                     "key": run["key"]})
     return pd.DataFrame(rows, columns=["study", "when", "parameters", "state", "trials", "best validation error",
                                        "test error (selected)", "selected setting", "key"])
 
@@ -53,7 +56,7 @@ def runs_page() -> None:
     shown = frame[(frame["study"].isin(studies) if studies else True)
                   & frame["parameters"].str.contains(needle.strip(), regex=False)].reset_index(drop=True)
     event = st.dataframe(shown.drop(columns="key"), hide_index=True, on_select="rerun", selection_mode="multi-row",
-                         key="runs:table", column_config={
+                         key="runs:table", placeholder=MISSING, column_config={
                              "when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
                              "best validation error": st.column_config.NumberColumn(format="percent"),
                              "test error (selected)": st.column_config.NumberColumn(format="percent")})
