@@ -8,10 +8,17 @@ table without its columns, a Parquet bomb, a planted trigger); a server restarte
 and on a read-only mount; the server killed with kill -9 (its workers must go); the CLI's output
 to /dev/full, an unreachable scheduler, --max-minutes nan and one file for both outputs.
 
+Issue 29's probes (``--issue-29`` runs only those): a splits folder holding a foreign folder, and one
+that is a link; the launcher's default address; a Dask scheduler killed mid-run under the CLI; a
+dictionary-encoded Parquet bomb and a 300-column table (peak memory of the server process that opens
+them); index rows with ``created = 1e300`` and 60 rows of 5 MB meta; heartbeats ``'abc'`` and an
+hour ahead; a server killed before its workers warm up; ``=HYPERLINK(...)`` planted in a stored table.
+
     python bench/faults.py            (as root: the full-disk and read-only probes mount a tmpfs)
 """
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -259,14 +266,221 @@ def cli_cases() -> None:
             probe(f"CLI {name}", expected, f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1][:90]}", ok)
 
 
+def python(code: str, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh Python in the checkout: what a server process would do, measured alone."""
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+SPLITS = """
+import sys, types
+from pathlib import Path
+import numpy as np
+from core import shared_splits
+split = types.SimpleNamespace(class_names=["a", "b"], **{a: (np.zeros((4, 2), "float32") if a[0] == "X" else
+                              np.zeros(4, "int64")) for a in shared_splits.ARRAYS})
+for i in range(3):
+    shared_splits.load_or_build(f"{i:032x}", lambda: split, lambda **kw: kw)
+"""
+
+
+def splits_folders() -> None:
+    for case in ("an existing folder holding results-2025/", "a link to a home folder"):
+        with tempfile.TemporaryDirectory() as top:
+            home = Path(top) / "home"
+            (home / "results-2025").mkdir(parents=True)
+            (home / "results-2025" / "table.csv").write_text("a\n1\n")
+            os.chmod(home, 0o700)
+            folder = home
+            if "link" in case:
+                folder = Path(top) / "splits"
+                folder.symlink_to(home)
+            proc = python(SPLITS, env={"EXPLORER_SPLITS_DIR": str(folder), "EXPLORER_SPLITS_MB": "0.0001"})
+            kept = sorted(p.name for p in home.iterdir())
+            refused = "not shared" in proc.stderr
+            probe(f"splits folder: {case}", "refused with a warning; nothing in it removed",
+                  f"exit {proc.returncode}, warned: {refused}, left: {kept}",
+                  proc.returncode == 0 and refused and kept == ["results-2025"])
+
+
+def listening(port: int) -> list[str]:
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    return [line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "studies", "cluster", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def end(processes) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def cluster_probes() -> None:
+    port = free_port()
+    scheduler = launch("scheduler", "--port", str(port))
+    processes = [scheduler, launch("worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1")]
+    try:
+        deadline = time.time() + 60
+        while not listening(port) and time.time() < deadline:
+            time.sleep(0.2)
+        probe("launcher's scheduler, no --host", "listens on 127.0.0.1 only", f"listens on {listening(port)}",
+              listening(port) == ["127.0.0.1"])
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "lr.csv"
+            cli = subprocess.Popen([sys.executable, "-m", "studies", "run", "learning_rate", "--set", "epochs=300",
+                                    "--set", "repeats=3", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(out)],
+                                   cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            seen = ""
+            while "[1/" not in seen and cli.poll() is None:
+                seen += cli.stderr.readline()
+            os.kill(scheduler.pid, signal.SIGKILL)
+            killed = time.perf_counter()
+            try:
+                text = seen + cli.communicate(timeout=120)[1]
+                code = cli.returncode
+            except subprocess.TimeoutExpired:
+                cli.kill()
+                code, text = None, seen
+            seconds = time.perf_counter() - killed
+            rows = len(pd.read_csv(out)) if out.exists() else 0
+            said = "stopped answering" in text
+            probe("Dask scheduler killed mid-run under the CLI",
+                  "exit 1 within 30 s, saying so; finished trials written",
+                  f"exit {code} after {seconds:.1f} s, said so: {said}, {rows} rows written",
+                  code == 1 and seconds < 30 and said and rows > 0)
+    finally:
+        end(processes)
+
+
+PEAK = """
+import json, resource, sys, time
+from pathlib import Path
+import pandas, pyarrow.parquet, pyarrow.compute
+from service.store import ResultStore
+store = ResultStore(Path(sys.argv[1]))
+before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+found = store.load_key(sys.argv[2]) if sys.argv[2] != "index" else store.index()
+print(json.dumps({"found": bool(found), "mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024,
+                  "seconds": time.perf_counter() - started, "again": bool(store.load_key(sys.argv[2]))}))
+"""
+
+
+def stored_run(folder: Path):
+    from service.store import ResultStore
+
+    store = ResultStore(folder)
+    frame = pd.DataFrame({"a": [1, 2], "s": ["x", "y"]})
+    store.save("lr", {"x": "1"}, {"tidy": frame, "summary": frame}, {"state": "done"})
+    return store, store.key("lr", {"x": "1"})
+
+
+def store_probes() -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 4_900_000
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * 300]))
+    bombs = {"a dictionary-encoded bomb (4.9 M rows of 300 characters)": pa.table({"s": text}),
+             "a table of 300 columns": pa.table({f"c{i}": pa.array(np.zeros(25_000, np.int64)) for i in range(300)})}
+    for name, table in bombs.items():
+        with tempfile.TemporaryDirectory() as folder:
+            blob = io.BytesIO()
+            pq.write_table(table, blob, store_schema=False)
+            store, key = stored_run(Path(folder))
+            with sqlite3.connect(store.path) as db:
+                db.execute("UPDATE tables SET data = ? WHERE name = 'tidy'", (blob.getvalue(),))
+            seen = json.loads(python(PEAK, folder, key).stdout)
+            probe(f"stored {name}, {len(blob.getvalue()) // 1024} KB", "dropped before unpacking: peak +64 MB at most",
+                  f"served: {seen['found']}, peak +{seen['mb']:.0f} MB, still there: {seen['again']}",
+                  not seen["found"] and seen["mb"] < 64 and not seen["again"])
+    with tempfile.TemporaryDirectory() as folder:
+        store, key = stored_run(Path(folder))
+        huge = json.dumps({"state": "done", "padding": "x" * 5_000_000})
+        with sqlite3.connect(store.path) as db:
+            db.execute("UPDATE runs SET created = 1e300")
+            db.executemany("INSERT INTO runs SELECT ?, study, params, code, state, ?, ?, opened, size FROM runs "
+                           "WHERE key = ?", [(f"k{i}", huge, time.time(), key) for i in range(60)])
+        seen = json.loads(python(PEAK, folder, "index").stdout)
+        probe("index: created = 1e300 and 60 rows of 5 MB meta", "skipped; listing under 0.5 s and +50 MB",
+              f"listed: {seen['found']}, {seen['seconds']:.2f} s, peak +{seen['mb']:.0f} MB",
+              not seen["found"] and seen["seconds"] < 0.5 and seen["mb"] < 50)
+        for beat in ("'abc'", "julianday('now') * 86400 + 3600"):
+            store.claim("run", "server-a")
+            with sqlite3.connect(store.path) as db:
+                db.execute(f"UPDATE inflight SET heartbeat = {beat}")
+            try:
+                seen = f"claimed by the other server: {store.claim('run', 'server-b') is None}"
+            except Exception as exc:  # noqa: BLE001  what the page would have shown as a traceback
+                seen = f"{type(exc).__name__}: {exc}"
+            probe(f"in-flight heartbeat {beat}", "stale: another server may claim the run", seen,
+                  seen.endswith("True"))
+            store.release("run", "server-b")
+
+
+def formula_export() -> None:
+    from studies.common.execution import to_csv
+
+    text = to_csv(pd.DataFrame({"note": ['=HYPERLINK("http://evil.example","open")'], "delta": [-0.5]}))
+    note, delta = next(csv.reader(io.StringIO(text.splitlines()[1])))
+    probe("=HYPERLINK(...) in a stored table, exported as CSV", "written inert ('=...), numbers unchanged",
+          text.splitlines()[1], note.startswith("'=") and delta == "-0.5")
+
+
+def server_killed_before_warm_up() -> None:
+    """The test's server (tests/test_runner.py), whose workers' interpreters start 3 s slowly."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_runner import SLOW_START, STARTS_POOL
+
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "sitecustomize.py").write_text(SLOW_START)
+        server = subprocess.Popen([sys.executable, "-c", STARTS_POOL], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONPATH": os.pathsep.join([folder, str(ROOT)])})
+        workers = json.loads(server.stdout.readline())
+        server.kill()
+        server.wait()
+        started = time.perf_counter()
+        while any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]
+                  for w in workers) and time.perf_counter() - started < 15:
+            time.sleep(0.1)
+        gone = time.perf_counter() - started
+        for w in workers:
+            if Path(f"/proc/{w}").exists():
+                os.kill(w, signal.SIGKILL)
+    probe("server killed before its workers warm up (3 s)", "its workers exit within 5 s of warming up",
+          f"{len(workers)} workers gone after {gone:.1f} s", gone < 8)
+
+
+def issue_29() -> None:
+    splits_folders()
+    cluster_probes()
+    store_probes()
+    formula_export()
+    server_killed_before_warm_up()
+
+
 def main() -> int:
     print(describe(), flush=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        probes_on_a_live_server(browser)
-        unwritable_stores(browser)
-        browser.close()
-    cli_cases()
+    if "--issue-29" not in sys.argv:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            probes_on_a_live_server(browser)
+            unwritable_stores(browser)
+            browser.close()
+        cli_cases()
+    issue_29()
     print("\n| probe | expected | seen | |\n|---|---|---|---|")
     for name, expected, seen, ok in ROWS:
         print(f"| {name} | {expected} | {seen} | {'yes' if ok else '**no**'} |")

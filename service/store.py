@@ -126,8 +126,10 @@ def _drop_planted(connection: sqlite3.Connection) -> None:
         connection.execute(f'DROP {kind.upper()} IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
 
 
-ROW = f"CASE WHEN length(meta) <= {MAX_META} THEN meta END, study, CASE WHEN length(params) <= {MAX_PARAMS} " \
-      "THEN params END, created"  # a runs row as _checked_row reads it: an oversized text comes back as NULL
+# a runs row as _checked_row reads it: an oversized text comes back as NULL (measured in bytes: SQLite
+# counts a text's characters by reading it all, 3 times slower than the byte length of its blob)
+ROW = f"CASE WHEN length(CAST(meta AS BLOB)) <= {MAX_META} THEN meta END, study, " \
+      f"CASE WHEN length(CAST(params AS BLOB)) <= {MAX_PARAMS} THEN params END, created"
 
 
 def _checked_row(meta_text, study, params_text, created) -> tuple[str, dict, dict]:
