@@ -12,21 +12,23 @@ from __future__ import annotations
 
 
 CHAPTERS = {  # the lecture's chapters (short: the navigation cuts long names), each with its studies in reading order (the app's navigation)
-    "3 · Learning from data": ["learning_rate", "batch_size", "pr_roc", "kfold", "bias_variance", "search"],
+    "3 · Learning from data": ["normalisation", "learning_rate", "batch_size", "pr_roc", "kfold", "training_size",
+                               "bias_variance", "search"],
     "4 · Multi-layer networks": ["universal", "decision_boundary", "hidden_units"],
-    "5 · Training deep networks": ["init", "activations", "batch_norm", "optimisers", "schedules",
+    "5 · Training deep networks": ["init", "activations", "batch_norm", "clipping", "optimisers", "schedules",
                                    "regularisation"],
 }
 
 
 def __getattr__(name: str):
     if name == "STUDIES":
-        from studies import (activations, batch_norm, batch_size, bias_variance, decision_boundary, hidden_units, init, kfold,
-                             learning_rate, optimisers, pr_roc, regularisation, schedules, search, universal)
+        from studies import (activations, batch_norm, batch_size, bias_variance, clipping, decision_boundary, hidden_units,
+                             init, kfold, learning_rate, normalisation, optimisers, pr_roc, regularisation, schedules,
+                             search, training_size, universal)
 
-        modules = {m.NAME: m for m in (learning_rate, batch_size, pr_roc, kfold, bias_variance, universal,
-                                       decision_boundary, hidden_units, init, activations, batch_norm, optimisers, schedules,
-                                       regularisation, search)}
+        modules = {m.NAME: m for m in (normalisation, learning_rate, batch_size, pr_roc, kfold, training_size,
+                                       bias_variance, universal, decision_boundary, hidden_units, init, activations,
+                                       batch_norm, clipping, optimisers, schedules, regularisation, search)}
         studies = {name: modules[name] for names in CHAPTERS.values() for name in names}
         globals()["STUDIES"] = studies
         return studies

@@ -20,6 +20,8 @@ QUICK = {"learning_rate": {"epochs": "3", "repeats": "2"}, "batch_size": {"epoch
          "schedules": {"epochs": "3"}, "universal": {"epochs": "20", "hidden_units": "1,4"},
          "batch_norm": {"epochs": "2", "depths": "1,3", "repeats": "1"},
          "activations": {"epochs": "2", "depth": "2", "repeats": "1"},
+         "normalisation": {"epochs": "2", "repeats": "1"}, "clipping": {"epochs": "2", "repeats": "1"},
+         "training_size": {"epochs": "5", "repeats": "2", "sizes": "20,80"},
          "search": {"epochs": "2", "budget": "8", "wave": "4",
                     "space": "learning_rate=0.01..5 log; hidden_units=4,8; optimiser=gd,adam"}}
 

@@ -85,6 +85,45 @@ def lesson_init_not_converged(result):
     assert val[0.0] > 0.5
 
 
+def lesson_normalisation(result):
+    """3.2.2: at one learning rate the raw inputs learn far worse than any normalised ones, which all
+    learn (tanh units on digits' 0-16 pixel values)."""
+    val = ok_means(result, "normalisation", "final_val_error")
+    normalised = val.drop("none")
+    assert val["none"] > normalised.max() + 0.3 and normalised.max() < 0.1
+
+
+def lesson_clipping_at_a_cliff(result):
+    """5.1.7, Fig. 132: at a rate that throws the unclipped network off the cliff (it stays near chance,
+    90 % on ten classes), clipping the gradient's norm to 1 lets the same rate train; a threshold too
+    high to act (10) helps no more than none."""
+    val = ok_means(result, "clip_norm", "final_val_error")
+    assert val[0.0] > 0.8 and val[10.0] > 0.8 and val[1.0] < 0.3
+
+
+def lesson_clipping_not_needed(result):
+    """Without a cliff (a gentle rate) every setting learns and clipping does not beat none by more than
+    a couple of validation samples."""
+    val = ok_means(result, "clip_norm", "final_val_error")
+    assert val.max() < 0.1 and val.min() > val[0.0] - 0.01
+
+
+def training_size_ends(result):
+    ok = result.summary[result.summary["status"] == "ok"]
+    means = ok.groupby("train_samples")[["final_train_cost", "final_val_cost", "final_val_error"]].mean()
+    return means.iloc[0], means.iloc[-1]
+
+
+def lesson_training_size(result, overfits: bool):
+    """3.6.2.2, Fig. 80: with more training samples the training cost rises and the validation cost
+    falls; the validation error falls by far. Softmax regression on 800 digits still overfits (its
+    validation cost over twice its training cost); a strong L2 penalty makes the curves meet."""
+    first, last = training_size_ends(result)
+    assert last["final_train_cost"] > first["final_train_cost"] and last["final_val_cost"] < first["final_val_cost"]
+    assert last["final_val_error"] < first["final_val_error"] - 0.2
+    assert (last["final_val_cost"] > 2 * last["final_train_cost"]) == overfits
+
+
 def lesson_optimisers(result, interior=True, far=("adagrad", "rmsprop", "adam")):
     """5.2: each optimiser compared at its best rate, found inside the tried range; on the elongated
     bowl the adaptive ones end below plain GD (Fig. 134), those in ``far`` at least a hundred times
@@ -281,6 +320,12 @@ CASES = {
     ("learning_rate", "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10"): lesson_learning_rate_fig_118,
     ("bias_variance", "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25"): lesson_bias_variance_fig_75,
     ("bias_variance", "Runge's blow-up: equispaced inputs"): lesson_bias_variance_runge,
+    ("normalisation", None): lesson_normalisation,
+    ("clipping", None): lesson_clipping_at_a_cliff,
+    ("clipping", "A gentle rate (α 0.1): without a cliff, clipping does not help"): lesson_clipping_not_needed,
+    ("training_size", None): lambda r: lesson_training_size(r, overfits=True),
+    ("training_size", "Fig. 80, left: a strong L2 penalty (λ 0.01) underfits, the curves meet"):
+        lambda r: lesson_training_size(r, overfits=False),
     ("search", None): lambda r: lesson_search(r, "learning_rate"),
     ("search", "The defaults by grid (4 x 4 points)"): lambda r: lesson_search(r, "learning_rate", grid=16),
     ("search", "The defaults by random search (16 trials)"): lambda r: lesson_search(r, "learning_rate"),

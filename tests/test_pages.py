@@ -23,7 +23,8 @@ QUICK = {  # one cheap, non-default value per study, so a link differs from the 
     "kfold": ("k", 3), "bias_variance": ("datasets", 20), "pr_roc": ("epochs", 3), "init": ("epochs", 4),
     "optimisers": ("epochs", 3), "regularisation": ("epochs", 5), "decision_boundary": ("epochs", 10),
     "schedules": ("epochs", 4), "universal": ("epochs", 50), "batch_norm": ("epochs", 3),
-    "activations": ("epochs", 3), "search": ("epochs", 3),
+    "activations": ("epochs", 3), "search": ("epochs", 3), "normalisation": ("epochs", 3),
+    "training_size": ("epochs", 20), "clipping": ("epochs", 3),
 }
 
 
@@ -84,7 +85,7 @@ def test_share_link_restores_form_and_shows_stored_results(name):
 
 CHARTS = {"learning_rate": 3, "batch_size": 5, "hidden_units": 3, "kfold": 1, "bias_variance": 3, "pr_roc": 3,
           "init": 7, "optimisers": 5, "regularisation": 4, "decision_boundary": 5, "schedules": 3, "universal": 3,
-          "batch_norm": 3, "activations": 3, "search": 6}
+          "batch_norm": 3, "activations": 3, "search": 6, "normalisation": 2, "clipping": 2, "training_size": 3}
 HOSTILE = {"epochs": "1e12", "seed": "-5", "l2": "nan", "hidden": "", "dataset": "", "bogus<b>[x](y)": "1",
            "learning_rates": "abc,,", "batch_sizes": "0,full", "values": "9" * 300, "max_degree": "-3",
            "threshold": "2", "classes": "1,1,1", "k": "1.5", "space": "hidden_units=1..1e9; os.system=1,2"}

@@ -23,7 +23,10 @@ QUICK = {"learning_rate": {"epochs": "2", "repeats": "1", "learning_rates": "0.1
          "universal": {"epochs": "20", "repeats": "1", "hidden_units": "1,3"},
          "batch_norm": {"epochs": "2", "repeats": "1", "depths": "1,2", "learning_rates": "0.5"},
          "activations": {"epochs": "2", "repeats": "1", "depth": "2", "activations": "relu,tanh"},
-         "search": {"epochs": "2", "budget": "4", "max_train": "200"}}
+         "search": {"epochs": "2", "budget": "4", "max_train": "200"},
+         "normalisation": {"epochs": "2", "repeats": "1", "normalisations": "none,z"},
+         "clipping": {"epochs": "2", "repeats": "1", "clip_norms": "0,1"},
+         "training_size": {"epochs": "2", "repeats": "1", "sizes": "20,60"}}
 
 
 def test_every_study_is_in_one_chapter_and_has_a_page():

@@ -43,6 +43,12 @@ RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergenc
                   {"schedules": "constant,piecewise,power", "learning_rate": "0.5", "epochs": "6", "schedule_T": "2"}],
     "universal": [{"hidden_units": "1,4,16", "epochs": "200", "repeats": "2"},
                   {"hidden_units": "2,3", "function": "step", "epochs": "50", "samples": "40"}],
+    "normalisation": [{"normalisations": "none,rescale,z", "epochs": "4", "repeats": "2"},
+                      {"normalisations": "minmax,z", "epochs": "2"}],
+    "clipping": [{"clip_norms": "0,1,10", "epochs": "4", "repeats": "2"},
+                 {"clip_norms": "0.5,5", "learning_rate": "0.1", "epochs": "3"}],
+    "training_size": [{"sizes": "20,60,200", "epochs": "30", "repeats": "2"},
+                      {"sizes": "30,100", "l2": "0.01", "epochs": "20"}, {"sizes": "40,5000", "epochs": "5"}],
     "search": [{"space": "learning_rate=0.01..5 log; hidden_units=4,16", "budget": "6", "wave": "3"},
                {"space": "learning_rate=0.001..0.01 log", "budget": "4", "sampler": "random"},
                {"space": "learning_rate=0.1..2; optimiser=gd,adam", "sampler": "grid", "grid_points": "2",
@@ -467,12 +473,47 @@ def check_search(result, lines, values):
         assert (result.summary.loc[result.summary["informed"], "trial"] >= 10).all()
 
 
+def check_normalisation(result, lines, values):
+    check_sweep(result, lines, "normalisation", "normalisation", ordered=False)
+
+
+def check_clipping(result, lines, values):
+    """Unordered, like the activations: 0 is no clipping, drawn and named "none"."""
+    check_sweep(result, lines, "clip_norm", "clipping norm", ordered=False)
+    assert set(result.summary.loc[result.summary["clip_norm"] == 0, "setting"]) <= {"none"}
+
+
+def check_training_size(result, lines, values):
+    """The first line's costs and errors are the means at the smallest and largest size that finished
+    ok, each direction word true of them; the second line's factor is their validation-to-training cost
+    ratio at the largest size, on the side of MET it names."""
+    from studies.training_size import MET
+
+    ok = result.summary[result.summary["status"] == "ok"]
+    sizes = sorted(set(ok["train_samples"]))
+    if len(sizes) < 2:
+        assert lines == ["Fewer than two training-set sizes finished: there is no curve to read yet.", ""]
+        return
+    means = {n: ok[ok["train_samples"] == n][["final_train_cost", "final_val_cost", "final_val_error"]].mean()
+             for n in (sizes[0], sizes[-1])}
+    first, last = means[sizes[0]], means[sizes[-1]]
+    rose = "rose" if last["final_train_cost"] > first["final_train_cost"] else "did not rise"
+    fell = "fell" if last["final_val_cost"] < first["final_val_cost"] else "did not fall"
+    assert f"From {sizes[0]} to {sizes[-1]} training samples the training cost {rose}" in lines[0]
+    assert f"the validation cost {fell}" in lines[0]
+    assert f"from {pct(first['final_val_error'])} to {pct(last['final_val_error'])}" in lines[0]
+    ratio = last["final_val_cost"] / last["final_train_cost"]
+    assert f"is {ratio:.3g} times the training cost" in lines[1] or f"still {ratio:.3g} times" in lines[1]
+    assert ("overfitting side" in lines[1]) == (ratio > MET)
+
+
 CHECKS = {"learning_rate": check_learning_rate, "batch_size": check_batch_size, "hidden_units": check_hidden_units,
           "init": check_init, "kfold": check_kfold, "bias_variance": check_bias_variance, "pr_roc": check_pr_roc,
           "decision_boundary": check_decision_boundary, "optimisers": check_optimisers,
           "regularisation": check_regularisation, "schedules": check_schedules, "universal": check_universal,
           "batch_norm": check_batch_norm, "activations": check_activations,
-          "search": check_search}
+          "search": check_search, "normalisation": check_normalisation, "clipping": check_clipping,
+          "training_size": check_training_size}
 
 
 def test_every_study_has_claims_checked_over_several_runs():

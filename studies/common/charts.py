@@ -373,30 +373,35 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", tit
     return finish(points + mean, title or f"{y_title} against {words(x)}", look_for)
 
 
-def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "") -> alt.Chart:
+def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "", y_title: str = "final error rate",
+                y_format: str = "%") -> alt.Chart:
     """Error per split (``split``, ``error`` columns) against ``x`` on a log axis: a point per
-    trial, the mean over repeats with a ±1 std band; the gap between the splits is the overfitting."""
+    trial, the mean over repeats with a ±1 std band; the gap between the splits is the overfitting.
+    With ``y_title`` and ``y_format`` the column holds another final quantity (a cost: the band then
+    stays above 0, not below 1)."""
     long = long.assign(split=long["split"].map(SPLIT_LABELS).fillna(long["split"]))
     ok = long[long["status"] == "ok"]
     stats = ok.groupby([x, "split"])["error"].agg(["mean", "std"]).reset_index()
     stats["std"] = stats["std"].fillna(0.0)
-    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], "error")
+    rate = y_format == "%"
+    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], "error" if rate else "cost")
     x_enc = log_axis(x, long[x])
     present = [label for label in SPLIT_LABELS.values() if label in set(long["split"])]
     colour = alt.Color("split:N", title="split", legend=legend(present), scale=alt.Scale(
         domain=present, range=[SPLIT_COLOURS.range[SPLIT_COLOURS.domain.index(label)] for label in present]))
     pick = _legend_pick("split")
-    y_enc = alt.Y("error:Q", axis=alt.Axis(format="%"), title="final error rate")
+    y_enc = alt.Y("error:Q", axis=alt.Axis(format=y_format), title=y_title)
     points = alt.Chart(long).mark_point(size=40, filled=True).encode(
         x=x_enc, y=y_enc, color=colour,
         shape=status_encoding(alt.Shape, long, SHAPES, shape_legend),
         opacity=alt.condition(pick, alt.value(0.7), alt.value(0.1)),
-        tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N", alt.Tooltip("error:Q", format=".2%")]).add_params(pick)
+        tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N",
+                 alt.Tooltip("error:Q", format=".2%" if rate else ".4g", title=y_title)]).add_params(pick)
     band = alt.Chart(stats).mark_area(opacity=0.15).encode(x=x_enc, y="low:Q", y2="high:Q", color=colour)
     means = alt.Chart(stats).mark_line(strokeWidth=2.5).encode(
-        x=x_enc, y=alt.Y("mean:Q", title="final error rate"), color=colour,
+        x=x_enc, y=alt.Y("mean:Q", title=y_title), color=colour,
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        tooltip=[f"{x}:Q", "split:N", alt.Tooltip("mean:Q", format=".2%", title="mean")])
+        tooltip=[f"{x}:Q", "split:N", alt.Tooltip("mean:Q", format=".2%" if rate else ".4g", title="mean")])
     return finish(alt.layer(band, means, points), title, look_for)
 
 
