@@ -117,7 +117,7 @@ def worker_facts() -> dict:
     """What a worker runs: the project's code version and the IDX data sets it finds. Sent to every
     worker by ``check``; a worker that cannot import this module cannot run any trial either."""
     from core import data
-    from service.store import code_version
+    from service.code_version import code_version
 
     found = []
     for name in data.IDX_DATASETS:
@@ -132,7 +132,7 @@ def worker_facts() -> dict:
 def check(client) -> dict:
     """Every worker's facts by address; ClusterProblem when there is no worker, when one cannot import
     this project or runs another version of it."""
-    from service.store import code_version
+    from service.code_version import code_version
 
     facts = client.run(worker_facts, on_error="return")
     if not facts:

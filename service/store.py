@@ -6,8 +6,8 @@ question and fixed parameter texts, as JSON) in ``exercises``, named by a hash o
 unpickles: a file placed in the folder is never executed, old ``*.pickle`` entries are ignored.
 
 A key is the study, its canonical parameters (the texts a share link carries) and the code version
-(a hash of ``core/`` and ``studies/``): changing the maths invalidates old results instead of
-serving them. The database is ``results.sqlite`` in ``$EXPLORER_STORE_DIR``, else ``.store/``
+(``service.code_version``: a hash of the code that computes results, not of charts or takeaways):
+changing the maths invalidates old results instead of serving them, a new caption keeps them. The database is ``results.sqlite`` in ``$EXPLORER_STORE_DIR``, else ``.store/``
 beside the code; WAL mode lets several server processes share it.
 
 Bounded: after each save the least recently opened runs are evicted until the tables fit in
@@ -31,7 +31,6 @@ to ``MAX_META`` / ``MAX_PARAMS`` characters: one hostile row must not take the r
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import io
 import json
@@ -43,6 +42,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from service.code_version import code_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "results.sqlite"
@@ -83,15 +84,6 @@ def max_table_bytes() -> int:
 
 class StoreError(Exception):
     """The store could not keep a result (read-only folder, full disk); the message says why."""
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    digest = hashlib.sha256()
-    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("studies/**/*.py")]):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def default_folder() -> Path:
