@@ -1,4 +1,5 @@
-"""Bias-variance trade-off (lecture Fig. 70-75)."""
+"""Bias and variance (lecture 3.6.1, Fig. 70-75): bias² falls and variance rises with a model's
+capacity; the test error is lowest in between."""
 from studies import bias_variance
 from ui.page import study_page
 

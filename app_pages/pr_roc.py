@@ -1,4 +1,5 @@
-"""Precision-recall and ROC curves (lecture Fig. 61-67)."""
+"""Precision-recall and ROC (lecture 3.5, Fig. 61-67): the confusion matrix, and how a threshold
+trades precision against recall for a model chosen on validation."""
 from studies import pr_roc
 from ui.page import study_page
 

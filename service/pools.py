@@ -1,5 +1,6 @@
 """Where trials execute: worker processes on this machine, threads (tests, one-job CLI runs), or a
-Dask distributed cluster. All three offer the same four operations to ``service.engine``.
+Dask distributed cluster. All three offer ``Pool``'s operations to ``service.engine`` and to the
+code that checks a run before it starts.
 
 Each pool hands out cancel tokens (``service.cancel``) that reach its own workers; the engine never
 kills a worker to stop a trial, so no run can take another's work down with it.
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Protocol
 
 from service.cancel import PROGRESS_TOPIC, DaskEventToken, FlagFileToken
 from service.runner import execute
@@ -94,6 +96,21 @@ def _exit_with_parent(parent: int, cancel_folder: str | None) -> None:
     os._exit(0)
 
 
+class Pool(Protocol):
+    """What the engine and a run's checks need of the workers, local or on a cluster."""
+
+    def start(self) -> None: ...                        # start (and warm) the workers now
+    def capacity(self) -> int: ...                      # trials that can run at once
+    def ready(self) -> None: ...                        # ClusterProblem unless trials can run
+    def missing_data(self, dataset: str) -> list[str]: ...  # workers without the data set's files
+    def token(self): ...                                # a new run's cancel token
+    def submit(self, fn, trial, token) -> cf.Future: ...  # one task; its future settles with a TrialResult
+    def progress(self, token) -> dict[int, float]: ...  # share done of each running task of a run
+    def cancel(self, token) -> None: ...                # stop a run's running tasks
+    def forget(self, token) -> None: ...                # a run has ended: drop what its token holds
+    def close(self) -> None: ...
+
+
 class _LocalPool:
     """``workers`` on this machine, and cancel tokens as flag files in a private folder, removed
     when the pool closes."""
@@ -107,6 +124,10 @@ class _LocalPool:
 
     def ready(self) -> None:
         """Local workers are always there (a dead one is started again with its next task)."""
+
+    def missing_data(self, dataset: str) -> list[str]:
+        """None: the local workers read this machine's files, which the run checks itself."""
+        return []
 
     def token(self) -> FlagFileToken:
         return FlagFileToken(os.path.join(self._folder, uuid.uuid4().hex))

@@ -357,7 +357,7 @@ def test_a_rejected_form_says_the_results_on_the_page_are_the_last_runs():
     assert at.get("vega_lite_chart")
 
 
-PRESETS = [(name, label) for name, study in STUDIES.items() for label in getattr(study, "PRESETS", {})]
+PRESETS = [(name, label) for name, study in STUDIES.items() for label in study.PRESETS]
 
 
 @pytest.mark.parametrize("name,label", PRESETS)

@@ -75,3 +75,32 @@ def test_study_follows_the_protocol(name, tmp_path):
     assert stored is not None and stored.state == "done"
     for table_name, table in {"tidy": stored.tidy, "summary": stored.summary, **stored.tables}.items():
         assert list(table.columns) == list(tables[table_name].columns) and len(table) == len(tables[table_name])
+
+
+class HalfAComparingStudy:
+    """A planted study with one of ComparingStudy's two methods: ``describes`` must name the other."""
+
+    def related(self, values):
+        return []
+
+
+def test_a_hook_is_all_of_its_protocol_or_none_of_it():
+    from studies.common.protocol import HOOKS, ComparingStudy, WaveStudy
+
+    assert "against" in describes(HalfAComparingStudy())
+    assert {name for name, s in STUDIES.items() if isinstance(s, WaveStudy)} == {"kfold", "search"}
+    assert {name for name, s in STUDIES.items() if isinstance(s, ComparingStudy)} == {"search"}
+    assert all(isinstance(hook, type) for hook in HOOKS)
+
+
+def test_every_pool_offers_the_pool_protocol_with_its_signatures():
+    """Issue 30: the pools had no Protocol; the engine and the run checks call these on all three."""
+    from service.pools import DaskPool, Pool, ProcessPool, ThreadPool
+
+    operations = [name for name in Pool.__dict__ if not name.startswith("_") and callable(Pool.__dict__[name])]
+    assert {"submit", "cancel", "capacity", "missing_data", "ready"} <= set(operations)
+    for pool in (ThreadPool, ProcessPool, DaskPool):
+        for name in operations:
+            assert list(inspect.signature(getattr(pool, name)).parameters) == \
+                list(inspect.signature(getattr(Pool, name)).parameters), (pool.__name__, name)
+

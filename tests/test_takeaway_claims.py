@@ -11,6 +11,7 @@ import pytest
 from service.runner import TrialResult, execute
 from studies import STUDIES
 from studies.common import execution
+from studies.common.protocol import WaveStudy
 
 QUICK = {"max_train": "150", "epochs": "3"}
 RUNS = {  # study -> small runs chosen to hit ties, edges, repeats and divergence
@@ -73,7 +74,7 @@ def pct(value) -> str:
 def run_trials(study, values) -> list[TrialResult]:
     trials = execution.trials_of(study, values)
     results = [execute(study.TRIAL, t) for t in trials]
-    while hasattr(study, "next_wave") and (wave := execution._next_wave(study, values, False, results)):
+    while isinstance(study, WaveStudy) and (wave := execution._next_wave(study, values, False, results)):
         results += [execute(study.TRIAL, t) for t in wave]
     return results
 

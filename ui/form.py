@@ -172,7 +172,7 @@ def form_error(study) -> str | None:
 def preset_picker(study) -> None:
     """A "Lecture figure" choice that fills the form with the lecture's settings for that figure,
     on the embedded digits data when the figure's data set is not installed here."""
-    presets = getattr(study, "PRESETS", {})
+    presets = study.PRESETS
     if not presets:
         return
     key = f"{study.NAME}:preset"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from studies.common import execution
 from studies.common.charts import vega_lite
+from studies.common.protocol import ComparingStudy
 from studies.common.report import html_report
 from service.store import StoreError
 from ui import exercise as exercises
@@ -50,7 +51,7 @@ def draw_charts(study, result, store_key: str | None = None, live_key: tuple | N
 def _against_others(study, result, values: dict) -> str:
     """A search's line on how the other samplers did with the same space and budget, from the
     runs of them stored on this server ("" for other studies, or when none has been run)."""
-    if not hasattr(study, "related"):
+    if not isinstance(study, ComparingStudy):
         return ""
     others = [execution.load_result(result_store(), study, other) for other in study.related(values)]
     return study.against(result, [other for other in others if other is not None])

@@ -163,7 +163,9 @@ class TooLarge(ValueError):
 def planned(study, values: dict) -> list[dict]:
     """The trials the run-size and memory limits cover: the plan, or a search's whole budget at its
     costliest configuration (``bounding_plan``), since its later waves are not known in advance."""
-    return getattr(study, "bounding_plan", study.plan)(values)
+    from studies.common.protocol import BoundedStudy
+
+    return study.bounding_plan(values) if isinstance(study, BoundedStudy) else study.plan(values)
 
 
 def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:

@@ -18,6 +18,7 @@ from service.runner import STATUSES, TrialResult
 from service.store import ResultStore, StoreError
 from studies.common.takeaways import coverage
 from studies.common import cost, training
+from studies.common.protocol import WaveStudy
 from studies.common.training import StudyResult, trial_seeds
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bo
     (``training.stacks``)."""
     if "dataset" in values:
         check_task(values["dataset"], tuple(values.get("classes", ())))
-        lacking = pool.missing_data(values["dataset"]) if hasattr(pool, "missing_data") else []
+        lacking = pool.missing_data(values["dataset"]) if pool is not None else []
         if lacking:
             raise DataError(f"{len(lacking)} Dask worker(s) lack the {values['dataset']} files ({lacking[0]}): install "
                             f"them there too (apt-get install dataset-{values['dataset']}, or EXPLORER_DATA_DIR), then "
@@ -68,7 +69,7 @@ def job(study, values: dict, key: str, on_end: Callable | None = None, stack: bo
     fn, tasks = study.TRIAL, trials
     if stack and study.TRIAL is training.train_trial:
         fn, tasks = training.train_any, training.stacks(trials)
-    wave = functools.partial(_next_wave, study, values, stack) if hasattr(study, "next_wave") else None
+    wave = functools.partial(_next_wave, study, values, stack) if isinstance(study, WaveStudy) else None
     return engines.Job(key=key, title=study.TITLE, fn=fn, trials=tasks, next_wave=wave, on_end=on_end,
                        meta={"study": study.NAME, "params": study.SCHEMA.to_texts(values)},
                        planned=len(cost.planned(study, values)), work=cost.work(study, values))

@@ -1,14 +1,16 @@
 """What a study module is, written once where code can check it (as scikit-learn's estimator
-contract is): the CLI, the pages, the engine and the report rely on exactly these names."""
+contract is): the CLI, the pages, the engine and the report rely on these names, and on the optional
+hooks declared below (``HOOKS``) where a study has them; nothing else is probed."""
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, runtime_checkable
-
-import altair as alt
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from service.runner import Trial, TrialResult
 from studies.common.schema import Schema
 from studies.common.training import StudyResult
+
+if TYPE_CHECKING:  # the annotations only: the engine's side imports no charting
+    import altair as alt
 
 
 @runtime_checkable
@@ -32,9 +34,40 @@ class Study(Protocol):
     def trial_detail(self, result: TrialResult) -> str: ...                           # for progress lines
 
 
+# Optional hooks, each declared once and tested like the contract above (tests/test_study_contract.py).
+@runtime_checkable
+class WaveStudy(Protocol):
+    """A study whose later trials depend on the finished ones (k-fold's retraining, the search)."""
+
+    def next_wave(self, values: dict, results: list[TrialResult]) -> list[dict]: ...  # [] when done
+
+
+@runtime_checkable
+class BoundedStudy(Protocol):
+    """A study whose plan grows by waves: the limits are checked against what it could come to."""
+
+    def bounding_plan(self, values: dict) -> list[dict]: ...  # every trial it may run, at its costliest
+
+
+@runtime_checkable
+class ComparingStudy(Protocol):
+    """A study whose page weighs this run against its stored runs with other settings (the samplers)."""
+
+    def related(self, values: dict) -> list[dict]: ...                              # the other runs' values
+    def against(self, result: StudyResult, others: list[StudyResult]) -> str: ...   # "" when nothing to say
+
+
+HOOKS = (WaveStudy, BoundedStudy, ComparingStudy)
+
+
 def describes(study: Any) -> list[str]:
     """What ``study`` lacks of the protocol (empty when it is a study)."""
     names = [*Study.__annotations__, "plan", "assemble", "charts_for", "compare", "takeaway", "trial_detail"]
-    return [name for name in names if not hasattr(study, name)]
+    lacking = [name for name in names if not hasattr(study, name)]
+    for hook in HOOKS:  # a hook is all of its protocol or none of it
+        own = [name for name in hook.__dict__ if not name.startswith("_") and callable(getattr(hook, name))]
+        if any(hasattr(study, name) for name in own):
+            lacking += [name for name in own if not hasattr(study, name)]
+    return lacking
 
 

@@ -1,4 +1,5 @@
-"""What every training study shares: the trial function, the run loop and the tidy results.
+"""What every training study shares: the trial function, stacking compatible trials, the sweep's
+plan and the tidy and summary tables.
 
 A trial's parameters are one flat dict of the schema's names (see ``studies.common.params``) plus
 ``repeat`` and, in k-fold studies, ``fold`` and ``k``. The trial loads its data itself (cached
