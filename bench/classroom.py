@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.engine import Engine  # noqa: E402
-from service.pools import DaskPool, ProcessPool, cores, process_stat  # noqa: E402
+from service.dask_pool import DaskPool  # noqa: E402
+from service.pools import ProcessPool, cores, process_stat  # noqa: E402
 from studies import STUDIES  # noqa: E402
 from studies.common import cost, execution  # noqa: E402
 from studies.common.training import WORKER_PRELOAD  # noqa: E402

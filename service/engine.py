@@ -368,7 +368,9 @@ def make_pool(n_jobs: int = -1, scheduler: str | None = None, preload: tuple[str
     from service import pools
 
     if scheduler:
-        return pools.DaskPool(scheduler, credentials=credentials)
+        from service.dask_pool import DaskPool
+
+        return DaskPool(scheduler, credentials=credentials)
     workers = pools.cores() if n_jobs is None or n_jobs < 1 else n_jobs
     return pools.ThreadPool(1) if workers == 1 else pools.ProcessPool(workers, preload)
 
@@ -396,7 +398,9 @@ def shared(preload: tuple[str, ...] = ()) -> Engine:
 
             address = os.environ.get("EXPLORER_SCHEDULER")
             # never a ThreadPool here: even a one-core server trains outside its own process
-            pool = (pools.DaskPool(address, credentials=os.environ.get(TLS_ENV)) if address
+            from service.dask_pool import DaskPool
+
+            pool = (DaskPool(address, credentials=os.environ.get(TLS_ENV)) if address
                     else pools.ProcessPool(pools.cores(), preload))
             pool.start()
             _shared = Engine(pool)

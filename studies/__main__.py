@@ -27,7 +27,8 @@ from pathlib import Path
 
 from core.data import DataError
 from service import cluster as launcher
-from service.pools import ClusterLost, ClusterProblem, cores
+from service.dask_pool import ClusterLost
+from service.pools import ClusterProblem, cores
 from studies import STUDIES
 from studies.common import cost
 from studies.common.execution import coverage_note, exported, run_study, to_csv

@@ -95,7 +95,8 @@ def test_a_hook_is_all_of_its_protocol_or_none_of_it():
 
 def test_every_pool_offers_the_pool_protocol_with_its_signatures():
     """Issue 30: the pools had no Protocol; the engine and the run checks call these on all three."""
-    from service.pools import DaskPool, Pool, ProcessPool, ThreadPool
+    from service.dask_pool import DaskPool
+    from service.pools import Pool, ProcessPool, ThreadPool
 
     operations = [name for name in Pool.__dict__ if not name.startswith("_") and callable(Pool.__dict__[name])]
     assert {"submit", "cancel", "capacity", "missing_data", "ready"} <= set(operations)

@@ -16,8 +16,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.data import CLASS_NAMES, DIGITS_TEST_FRACTION, dataset_shape
 from core.mlp import MLP
+from studies.common import memory
+from studies.common.sizes import batch_of, layer_sizes, task_sizes, training_sizes
 from studies.common.training import stacks, train_trial, trial_seeds
 
 STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
@@ -54,41 +55,14 @@ def calibration() -> tuple[float, float]:
     return per_flop, per_call
 
 
-def task_sizes(p: dict) -> tuple[int, int, int, int]:
-    """(pool of training + validation samples, test samples, inputs, classes) of a trial's task."""
-    n, n_test, n_in = dataset_shape(p["dataset"], p.get("toy_samples", 0))
-    all_classes = len(CLASS_NAMES[p["dataset"]])
-    share = 2 / all_classes if len(p.get("classes", ())) == 2 else 1.0
-    if not n_test:  # digits and the toy sets: the test split is cut from the data
-        n_test = round(n * DIGITS_TEST_FRACTION)
-        n -= n_test
-    pool, n_test = round(n * share), round(n_test * share)
-    return pool, n_test, n_in, 2 if share < 1 else all_classes
-
-
-def training_sizes(p: dict) -> tuple[int, int, int]:
-    """(samples trained on, samples evaluated per epoch, splits evaluated) of a training trial."""
-    pool, n_test, _, _ = task_sizes(p)
-    val = round(pool * p["val_fraction"])
-    train = min(pool - val, p["max_train"] or pool)
-    fold = p.get("fold")
-    if fold is None:
-        return train, train + val + n_test, 3
-    pool = train + val
-    if fold < 0:
-        return pool, pool + n_test, 2
-    return pool - pool // p["k"], pool, 2
-
-
 def training(p: dict, evaluate: bool = True, eval_factor: float = EVAL_FLOP_FACTOR) -> tuple[float, float]:
     """(FLOPs, batches) of one training trial with the schema's parameters; the evaluation's FLOPs
     count ``eval_factor`` times (1: the arithmetic itself, as a FLOP-based limit wants it)."""
     _, n_test, n_in, n_classes = task_sizes(p)
-    n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
-    sizes = [n_in, *p["hidden"], n_out]
+    sizes = layer_sizes(p, n_in, n_classes)
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     n_train, n_eval, splits = training_sizes(p)
-    batch = n_train if p["batch_size"] == "full" else max(1, min(int(p["batch_size"]), n_train))
+    batch = batch_of(p["batch_size"], n_train)
     epochs = p["epochs"]
     epochs_evaluated = epochs + 1
     if not evaluate:  # trained silently, then the test split scored once
@@ -182,8 +156,6 @@ def check_limit(study, values: dict, workers: int, max_minutes: float) -> float:
 
 def task_peaks(study, param_list: list[dict]) -> list[float]:
     """Estimated peak bytes of a worker running each task of the run (``studies.common.memory``)."""
-    from studies.common import memory
-
     if study.TRIAL is not train_trial:
         return [memory.task_bytes(p) if "hidden" in p and "batch_size" in p else memory.WORKER_BASE
                 for p in param_list]
@@ -194,8 +166,6 @@ def task_peaks(study, param_list: list[dict]) -> list[float]:
 
 def check_memory(study, values: dict, workers: int) -> float:
     """The largest task's estimated peak bytes, or TooLarge when a worker may not hold that much."""
-    from studies.common import memory
-
     peak = max(task_peaks(study, planned(study, values)), default=0.0)
     budget = memory.worker_budget(workers)
     if peak > budget:

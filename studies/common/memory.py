@@ -23,7 +23,7 @@ import os
 
 from core.data import dataset_shape
 from core.stack import EVAL_ROWS
-from studies.common.cost import training_sizes, task_sizes
+from studies.common.sizes import batch_of, layer_sizes, task_sizes, training_sizes
 
 WORKER_BASE = 215 * 2 ** 20  # measured: a warmed worker before its first trial (Python, NumPy, pandas, scikit-learn)
 PREP_BYTES = 14              # measured peak bytes per training pixel while a split is normalised
@@ -31,11 +31,6 @@ SLOTS = {"gd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "ada
 STACK_MAX_BYTES = 2 * 2 ** 30  # a fixed rule, never the machine's memory: a stack's members' numbers
                                # depend on their group, so a larger stack is cut into single trials
                                # everywhere alike (``studies.common.training.stacks``)
-
-
-def _layers(p: dict, n_in: int, n_classes: int) -> list[int]:
-    n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
-    return [n_in, *p["hidden"], n_out]
 
 
 def data_bytes(p: dict) -> tuple[float, float]:
@@ -61,11 +56,11 @@ def network_bytes(p: dict, members: int = 1) -> float:
     """Weights, buffers and one batch's or one evaluation's activations of ``members`` networks of
     one shape trained together (a stack shares its batches and scores in blocks)."""
     _, n_test, n_in, n_classes = task_sizes(p)
-    sizes = _layers(p, n_in, n_classes)
+    sizes = layer_sizes(p, n_in, n_classes)
     weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     units = sum(sizes[1:])
     n_train, n_eval, _ = training_sizes(p)
-    batch = n_train if p["batch_size"] == "full" else max(1, min(int(p["batch_size"]), n_train))
+    batch = batch_of(p["batch_size"], n_train)
     optimiser = p.get("optimiser", "gd")
     general = optimiser != "gd" or p.get("l1") or p.get("dropout")
     params = 4.0 * weights * (2 + SLOTS.get(optimiser, 2) + (1 if general else 0)) * members

@@ -20,6 +20,8 @@ from core.mlp import MLP
 from core.schedules import Scheduler
 from core.stack import NetworkStack, fused_groups
 from service.runner import Trial, TrialResult, make_trials
+from studies.common.memory import stack_fits
+from studies.common.sizes import batch_of, layer_sizes
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
 SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
@@ -87,9 +89,8 @@ def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
 def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
     """The trial's network. ``alpha`` is Leaky ReLU's slope and reaches no other activation: ELU keeps
     its own alpha of 1 (Table 6)."""
-    n_out = 1 if p["output"] == "sigmoid" and n_classes == 2 else n_classes
     alpha = p.get("alpha") if p["activation"] == "leaky_relu" else None
-    return MLP([n_in, *p["hidden"], n_out], activation=p["activation"], output=p["output"], loss=p["loss"],
+    return MLP(layer_sizes(p, n_in, n_classes), activation=p["activation"], output=p["output"], loss=p["loss"],
                init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"), alpha=alpha,
                batch_norm=p.get("batch_norm") == "on")
 
@@ -97,10 +98,6 @@ def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
 def scheduler(p: dict) -> Scheduler:
     return Scheduler(p.get("schedule", "constant"), T=p.get("schedule_T", 10.0), c=p.get("schedule_c", 1.0),
                      factor=p.get("schedule_lambda", 0.5), wait=p.get("schedule_N", 3))
-
-
-def resolve_batch(batch_size, n_train: int) -> int:
-    return n_train if batch_size == "full" else min(int(batch_size), n_train)
 
 
 def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = None):
@@ -111,7 +108,7 @@ def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = N
     X, y, eval_sets = trial_data(p)
     split = load_split(p)
     net = build_net(p, X.shape[1], split.n_classes, trial.seed)
-    batch = resolve_batch(p["batch_size"], len(X))
+    batch = batch_of(p["batch_size"], len(X))
     history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
                       l1=p.get("l1", 0.0), dropout=p.get("dropout", 0.0), optimiser=p.get("optimiser", "gd"),
                       momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
@@ -155,7 +152,7 @@ def train_stack(task: Trial) -> dict:
     X, y, eval_sets = trial_data(first)
     split = load_split(first)
     nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
-    batch = resolve_batch(first["batch_size"], len(X))
+    batch = batch_of(first["batch_size"], len(X))
     histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
                                        learning_rates=[m.params["learning_rate"] for m in members],
                                        l2s=[m.params["l2"] for m in members],
@@ -186,8 +183,6 @@ def stacks(trials: list[Trial]) -> list[Trial]:
     for t in trials:
         key = stack_key(t)
         blocks.setdefault(key if key is not None else ("alone", t.index), []).append(t)
-    from studies.common.memory import stack_fits  # (memory reads the sizes through cost, which imports this)
-
     tasks = []
     for members in blocks.values():
         for group in fused_groups([m.seed for m in members]):

@@ -7,7 +7,8 @@ import numpy as np
 
 from service import cancel
 from studies.common import cost
-from studies.common.training import build_net, fit_trial, load_split, resolve_batch, trial_payload
+from studies.common.sizes import batch_of, task_sizes
+from studies.common.training import build_net, fit_trial, load_split, trial_payload
 
 
 CLASSIC = "U(±1/√n), 2010"  # Eq. 11: the state of the art of 2010 that Fig. 125 and 128 were made with
@@ -100,14 +101,14 @@ def dynamics(trial) -> dict:
             rows.append({"epoch": epoch, "layer": layer, "mean": float(a.mean()), "std": float(a.std()), "error": error})
 
     history = net.fit(split.X_train, split.y_train, epochs=p["epochs"], learning_rate=p["learning_rate"],
-                      batch_size=resolve_batch(p["batch_size"], len(split.X_train)), on_epoch=record,
+                      batch_size=batch_of(p["batch_size"], len(split.X_train)), on_epoch=record,
                       eval_sets={"val": (split.X_val, split.y_val)}, stop=cancel.requested)
     return {"status": history.status, "activations": rows}
 
 
 def probe_cost(p: dict) -> tuple[float, float]:
     """(FLOPs, calls) of one probe: one forward and backward pass of the deep network on a batch."""
-    _, _, n_in, n_classes = cost.task_sizes(p)
+    _, _, n_in, n_classes = task_sizes(p)
     sizes = [n_in, *(p["width"],) * p["depth"], n_classes]
     return 6.0 * PROBE_SAMPLES * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 10
 
