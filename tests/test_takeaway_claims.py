@@ -141,6 +141,11 @@ def check_sweep(result, lines, swept, label, floor=None, tried=None, ordered=Tru
             at_high = values[-1] in best and len(values) > 1
             assert ("smallest value tried" in lines[0]) == (at_low and ordered)
             assert ("largest value tried" in lines[0]) == (at_high and not at_low and ordered)
+            named = means.idxmin()  # the best the line names first; an edge reached by a tie names its value
+            for edge, word in ((values[0], "smallest"), (values[-1], "largest")):
+                if f"the {word} value tried" in lines[0]:
+                    subject = "That" if edge == named else f"{label_of[edge]}, tied with it,"
+                    assert f"{subject} is the {word} value tried" in lines[0], (subject, lines[0])
             if len(means) > len(best):
                 assert f"Worst {label}: " in lines[1] and f"at {pct(high)}." in lines[1]
             else:

@@ -70,8 +70,18 @@ def test_a_tie_between_every_value_names_no_best_no_worst_and_no_edge():
 def test_values_tied_for_best_are_all_named_and_the_edge_note_sees_any_of_them():
     lines = best_setting(summary({0.1: [0.3], 1.0: [0.1], 10.0: [0.1]}), "learning_rate", "rate")
     assert lines[0].startswith("Best rate 1 and 10 (tied): 10.0% mean validation error")
-    assert "largest value tried" in lines[0]
+    assert "10, tied with it, is the largest value tried" in lines[0]
     assert lines[1] == "Worst rate: 0.1 at 30.0%."
+
+
+def test_an_edge_reached_only_by_a_value_tied_within_noise_is_named_not_the_best():
+    """The default hidden-unit run said "Best 30, tied within noise with 10, 300 and 100 … That is the
+    largest value tried": 30 was not; 300, tied with it, was."""
+    lines = best_setting(planted({10: 0.030, 30: 0.028, 300: 0.029, 2: 0.49}, 0.01, samples=270),
+                         "learning_rate", "rate")
+    assert lines[0].startswith("Best rate 30, tied within noise with")
+    assert "300, tied with it, is the largest value tried: try larger ones too." in lines[0]
+    assert "That is" not in lines[0]
 
 
 def planted(means_by_setting: dict, spread: float, samples: int = 1000) -> pd.DataFrame:

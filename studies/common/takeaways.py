@@ -22,16 +22,18 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def edge_note(tried, best, smaller: str = "smaller", larger: str = "larger", floor=None) -> str:
-    """When the best value is at the edge of the values tried, the real optimum may lie beyond
-    (unless the edge is ``floor``, the smallest value there is, such as a batch of 1)."""
+def edge_note(tried, best, smaller: str = "smaller", larger: str = "larger", floor=None,
+              subject: str = "That") -> str:
+    """When the best value (or, as ``subject`` names it, one tied with it) is at the edge of the
+    values tried, the real optimum may lie beyond (unless the edge is ``floor``, the smallest value
+    there is, such as a batch of 1)."""
     tried = sorted(set(tried))
     if len(tried) < 2:
         return ""
     if best == tried[0] and best != floor:
-        return f" That is the smallest value tried: try {smaller} ones too."
+        return f" {subject} is the smallest value tried: try {smaller} ones too."
     if best == tried[-1]:
-        return f" That is the largest value tried: try {larger} ones too."
+        return f" {subject} is the largest value tried: try {larger} ones too."
     return ""
 
 
@@ -165,8 +167,9 @@ def best_setting(summary: pd.DataFrame, swept: str, label: str, metric: str = "f
                                           " and " + listed(name(v) for v in best[1:]) + " (tied)" if len(best) > 1
                                           else "")
             why = f" ({noise_note(noise, ok, swept, name, samples)})" if len(exact) == 1 and len(best) > 1 else ""
-            edge = next((note for v in best for note in [edge_note(summary[swept], v, floor=floor)] if note),
-                        "") if ordered else ""
+            edge = next((note for v in best for note in [edge_note(
+                summary[swept], v, floor=floor, subject="That" if v == best[0] else f"{name(v)}, tied with it,")]
+                if note), "") if ordered else ""
             lines.append(f"Best {label} {names_best}: {means.iloc[0]:.1%} mean {what} over {runs} repeat"
                          f"{'s' if runs != 1 else ''}{_test_of(ok, swept, best) if 'val' in metric else ''}{why}."
                          f"{edge}")
