@@ -41,6 +41,9 @@ PRESETS = {  # the lecture's settings for its figures: parameter texts, as a lin
     "Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2": {
         "classes": "1,7", "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rates": "0.1,0.5,2",
         "batch_size": "full", "epochs": "50", "repeats": "1"},
+    "Fig. 57: the generalised perceptron over 10,000 epochs": {
+        "classes": "5,3", "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rates": "0.5",
+        "batch_size": "full", "epochs": "10000", "repeats": "1"},
     "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10": {
         "dataset": "fashion-mnist", "hidden": "100", "learning_rates": "0.01,0.1,0.5,2,10", "batch_size": "64",
         "epochs": "10", "repeats": "1", "max_train": "10000"},

@@ -85,6 +85,15 @@ def lesson_init_not_converged(result):
     assert val[0.0] > 0.5
 
 
+def lesson_learning_rate_fig_57(result):
+    """Fig. 57/58: over 10,000 epochs the generalised perceptron's test error stops falling long before
+    the end (the same at epoch 1,000 and 10,000) while its training cost keeps falling (by more than
+    five times from epoch 1,000 to 10,000)."""
+    tidy = result.tidy.set_index(["split", "epoch"])
+    assert tidy.loc[("test", 1000), "error"] == tidy.loc[("test", 10000), "error"] < 0.05
+    assert tidy.loc[("train", 10000), "cost"] < tidy.loc[("train", 1000), "cost"] / 5
+
+
 def lesson_normalisation(result):
     """3.2.2: at one learning rate the raw inputs learn far worse than any normalised ones, which all
     learn (tanh units on digits' 0-16 pixel values)."""
@@ -323,6 +332,7 @@ CASES = {
     ("decision_boundary", "Spiral: depth helps"): lambda r: lesson_decision_boundary(r, "3 × 16 units", "1 × 16 units"),
     ("learning_rate", "Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2"): lesson_learning_rate_fig_55,
     ("learning_rate", "Fig. 118: MLP on Fashion-MNIST, rates 0.01 to 10"): lesson_learning_rate_fig_118,
+    ("learning_rate", "Fig. 57: the generalised perceptron over 10,000 epochs"): lesson_learning_rate_fig_57,
     ("bias_variance", "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25"): lesson_bias_variance_fig_75,
     ("bias_variance", "Runge's blow-up: equispaced inputs"): lesson_bias_variance_runge,
     ("normalisation", None): lesson_normalisation,
