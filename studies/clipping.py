@@ -16,7 +16,8 @@ import altair as alt
 from studies.common import charts, cost
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.takeaways import best_setting
+from studies.common.sizes import task_sizes
+from studies.common.takeaways import best_setting, listed
 from studies.common.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
 NAME = "clipping"
@@ -52,16 +53,46 @@ def assemble(values: dict, results: list) -> StudyResult:
     return result
 
 
+CHANCE_SHARE = 0.8  # an error above this share of chance's (1 - 1/classes) is "near chance"
+
+
+def look_fors(result: StudyResult) -> tuple[str, str]:
+    """The two charts' lines, from the run: which settings stayed near chance and which learned, and
+    the thresholds that drew the same curves as no clipping (the gradient never reached them)."""
+    ok = result.summary[result.summary["status"] == "ok"]
+    if ok.empty:
+        return "", ""
+    final = ok.groupby("setting")["final_val_error"].mean()
+    classes = task_sizes(result.params)[3]
+    stuck = [s for s, e in final.items() if e > CHANCE_SHARE * (1 - 1 / classes)]
+    learned = [s for s in final.index if s not in stuck]
+    curves = result.tidy[(result.tidy["split"] == "val") & result.tidy["trial"].isin(ok["trial"])]
+    by_setting = {s: g.groupby("epoch")["error"].mean().round(12).tolist() for s, g in curves.groupby("setting")}
+    same = [s for s in by_setting if s != NONE and NONE in by_setting and by_setting[s] == by_setting[NONE]]
+    note = (f" Clipping at {listed(same)} draws the very curve of no clipping: the gradient's norm never "
+            f"reached {'it' if len(same) == 1 else 'them'}." if same else "")
+    if NONE in stuck and learned:
+        error = (f"Look for: without clipping this rate throws the network off and it stays near chance; clipped at "
+                 f"{listed(learned)} the same rate learns (Fig. 132).{note}")
+        cost = "Look for: the unclipped cost staying high, where the network guesses, while a clipped run's falls."
+    elif stuck:
+        error = (f"Look for: {listed(stuck)} stayed near chance; "
+                 f"{listed(learned) + ' learned' if learned else 'none learned'}.{note}")
+        cost = "Look for: which costs stay high (the network guesses) and which fall."
+    else:
+        error = (f"Look for: every setting learns: at this rate there is no cliff to fall off, and clipping only "
+                 f"shortens some steps.{note}")
+        cost = "Look for: the costs falling alike."
+    return error, cost
+
+
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy
+    error, cost_line = look_fors(result)
     return [
-        charts.curves(tidy, SWEPT, repeats=repeats, title="Validation error per epoch",
-                      look_for="Look for: without clipping the large rate throws the network off and it stays "
-                               "near chance; clipped to a moderate norm the same rate learns (Fig. 132)."),
+        charts.curves(tidy, SWEPT, repeats=repeats, title="Validation error per epoch", look_for=error),
         charts.curves(tidy, SWEPT, y="cost", split="train", log_y=True, repeats=repeats,
-                      y_title="training cost (log)", title="Training cost per epoch",
-                      look_for="Look for: the unclipped run's cost jumps up in the first steps and stays high; "
-                               "a clipped run's falls."),
+                      y_title="training cost (log)", title="Training cost per epoch", look_for=cost_line),
     ]
 
 

@@ -14,6 +14,7 @@ Summary (``--summary-out``): one row per trial as in the learning-rate study.
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 
 from core.data import NORMALISATIONS
 from studies.common import charts, cost
@@ -48,16 +49,42 @@ def assemble(values: dict, results: list) -> StudyResult:
     return assemble_training(NAME, values, results, [SWEPT])
 
 
+def cost_ends(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Mean training cost per setting at the first and the last epoch (columns ``start``, ``end``)."""
+    train = tidy[(tidy["split"] == "train") & tidy["cost"].notna() & (tidy["status"] == "ok")]
+    means = train.groupby(["setting", "epoch"])["cost"].mean()
+    return pd.DataFrame({"start": means.groupby(level=0).first(), "end": means.groupby(level=0).last()})
+
+
+def look_fors(result: StudyResult) -> tuple[str, str]:
+    """The two charts' lines, from the run: how the raw inputs' error and cost went against the
+    normalised ones' (the lecture's expectation where the run has no raw inputs)."""
+    ends = cost_ends(result.tidy)
+    final = result.summary[result.summary["status"] == "ok"].groupby("setting")["final_val_error"].mean()
+    if "none" not in ends.index or len(ends) < 2:
+        return ("Look for: how fast each normalisation learns at the same learning rate (3.2.2).",
+                "Look for: how the training cost falls with each normalisation.")
+    others = ends.drop("none")
+    worse = final["none"] > final.drop("none").max()
+    error = (f"Look for: the raw inputs (none) end at {final['none']:.1%}, "
+             f"{'above' if worse else 'not above'} every normalised input ({final.drop('none').min():.1%}-"
+             f"{final.drop('none').max():.1%}) at the same learning rate (3.2.2).")
+    raw = ends.loc["none"]
+    went = "rises" if raw["end"] > raw["start"] else "falls"
+    cost = (f"Look for: on raw inputs the training cost {went} from {raw['start']:.3g} to {raw['end']:.3g}, while "
+            f"the normalised inputs' costs end between {others['end'].min():.3g} and {others['end'].max():.3g}.")
+    return error, cost
+
+
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     tidy = result.tidy
     scale = charts.categorical(list(dict.fromkeys(result.summary["setting"])))
+    error, cost_line = look_fors(result)
     return [
         charts.curves(tidy, SWEPT, repeats=repeats, scale=scale, title="Validation error per epoch",
-                      look_for="Look for: the raw inputs (none) learn slower and end higher than any normalised "
-                               "input at the same learning rate (3.2.2)."),
+                      look_for=error),
         charts.curves(tidy, SWEPT, y="cost", split="train", log_y=True, repeats=repeats, scale=scale,
-                      y_title="training cost (log)", title="Training cost per epoch",
-                      look_for="Look for: on raw inputs the cost starts higher and falls unevenly."),
+                      y_title="training cost (log)", title="Training cost per epoch", look_for=cost_line),
     ]
 
 

@@ -44,7 +44,7 @@ PRESETS = {
     "5.2.6.1's table: a tenth every 100 epochs from 0.1": {
         "learning_rate": "0.1", "schedules": "constant,piecewise", "schedule_T": "100", "epochs": "300",
         "activation": "sigmoid", "repeats": "1"},
-    "A rate that settles without a schedule (alpha0 0.1)": {"learning_rate": "0.1"},
+    "A rate that settles without a schedule (α0 0.1)": {"learning_rate": "0.1"},
 }
 
 
@@ -86,15 +86,12 @@ def _rate_chart(rates: pd.DataFrame, scale: alt.Scale) -> alt.Chart:
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     order = [s for s in SCHEDULES if s in set(result.summary[SWEPT])]
     scale = charts.categorical(order)
+    error, cost_line = look_fors(result.summary)
     shown = [
         charts.curves(result.tidy, SWEPT, split="val", repeats=repeats, scale=scale,
-                      title="Validation error per epoch",
-                      look_for="Look for: the constant rate jumping from epoch to epoch while the decaying ones "
-                               "settle lower."),
-        charts.curves(result.tidy, SWEPT, y="cost", split="train", repeats=repeats, scale=scale,
-                      title="Training cost per epoch",
-                      look_for="Look for: a too high constant rate stalls above the others; the schedules keep "
-                               "going down once their rate has dropped."),
+                      title="Validation error per epoch", look_for=error),
+        charts.curves(result.tidy, SWEPT, y="cost", split="train", repeats=repeats, scale=scale, log_y=True,
+                      y_title="training cost (log)", title="Training cost per epoch", look_for=cost_line),
     ]
     if len(result.tables.get("rates", [])):
         shown.insert(1, _rate_chart(result.tables["rates"], scale))
@@ -106,23 +103,51 @@ def compare(runs: list) -> list[alt.Chart]:
     return charts.compare_sweep(runs, SWEPT)
 
 
-def takeaway(result: StudyResult) -> list[str]:
-    lines = best_setting(result.summary, SWEPT, "schedule", ordered=False, repeats=result.params["repeats"])
-    ok = result.summary[result.summary["status"] == "ok"]
+def against_constant(summary: pd.DataFrame) -> tuple[pd.Series, list, list] | None:
+    """The constant rate's mean final error and wobble, and the schedules that end lower and that
+    settle more than it, each outside the noise; None without the constant rate and a schedule."""
+    ok = summary[summary["status"] == "ok"]
     means = ok.groupby(SWEPT)[["final_val_error", "wobble"]].mean()
     means = means.loc[[s for s in SCHEDULES if s in means.index]]
-    if "constant" in means.index and len(means) > 1:
-        constant = means.loc["constant"]
-        samples = validation_samples(ok)
-        others = [s for s in means.index if s != "constant"]
-        lower = [s for s in others if means.loc[s, "final_val_error"] < constant["final_val_error"]
-                 and apart(ok, SWEPT, s, "constant", "final_val_error", samples)]
-        steadier = [s for s in others if means.loc[s, "wobble"] < constant["wobble"]
-                    and apart(ok, SWEPT, s, "constant", "wobble")]
+    if "constant" not in means.index or len(means) < 2:
+        return None
+    constant, samples = means.loc["constant"], validation_samples(ok)
+    others = [s for s in means.index if s != "constant"]
+    lower = [s for s in others if means.loc[s, "final_val_error"] < constant["final_val_error"]
+             and apart(ok, SWEPT, s, "constant", "final_val_error", samples)]
+    steadier = [s for s in others if means.loc[s, "wobble"] < constant["wobble"]
+                and apart(ok, SWEPT, s, "constant", "wobble")]
+    return constant, lower, steadier
+
+
+def look_fors(summary: pd.DataFrame) -> tuple[str, str]:
+    """The error and cost charts' lines, from what the takeaway found."""
+    found = against_constant(summary)
+    if found is None:
+        return ("Look for: how each schedule's error settles over the epochs.",
+                "Look for: how each schedule's cost falls once its rate has dropped (a log axis).")
+    _, lower, steadier = found
+    error = (f"Look for: the constant rate jumping from epoch to epoch (every repeat's own line shows it best) while "
+             f"{listed(steadier)} settle." if steadier else
+             "Look for: here the constant rate settles as well as the schedules: at this rate there is nothing to tame.")
+    cost = (f"Look for: the constant rate's cost staying above {listed(lower)}'s once their rates have dropped "
+            "(a log axis)." if lower else
+            "Look for: the constant rate's cost against the schedules' (a log axis): no schedule ends lower here "
+            "outside the noise.")
+    return error, cost
+
+
+def takeaway(result: StudyResult) -> list[str]:
+    lines = best_setting(result.summary, SWEPT, "schedule", ordered=False, repeats=result.params["repeats"])
+    found = against_constant(result.summary)
+    if found is not None:
+        constant, lower, steadier = found
+        ok = result.summary[result.summary["status"] == "ok"]
         ends = ok.loc[ok[SWEPT] == "constant", "final_val_error"]
         spread = f" (its repeats from {ends.min():.1%} to {ends.max():.1%})" if ends.max() > ends.min() else ""
-        parts = [f"The constant rate ends at {constant['final_val_error']:.1%}{spread} with the validation error still "
-                 f"moving {constant['wobble']:.2%} per epoch over the last {WOBBLE_EPOCHS}"]
+        parts = [f"The constant rate ends at {constant['final_val_error']:.1%}{spread}, each repeat's validation error "
+                 f"still moving {100 * constant['wobble']:.2f} points per epoch over the last {WOBBLE_EPOCHS} (every "
+                 "repeat's own line shows it; their mean moves less, as their jumps cancel)"]
         parts.append(f"{listed(lower)} end lower, outside the noise" if lower else "no schedule ends lower outside "
                      "the noise")
         parts.append(f"{listed(steadier)} settle more" if steadier else "none settles more outside the noise")

@@ -26,7 +26,7 @@ from studies.common.training import StudyResult, assemble_training, sweep, train
 NAME = "training_size"
 TITLE = "Training-set size"
 FIGURES = "Fig. 80"
-SUMMARY = "Learning curves: training and validation error against the number of training samples."
+SUMMARY = "Learning curves: training and validation cost and error against the number of training samples."
 SWEPT = "max_train"
 MET = 2  # validation cost within this factor of the training cost: the curves have (nearly) met
 LABEL_KEYS = (SWEPT, "repeat")
@@ -42,7 +42,7 @@ SCHEMA = Schema([
 ])
 
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
-    "Fig. 80, left: a strong L2 penalty (λ 0.01) underfits, the curves meet": {"l2": "0.01"},
+    "Fig. 80, left: strong L2 (λ 0.01) underfits": {"l2": "0.01"},
 }
 
 
@@ -78,14 +78,25 @@ def final_long(summary: pd.DataFrame, quantity: str) -> pd.DataFrame:
     return long.dropna(subset=["train_samples"]).astype({"train_samples": int})
 
 
+def cost_look_for(summary: pd.DataFrame) -> str:
+    """The cost chart's line, with the ratio at the largest set that the takeaway's verdict rests on."""
+    table = ends(summary)
+    if table is None:
+        return "Look for: the training cost rising and the validation cost falling as the set grows (Fig. 80)."
+    large, last = table.index[-1], table.iloc[-1]
+    ratio = last["final_val_cost"] / max(last["final_train_cost"], 1e-12)
+    side = "a gap that stays: overfitting" if ratio > MET else "curves that have nearly met: underfitting"
+    return (f"Look for: the training cost rising and the validation cost falling as the set grows (Fig. 80; a log "
+            f"axis, so equal steps are equal factors). At {large} samples the validation cost is {ratio:.3g} times "
+            f"the training cost: {side} (the line between them: {MET}×).")
+
+
 def charts_for(result: StudyResult, repeats: bool = False) -> list[alt.Chart]:
     summary = result.summary
     return [
-        charts.split_means(final_long(summary, "cost"), "train_samples", y_title="final cost", y_format=".3g",
-                           title="Final training and validation cost against training samples (Fig. 80)",
-                           look_for="Look for: the training cost rises and the validation cost falls as the set "
-                                    "grows (Fig. 80); where a gap stays between them the model overfits and more "
-                                    "data would still help."),
+        charts.split_means(final_long(summary, "cost"), "train_samples", y_title="final cost (log)", y_format="~g",
+                           log_y=True, title="Final training and validation cost against training samples (Fig. 80)",
+                           look_for=cost_look_for(summary)),
         charts.split_means(final_long(summary, "error"), "train_samples",
                            title="Final training and validation error against training samples",
                            look_for="Look for: the validation error falls with every larger set."),

@@ -305,7 +305,7 @@ CASES = {
     ("batch_norm", "He initialisation with ReLU: deep plain nets train too"): lesson_batch_norm_not_needed_with_he_and_relu,
     ("schedules", None): lesson_schedules_tame_a_too_high_rate,
     ("schedules", "5.2.6.1's table: a tenth every 100 epochs from 0.1"): lesson_schedules_table,
-    ("schedules", "A rate that settles without a schedule (alpha0 0.1)"): lesson_schedules_at_a_good_rate,
+    ("schedules", "A rate that settles without a schedule (α0 0.1)"): lesson_schedules_at_a_good_rate,
     ("universal", None): lesson_universal_more_units,
     ("universal", "Fig. 101-103: a step from sigmoids"): lesson_universal_step,
     ("universal", "A bump: one unit cannot draw it, four can"): lesson_universal_bump,
@@ -339,7 +339,7 @@ CASES = {
     ("clipping", None): lesson_clipping_at_a_cliff,
     ("clipping", "A gentle rate (α 0.1): without a cliff, clipping does not help"): lesson_clipping_not_needed,
     ("training_size", None): lambda r: lesson_training_size(r, overfits=True),
-    ("training_size", "Fig. 80, left: a strong L2 penalty (λ 0.01) underfits, the curves meet"):
+    ("training_size", "Fig. 80, left: strong L2 (λ 0.01) underfits"):
         lambda r: lesson_training_size(r, overfits=False),
     ("search", None): lambda r: lesson_search(r, "learning_rate"),
     ("search", "The defaults by grid (4 x 4 points)"): lambda r: lesson_search(r, "learning_rate", grid=16),

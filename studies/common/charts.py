@@ -47,6 +47,7 @@ WORDS = {  # axis and legend titles in words, with units
     "hidden_units": "hidden units", "init_sigma": "initial σ", "epoch": "epoch", "updates": "weight updates",
     "seconds": "training time (s)", "l2": "L2 penalty λ", "epochs": "epochs", "degree": "polynomial degree",
     "final_val_error": "validation error", "final_test_error": "test error",
+    "max_train": "training samples", "train_samples": "training samples", "clip_norm": "clipping norm",
 }
 COUNTS = ("epoch", "updates")  # whole numbers: no ticks at 0.5 epochs
 
@@ -374,7 +375,7 @@ def final_against(summary: pd.DataFrame, x: str, y: str = "final_val_error", tit
 
 
 def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "", y_title: str = "final error rate",
-                y_format: str = "%") -> alt.Chart:
+                y_format: str = "%", log_y: bool = False) -> alt.Chart:
     """Error per split (``split``, ``error`` columns) against ``x`` on a log axis: a point per
     trial, the mean over repeats with a ±1 std band; the gap between the splits is the overfitting.
     With ``y_title`` and ``y_format`` the column holds another final quantity (a cost: the band then
@@ -384,22 +385,24 @@ def split_means(long: pd.DataFrame, x: str, title: str, look_for: str = "", y_ti
     stats = ok.groupby([x, "split"])["error"].agg(["mean", "std"]).reset_index()
     stats["std"] = stats["std"].fillna(0.0)
     rate = y_format == "%"
-    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], "error" if rate else "cost")
+    stats["low"], stats["high"] = band_limits(stats["mean"], stats["std"], "error" if rate else "cost", log_y)
     x_enc = log_axis(x, long[x])
     present = [label for label in SPLIT_LABELS.values() if label in set(long["split"])]
     colour = alt.Color("split:N", title="split", legend=legend(present), scale=alt.Scale(
         domain=present, range=[SPLIT_COLOURS.range[SPLIT_COLOURS.domain.index(label)] for label in present]))
     pick = _legend_pick("split")
-    y_enc = alt.Y("error:Q", axis=alt.Axis(format=y_format), title=y_title)
+    y_scale = alt.Scale(type="log") if log_y else alt.Undefined
+    y_enc = alt.Y("error:Q", axis=alt.Axis(format=y_format), title=y_title, scale=y_scale)
     points = alt.Chart(long).mark_point(size=40, filled=True).encode(
         x=x_enc, y=y_enc, color=colour,
         shape=status_encoding(alt.Shape, long, SHAPES, shape_legend),
         opacity=alt.condition(pick, alt.value(0.7), alt.value(0.1)),
         tooltip=[f"{x}:Q", "split:N", "repeat:Q", "status:N",
                  alt.Tooltip("error:Q", format=".2%" if rate else ".4g", title=y_title)]).add_params(pick)
-    band = alt.Chart(stats).mark_area(opacity=0.15).encode(x=x_enc, y="low:Q", y2="high:Q", color=colour)
+    band = alt.Chart(stats).mark_area(opacity=0.15).encode(x=x_enc, y=alt.Y("low:Q", scale=y_scale), y2="high:Q",
+                                                           color=colour)
     means = alt.Chart(stats).mark_line(strokeWidth=2.5).encode(
-        x=x_enc, y=alt.Y("mean:Q", title=y_title), color=colour,
+        x=x_enc, y=alt.Y("mean:Q", title=y_title, scale=y_scale), color=colour,
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
         tooltip=[f"{x}:Q", "split:N", alt.Tooltip("mean:Q", format=".2%" if rate else ".4g", title="mean")])
     return finish(alt.layer(band, means, points), title, look_for)
