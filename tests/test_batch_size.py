@@ -1,8 +1,11 @@
+import pytest
+
 from cli import run_cli_study
 from studies import batch_size
 from studies.common.execution import run_study
 
 
+@pytest.mark.slow
 def test_sgd_needs_far_fewer_epochs_than_batch_gd(tmp_path):
     tidy, summary, _ = run_cli_study(tmp_path, "batch_size", "batch_sizes=1,32,full", "epochs=10", "repeats=1",
                                  "learning_rate=0.1")

@@ -16,6 +16,7 @@ def table(tmp_path_factory):
     return tidy, summary
 
 
+@pytest.mark.slow
 def test_measured_test_mse_is_bias2_plus_variance_plus_noise(table):
     tidy, _ = table
     gap = (tidy["test_mse"] - (tidy["bias2"] + tidy["variance"] + tidy["noise"])).abs()

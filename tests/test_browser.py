@@ -16,6 +16,8 @@ from chart_audit import audit
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve
 from ui.page import SLOW_AFTER_SECONDS
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 ARTIFACTS = ROOT / "artifacts"
 
 

@@ -273,6 +273,7 @@ def test_a_study_whose_epochs_end_before_patience_reports_the_best_epoch_and_say
     assert "1 of 1 trials ran out of epochs before their patience did" in text and "Early stopping ended" not in text
 
 
+@pytest.mark.slow
 def test_elu_trains_with_its_own_alpha_of_1_through_a_study_against_pytorch():
     """Table 6's ELU is alpha (e^z - 1) below 0 with alpha 1, whatever Leaky ReLU's ``alpha`` says: the
     network a study's trial trains, evaluated by PyTorch's ELU (alpha 1) from the same weights."""

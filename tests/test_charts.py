@@ -48,6 +48,7 @@ def walk(node, key):
             yield from walk(item, key)
 
 
+@pytest.mark.slow
 def test_every_legend_lists_every_value_and_nothing_is_cut(specs):
     for name, study_specs in specs.items():
         for spec in study_specs:

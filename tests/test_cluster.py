@@ -21,6 +21,8 @@ from studies import learning_rate
 from studies.common.execution import load_result, run_study
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, serve
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 README = (ROOT / "README.md").read_text()
 
 

@@ -19,6 +19,8 @@ from service.cluster import command
 from test_cluster import free_port, plain_env, readme_line, start, stop, wait_for_workers
 from ui.local_server import ROOT
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 LONG = ["--set", "epochs=300", "--set", "repeats=3"]  # 15 trials of about a second each
 
 

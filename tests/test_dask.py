@@ -12,6 +12,8 @@ from service.engine import Engine, Job, make_pool
 from service.runner import make_trials
 from trial_functions import busy
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 SETS = ["--set", "learning_rates=0.1,1", "--set", "epochs=3", "--set", "repeats=2"]
 
 

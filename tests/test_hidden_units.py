@@ -1,8 +1,11 @@
+import pytest
+
 from cli import run_cli_study
 from studies import hidden_units
 from studies.common.execution import run_study
 
 
+@pytest.mark.slow
 def test_more_hidden_units_lower_the_error_and_training_error_falls_faster(tmp_path):
     _, summary, _ = run_cli_study(tmp_path, "hidden_units", "hidden_units=2,10,50", "epochs=20", "repeats=2")
     mean = summary.groupby("hidden_units")[["final_train_error", "final_test_error"]].mean()

@@ -21,6 +21,7 @@ def test_folds_partition_the_training_pool():
     assert sorted(seen) == pool                    # every sample validated exactly once
 
 
+@pytest.mark.slow
 def test_epoch_tuning_matches_fig_79_and_picks_lowest_mean(tmp_path):
     tidy, summary, proc = run_cli_study(tmp_path, "kfold", "values=1,3,10,30", "k=4")
     assert summary.loc[summary["best"], "value"].item() == summary.loc[summary["mean_val_error"].idxmin(), "value"]
@@ -34,6 +35,7 @@ def test_epoch_tuning_matches_fig_79_and_picks_lowest_mean(tmp_path):
     assert "Retrained on all" in proc.stdout
 
 
+@pytest.mark.slow
 def test_learning_rate_tuning_and_std_error_bars(tmp_path):
     tidy, summary, _ = run_cli_study(tmp_path, "kfold", "tune=learning_rate", "values=0.001,0.5", "epochs=5", "k=3")
     assert "learning_rate" in tidy.columns

@@ -28,6 +28,7 @@ def default_result():
     return run_study(learning_rate, learning_rate.SCHEMA.parse({}), n_jobs=2)
 
 
+@pytest.mark.slow
 def test_default_study_shows_the_lecture_lesson(default_result):
     summary = default_result.summary
     mean_final = summary.groupby("learning_rate")["final_val_error"].mean()
@@ -62,6 +63,7 @@ def test_repeats_share_initialisation_across_rates(default_result):
     assert (by_repeat == 1).all()  # same seed per repeat: same untrained network for every rate
 
 
+@pytest.mark.slow
 def test_cli_writes_design_csv_and_is_identical_for_one_and_two_jobs(tmp_path):
     outputs = []
     for n_jobs in ("1", "2"):
@@ -88,12 +90,14 @@ def test_cli_writes_design_csv_and_is_identical_for_one_and_two_jobs(tmp_path):
     (["--set", "epochs"], "expected NAME=VALUE"),
     (["--set", "classes=3"], "classes"),
 ])
+@pytest.mark.slow
 def test_cli_rejects_bad_parameters_with_exit_code_2(args, message):
     proc = run_cli("run", "learning_rate", *args)
     assert proc.returncode == 2
     assert message in proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_reports_missing_data_folder(tmp_path):
     import os
     proc = run_cli("run", "learning_rate", "--set", "dataset=mnist",
@@ -102,6 +106,7 @@ def test_cli_reports_missing_data_folder(tmp_path):
     assert str(tmp_path / "mnist") in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_lists_studies_and_parameters():
     assert "learning_rate" in run_cli("list").stdout
     params = run_cli("params", "learning_rate").stdout
@@ -119,6 +124,7 @@ def test_schema_strict_and_lenient_reading():
     assert len(warnings) == 4
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_finished_trials(tmp_path):
     import signal
     out = tmp_path / "partial.csv"
@@ -136,6 +142,7 @@ def test_ctrl_c_writes_the_finished_trials(tmp_path):
     assert set(partial["status"]) <= {"ok", "cancelled"}  # stopped stacks keep their members' epochs, marked
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_run_over_max_minutes_before_computing():
     proc = run_cli("run", "learning_rate", "--set", "epochs=500", "--set", "repeats=20", "--max-minutes", "0.05")
     assert proc.returncode == 2
@@ -180,6 +187,7 @@ def test_hidden_layers_keep_their_repeats_and_train_two_layers():
     assert net.sizes == [64, 100, 100, 10]
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_output_path_it_cannot_write_before_computing(tmp_path):
     for bad, message in ((tmp_path, "is a folder"), (tmp_path / "missing" / "x.csv", "does not exist")):
         proc = run_cli("run", "learning_rate", "--out", str(bad))
@@ -189,6 +197,7 @@ def test_cli_refuses_an_output_path_it_cannot_write_before_computing(tmp_path):
 QUICK_CLI = ["run", "learning_rate", "--set", "epochs=2", "--set", "repeats=1", "--set", "learning_rates=0.1,1"]
 
 
+@pytest.mark.slow
 def test_cli_output_that_fails_while_written_loses_nothing(tmp_path):
     """Issue 18: --out /dev/full printed a traceback after the run, and the results were lost."""
     summary = tmp_path / "summary.csv"
@@ -207,12 +216,14 @@ def test_cli_output_that_fails_while_written_loses_nothing(tmp_path):
     (["--out", "same.csv", "--summary-out", "./same.csv"], 2, "--out and --summary-out both name same.csv"),
     (["--scheduler", "tcp://127.0.0.1:1"], 1, "no Dask scheduler answered at tcp://127.0.0.1:1"),
 ])
+@pytest.mark.slow
 def test_cli_mistakes_get_a_message_and_a_non_zero_exit_before_anything_is_lost(tmp_path, args, code, message):
     proc = run_cli(*QUICK_CLI, *args, cwd=tmp_path)
     assert proc.returncode == code and message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "same.csv").exists()
 
 
+@pytest.mark.slow
 def test_cli_exits_non_zero_when_every_trial_failed(tmp_path):
     import os
     from conftest import fake_idx_dataset, write_idx
@@ -227,6 +238,7 @@ def test_cli_exits_non_zero_when_every_trial_failed(tmp_path):
     assert set(pd.read_csv(out)["status"]) == {"failed"}
 
 
+@pytest.mark.slow
 def test_csv_exports_carry_the_runs_parameters(tmp_path):
     out = tmp_path / "lr.csv"
     proc = run_cli("run", "learning_rate", "--set", "epochs=2", "--set", "repeats=1", "--set", "l2=0.001",

@@ -15,6 +15,8 @@ from studies.common.execution import run_study
 from studies.common.params import TRAINING
 from studies.trials import decision_boundary as trial_code
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 
 @pytest.fixture(scope="module")
 def init_result():

@@ -10,6 +10,8 @@ from studies import STUDIES
 from studies.common.execution import run_study
 from studies.learning_rate import epochs_to_reach
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 
 @functools.lru_cache(maxsize=None)
 def run(name: str, preset: str | None = None):

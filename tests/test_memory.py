@@ -13,6 +13,8 @@ from studies import kfold, learning_rate
 from studies.common import cost, memory
 from studies.common.training import stacks, trial_seeds
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = """
 import pickle, sys

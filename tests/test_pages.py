@@ -17,6 +17,8 @@ from studies.common.training import WORKER_PRELOAD
 from ui.home import page_file
 from ui.server import result_store
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {  # one cheap, non-default value per study, so a link differs from the defaults
     "learning_rate": ("epochs", 4), "batch_size": ("epochs", 3), "hidden_units": ("epochs", 4),

@@ -25,6 +25,7 @@ def test_confusion_table_at_threshold_hand_computed():
     assert table["f1"] == pytest.approx(2 / 3) and table["accuracy"] == pytest.approx(3 / 5)
 
 
+@pytest.mark.slow
 def test_digits_pair_curves_and_longer_training_helps(tmp_path):
     tidy, summary, _ = run_cli_study(tmp_path, "pr_roc", "compare_epochs=1", "epochs=10")
     assert {"auc_roc", "auc_pr", "eer"} <= set(summary.columns)
@@ -44,6 +45,7 @@ def test_auc_agrees_with_scikit_learn_on_the_scores():
                                                                              trial.payload["scores"]))
 
 
+@pytest.mark.slow
 def test_compare_costs_and_multiclass_report(tmp_path):
     _, summary, _ = run_cli_study(tmp_path, "pr_roc", "compare_losses=ce", "compare_epochs=")
     assert sorted(summary["loss"]) == ["ce", "mse"]
@@ -54,6 +56,7 @@ def test_compare_costs_and_multiclass_report(tmp_path):
     assert len(pr_roc.charts_for(run_study(pr_roc, pr_roc.SCHEMA.parse({"classes": "", "compare_epochs": ""}), 1))) == 2
 
 
+@pytest.mark.slow
 def test_fashion_mnist_tshirt_vs_trouser_reproduces_fig_65_and_67(tmp_path):
     """Needs Debian's dataset-fashion-mnist (installed by .ci/run)."""
     _, summary, _ = run_cli_study(tmp_path, "pr_roc", "dataset=fashion-mnist", "classes=0,1")

@@ -19,6 +19,8 @@ from studies.common.execution import run_study, trials_of
 from studies.common.training import WORKER_PRELOAD
 from trial_functions import busy, die, echo_or_fail, worker_state
 
+pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
+
 
 @pytest.fixture
 def engine():

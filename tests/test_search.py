@@ -85,6 +85,7 @@ def test_a_grid_smaller_than_its_budget_runs_its_size_and_a_larger_one_its_budge
     assert len(drive(values(sampler="grid", grid_points=10, budget=7), lambda c: 0.5)) == 7
 
 
+@pytest.mark.slow
 def test_tpe_finds_lower_values_than_random_on_a_toy_objective_over_repeats():
     """Our wiring, not Optuna: TPE beats random only when each wave's results reach the sampler
     before the next wave is asked (without the tells it is random sampling itself)."""
@@ -132,6 +133,7 @@ def test_a_search_runs_its_budget_in_waves_and_selects_on_validation(one_worker_
     assert result.tables["importance"]["importance"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_a_search_gives_the_same_trials_on_two_workers(one_worker_run):
     pd.testing.assert_frame_equal(fingerprint(execution.run_study(search, values(), n_jobs=2)),
                                   fingerprint(one_worker_run))
@@ -144,6 +146,7 @@ def test_progress_counts_against_the_whole_budget_from_the_first_wave():
     assert totals == [(n, 5) for n in range(1, 6)]
 
 
+@pytest.mark.slow
 def test_a_stopped_search_keeps_its_finished_trials_and_their_importance(tmp_path):
     from service.store import ResultStore
 
@@ -201,6 +204,7 @@ def test_the_sampler_line_reports_each_samplers_best_against_the_grid_from_their
     assert [v["sampler"] for v in search.related(runs["tpe"].params)] == ["random", "grid"]
 
 
+@pytest.mark.slow
 def test_the_readmes_search_command_runs_as_written(tmp_path):
     root = Path(__file__).resolve().parents[1]
     text = (root / "README.md").read_text()

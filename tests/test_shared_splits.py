@@ -42,6 +42,7 @@ def assert_same_split(a, b):
     assert a.class_names == b.class_names
 
 
+@pytest.mark.slow
 def test_two_workers_map_one_saved_copy_of_an_idx_split(splits):
     engine = Engine(ProcessPool(2))  # started after the folders were set: the workers inherit them
     engine.pool.start()

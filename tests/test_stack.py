@@ -108,6 +108,7 @@ def test_a_groups_numbers_do_not_depend_on_the_other_groups_in_its_stack():
             assert [h.status for h in together] == ["ok", "ok", "diverged", "ok", "ok", "ok", "ok"]
 
 
+@pytest.mark.slow
 def test_the_engine_stacks_a_sweep_and_the_numbers_do_not_depend_on_the_workers():
     values = learning_rate.SCHEMA.parse({"epochs": "3", "learning_rates": "0.1,0.5,2", "repeats": "2"})
 

@@ -50,6 +50,7 @@ def plant_pickles(folder: Path, marker: Path) -> None:
             (where / name).write_bytes(pickle.dumps(Payload(marker)))
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_is_never_executed(tmp_path, monkeypatch):
     store_dir, marker = tmp_path / "store", tmp_path / "executed"
     plant_pickles(store_dir, marker)
