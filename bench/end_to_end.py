@@ -41,8 +41,10 @@ from core.stack import EVAL_ROWS  # noqa: E402
 from service.engine import Engine  # noqa: E402
 from service.pools import ProcessPool, cores, cpu_seconds, process_stat  # noqa: E402
 from studies import learning_rate  # noqa: E402
-from studies.common import cost, sizes  # noqa: E402
-from studies.common.execution import run_study, trials_of  # noqa: E402
+from studies.common import cost  # noqa: E402
+from studies.common.config import TrainingConfig  # noqa: E402
+from studies.common.execution import trials_of  # noqa: E402
+from studies.common.launch import run_study  # noqa: E402
 from studies.common.training import WORKER_PRELOAD, stacks  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
 from classroom import descendants  # noqa: E402
@@ -81,7 +83,7 @@ def shape_limit(workers: int) -> float:
         members = task.params.get("members", [task])
         p = members[0].params
         n_in, width, batch = 784, p["hidden"][0] * len(members), p["batch_size"]
-        n_train, n_eval, _ = sizes.training_sizes(p)
+        n_train, n_eval, _ = TrainingConfig.of(p).samples
         batches = -(-n_train // batch)
         step = product_seconds(batch, n_in, width) + product_seconds(n_in, batch, width, transposed=True)
         scoring = product_seconds(EVAL_ROWS, n_in, width, repeats=30) * n_eval / EVAL_ROWS

@@ -440,7 +440,7 @@ def formula_export() -> None:
 
 
 def server_killed_before_warm_up() -> None:
-    """The test's server (tests/test_runner.py), whose workers' interpreters start 3 s slowly."""
+    """The test's server (tests/service/test_runner.py), whose workers' interpreters start 3 s slowly."""
     sys.path.insert(0, str(ROOT / "tests"))
     from test_runner import SLOW_START, STARTS_POOL
 

@@ -27,7 +27,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from service.engine import Engine, make_pool  # noqa: E402
 from studies import STUDIES  # noqa: E402
-from studies.common.execution import run_study  # noqa: E402
+from studies.common.launch import run_study  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, charts_drawn, serve  # noqa: E402
 from machine import describe  # noqa: E402
 

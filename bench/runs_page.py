@@ -25,7 +25,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from service.store import ResultStore  # noqa: E402
 from studies import learning_rate  # noqa: E402
-from studies.common import execution  # noqa: E402
+from studies.common import execution, launch  # noqa: E402
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 from machine import describe  # noqa: E402
 
@@ -35,7 +35,7 @@ BUDGET = 2.0
 def fill(folder: Path, count: int) -> None:
     """``count`` runs: one real result saved under ``count`` seeds (each a different run key)."""
     values = learning_rate.SCHEMA.parse({"epochs": "5", "repeats": "1"})
-    result = execution.run_study(learning_rate, values, n_jobs=1)
+    result = launch.run_study(learning_rate, values, n_jobs=1)
     store = ResultStore(folder)
     for seed in range(count):
         execution.save_result(store, learning_rate, {**values, "seed": seed}, result)

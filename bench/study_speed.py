@@ -29,7 +29,8 @@ from service.engine import Engine  # noqa: E402
 from service.pools import ProcessPool, cores  # noqa: E402
 from studies import batch_size, hidden_units, kfold, learning_rate  # noqa: E402
 from studies.common import cost  # noqa: E402
-from studies.common.execution import run_study, trials_of  # noqa: E402
+from studies.common.execution import trials_of  # noqa: E402
+from studies.common.launch import run_study  # noqa: E402
 from studies.common.training import WORKER_PRELOAD, stacks  # noqa: E402
 from machine import describe  # noqa: E402
 

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import DataError, load_dataset, prepare  # noqa: E402
-from core.mlp import MLP  # noqa: E402
+from core.mlp import MLP, Training  # noqa: E402
 from machine import describe  # noqa: E402
 
 HIDDEN, BATCH, LR = 100, 64, 0.1
@@ -66,7 +66,7 @@ def ours(X, y, X_test, y_test, epochs, seed):
     net = MLP([X.shape[1], HIDDEN, int(y.max()) + 1], activation="sigmoid", output="softmax", loss="ce",
               init_sigma=0.05, seed=seed)
     start = time.perf_counter()
-    net.fit(X, y, epochs=epochs, learning_rate=LR, batch_size=BATCH)
+    net.fit(X, y, Training(epochs=epochs, learning_rate=LR, batch_size=BATCH))
     seconds = time.perf_counter() - start
     return seconds, float(np.mean(net.predict(X_test) != y_test))
 

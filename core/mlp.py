@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.optimisers import Hyper, Optimiser, clip
+from core.optimisers import OPTIMISERS, Hyper, Optimiser, clip
 from core.schedules import Scheduler
 
 
@@ -136,6 +136,47 @@ LOSSES: dict[str, tuple[Callable, Callable]] = {
     "ce": (_ce_value, _ce_delta),
     "mse": (_mse_value, _mse_delta),
 }
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a network is trained (``MLP.fit``): the hyperparameters of gradient descent (3.4.2, 3.7),
+    its optimiser (5.2) and schedule (5.2.6, one of ``core.schedules.SCHEDULES`` with its T, c,
+    lambda and N), the penalties and dropout (5.3.1, 5.3.2), clipping (5.1.7, 0: off) and early
+    stopping's patience (5.3.3, 0: off). Checked when made, so a fit never starts on values that
+    cannot train; ``beta2`` None is the optimiser's own default."""
+
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    l2: float = 0.0
+    l1: float = 0.0
+    dropout: float = 0.0
+    optimiser: str = "gd"
+    momentum: float = 0.9
+    beta2: float | None = None
+    eps: float = 1e-8
+    clip_value: float = 0.0
+    clip_norm: float = 0.0
+    schedule: str = "constant"
+    schedule_T: float = 10.0
+    schedule_c: float = 1.0
+    schedule_lambda: float = 0.5
+    schedule_N: int = 3
+    patience: int = 0
+
+    def __post_init__(self):
+        wrong = [f"{name} {value!r}" for name, value, ok in (
+            ("epochs", self.epochs, self.epochs >= 0), ("batch_size", self.batch_size, self.batch_size >= 1),
+            ("learning_rate", self.learning_rate, 0 <= self.learning_rate < np.inf),
+            ("optimiser", self.optimiser, self.optimiser in OPTIMISERS), ("dropout", self.dropout, 0 <= self.dropout < 1),
+            *((name, getattr(self, name), getattr(self, name) >= 0) for name in ("l2", "l1", "clip_value", "clip_norm",
+                                                                               "patience")))
+            if not ok]
+        if wrong:
+            raise ValueError(f"cannot train with {', '.join(wrong)}")
+        Scheduler(self.schedule, T=self.schedule_T, c=self.schedule_c, factor=self.schedule_lambda,
+                  wait=self.schedule_N)  # ValueError for a schedule that cannot run
 
 
 @dataclass
@@ -464,37 +505,35 @@ class MLP:
             self._update_running(batch)
         optimiser.step(params, clip(grads, clip_value, clip_norm))
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, learning_rate: float, batch_size: int,
-            l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0, optimiser: str = "gd", momentum: float = 0.9,
-            beta2: float | None = None, eps: float = 1e-8, clip_value: float = 0.0, clip_norm: float = 0.0,
-            schedule: Scheduler | None = None, patience: int = 0, eval_sets: dict | None = None,
+    def fit(self, X: np.ndarray, y: np.ndarray, how: Training, *, eval_sets: dict | None = None,
             on_epoch: Callable | None = None, stop: Callable[[], bool] | None = None) -> History:
-        """Gradient descent by ``optimiser`` (see ``core.optimisers``); returns the per-epoch history.
+        """Gradient descent as ``how`` says (``Training``); returns the per-epoch history.
 
-        X : (n_samples, n_in), y : (n_samples,) class indices (regression: targets). ``batch_size`` 1
-        is SGD, ``>= n_samples`` is batch GD, anything between is mini-batch GD; samples are
-        reshuffled every epoch. ``eval_sets`` maps a split name (``"train"``, ``"val"``, ``"test"``)
-        to ``(X, y)`` evaluated after every epoch. A non-finite cost or weight stops training with
-        status ``"diverged"``. ``clip_value`` / ``clip_norm`` (0: off) clip every gradient (5.1.7);
-        ``schedule`` sets each epoch's learning rate from ``learning_rate`` (5.2.6, default constant);
-        ``patience`` > 0 stops once the validation error has not improved for that many epochs, and
-        whether patience or the epochs end training it returns the weights of its best epoch (5.3.3). ``on_epoch(epoch, rows)`` is called after each
-        evaluated epoch (for progress). ``stop()`` is asked before every batch (it must be cheap, see
-        ``service.cancel``); when it says yes, training ends with status ``"cancelled"`` and the
-        epochs finished so far are kept.
+        X : (n_samples, n_in), y : (n_samples,) class indices (regression: targets); samples are
+        reshuffled every epoch, and no batch is larger than the training set. ``eval_sets`` maps a
+        split name (``"train"``, ``"val"``, ``"test"``) to ``(X, y)`` evaluated after every epoch. A
+        non-finite cost or weight stops training with status ``"diverged"``. With patience, training
+        stops once the validation error has not improved for that many epochs, and whether patience
+        or the epochs end it, the weights of its best epoch are returned (5.3.3). ``on_epoch(epoch,
+        rows)`` is called after each evaluated epoch (for progress). ``stop()`` is asked before every
+        batch (it must be cheap, see ``service.cancel``); when it says yes, training ends with status
+        ``"cancelled"`` and the epochs finished so far are kept.
         """
+        epochs, learning_rate, l2, l1, dropout = how.epochs, how.learning_rate, how.l2, how.l1, how.dropout
+        optimiser, clip_value, clip_norm, patience = how.optimiser, how.clip_value, how.clip_norm, how.patience
         X = np.ascontiguousarray(X, dtype=self.dtype)
         Y = self.targets(y)
         n = len(X)
-        batch_size = max(1, min(int(batch_size), n))
+        batch_size = max(1, min(how.batch_size, n))
         eval_sets = eval_sets or {}
         if patience and "val" not in eval_sets:
             raise ValueError("early stopping with patience needs a validation split to watch")
         rng = np.random.default_rng([self.seed, 1])
         masks_rng = np.random.default_rng([self.seed, 2])  # dropout masks: from the trial's seed too
-        schedule = schedule or Scheduler()
+        schedule = Scheduler(how.schedule, T=how.schedule_T, c=how.schedule_c, factor=how.schedule_lambda,
+                             wait=how.schedule_N)
         plain = optimiser == "gd" and not l1 and not dropout and not self.batch_norm and not (clip_value or clip_norm)
-        opt = None if plain else Optimiser(optimiser, self.parameters(), Hyper(learning_rate, momentum, beta2, eps))
+        opt = None if plain else Optimiser(optimiser, self.parameters(), Hyper(learning_rate, how.momentum, how.beta2, how.eps))
         history = History()
         watch = _Patience(patience, self)
         seconds, updates = 0.0, 0

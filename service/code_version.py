@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPUTING = ("studies/common/training.py", "studies/common/schema.py", "studies/common/params.py",
-             "studies/common/searching.py", "studies/common/execution.py", "studies/common/sizes.py",
+             "studies/common/searching.py", "studies/common/execution.py", "studies/common/config.py",
              "studies/common/memory.py")  # memory: which trials train as one stack, which sets their rounding
 STUDY_ROOTS = {"NAME", "SCHEMA", "SWEPT", "LABEL_KEYS", "TRIAL", "plan", "assemble", "next_wave", "bounding_plan"}
 

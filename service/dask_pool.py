@@ -46,7 +46,7 @@ class DaskPool:
     def __init__(self, address: str, timeout: float = 10, credentials: str | None = None):
         """Connect, then check the workers (``service.cluster.check``): ClusterProblem says what is wrong."""
         self.address, self._timeout, self._credentials = address, timeout, credentials
-        self._capacity, self._asked = 1, 0.0
+        self._capacity, self._memory, self._asked = 1, None, 0.0
         self._progress: dict[tuple[str, int], float] = {}
         self._pending: set[cf.Future] = set()
         self._lock, self._closed = threading.Lock(), threading.Event()
@@ -116,11 +116,25 @@ class DaskPool:
     def capacity(self) -> int:
         """Threads of the cluster's workers (as last seen while the scheduler answered): never an
         error, which would stop the engine's dispatcher from ending the runs."""
-        if self._connected() and time.monotonic() - self._asked > 2:  # workers come and go: ask now and then
-            with self._unless_lost():
-                self._capacity = max(1, sum(self.client.nthreads().values()))
-            self._asked = time.monotonic()
+        self._ask()
         return self._capacity
+
+    def worker_memory(self) -> float | None:
+        """Bytes a trial may use on the tightest worker: its memory limit as the scheduler reports it
+        (``dask worker --memory-limit``; by default the machine's memory shared by its worker
+        processes) over its threads. None when no worker has a limit."""
+        self._ask()
+        return self._memory
+
+    def _ask(self) -> None:
+        """The workers' threads and memory limits, asked again now and then (workers come and go)."""
+        if self._connected() and time.monotonic() - self._asked > 2:
+            with self._unless_lost():
+                workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+                self._capacity = max(1, sum(w["nthreads"] for w in workers))
+                limits = [w["memory_limit"] / max(1, w["nthreads"]) for w in workers if w.get("memory_limit")]
+                self._memory = min(limits) if limits else None
+            self._asked = time.monotonic()
 
     @contextlib.contextmanager
     def _unless_lost(self):

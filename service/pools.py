@@ -91,11 +91,21 @@ def _exit_with_parent(parent: int, cancel_folder: str | None) -> None:
     os._exit(0)
 
 
+def worker_budget(workers: int) -> float:
+    """Bytes one of this machine's ``workers`` may use: ``$EXPLORER_WORKER_MB``, else 80 % of the
+    machine's memory shared by them (all of them may run their largest task at once)."""
+    if os.environ.get("EXPLORER_WORKER_MB"):
+        return float(os.environ["EXPLORER_WORKER_MB"]) * 2 ** 20
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return 0.8 * total / max(1, workers)
+
+
 class Pool(Protocol):
     """What the engine and a run's checks need of the workers, local or on a cluster."""
 
     def start(self) -> None: ...                        # start (and warm) the workers now
     def capacity(self) -> int: ...                      # trials that can run at once
+    def worker_memory(self) -> float | None: ...        # bytes one trial's worker may use (None: no limit known)
     def ready(self) -> None: ...                        # ClusterProblem unless trials can run
     def missing_data(self, dataset: str) -> list[str]: ...  # workers without the data set's files
     def token(self): ...                                # a new run's cancel token
@@ -116,6 +126,9 @@ class _LocalPool:
 
     def capacity(self) -> int:
         return self.workers
+
+    def worker_memory(self) -> float:
+        return worker_budget(self.workers)
 
     def ready(self) -> None:
         """Local workers are always there (a dead one is started again with its next task)."""

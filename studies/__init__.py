@@ -11,7 +11,8 @@ needs, not any study's charts (Altair).
 from __future__ import annotations
 
 
-CHAPTERS = {  # the lecture's chapters (short: the navigation cuts long names), each with its studies in reading order (the app's navigation)
+CHAPTERS = {  # the lecture's chapters (short: the navigation cuts long names), each with its studies' modules in
+              # reading order (the app's navigation): a new study is named here once
     "3 · Learning from data": ["normalisation", "learning_rate", "batch_size", "pr_roc", "kfold", "training_size",
                                "bias_variance", "search"],
     "4 · Multi-layer networks": ["universal", "decision_boundary", "hidden_units"],
@@ -22,14 +23,9 @@ CHAPTERS = {  # the lecture's chapters (short: the navigation cuts long names), 
 
 def __getattr__(name: str):
     if name == "STUDIES":
-        from studies import (activations, batch_norm, batch_size, bias_variance, clipping, decision_boundary, hidden_units,
-                             init, kfold, learning_rate, normalisation, optimisers, pr_roc, regularisation, schedules,
-                             search, training_size, universal)
+        import importlib
 
-        modules = {m.NAME: m for m in (normalisation, learning_rate, batch_size, pr_roc, kfold, training_size,
-                                       bias_variance, universal, decision_boundary, hidden_units, init, activations,
-                                       batch_norm, clipping, optimisers, schedules, regularisation, search)}
-        studies = {name: modules[name] for names in CHAPTERS.values() for name in names}
+        studies = {study: importlib.import_module(f"studies.{study}") for names in CHAPTERS.values() for study in names}
         globals()["STUDIES"] = studies
         return studies
     raise AttributeError(f"module 'studies' has no attribute {name!r}")

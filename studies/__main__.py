@@ -28,10 +28,11 @@ from pathlib import Path
 from core.data import DataError
 from service import cluster as launcher
 from service.dask_pool import ClusterLost
-from service.pools import ClusterProblem, cores
+from service.pools import ClusterProblem
 from studies import STUDIES
 from studies.common import cost
-from studies.common.execution import coverage_note, exported, run_study, to_csv
+from studies.common.execution import coverage_note, exported, to_csv
+from studies.common.launch import run_study
 from studies.common.schema import ParamError
 
 
@@ -136,16 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                              "results; give two file names")
         for path in (args.out, args.summary_out):
             _check_writable(path)
-        workers = args.n_jobs if args.n_jobs > 0 else cores()
-        if args.max_minutes is not None:
-            cost.check_limit(study, values, workers, args.max_minutes)
-        if not args.scheduler:  # a cluster's workers have their own memory
-            cost.check_memory(study, values, workers)
     except ParamError as exc:
         return _fail(2, f"{exc}. See: python -m studies params {args.study}")
-    except cost.TooLarge as exc:
-        return _fail(2, str(exc))
-    except (OSError, DataError) as exc:
+    except OSError as exc:
         return _fail(1, str(exc))
     finished = []
     report = _progress_printer(study, time.perf_counter())
@@ -156,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = run_study(study, values, n_jobs=args.n_jobs, progress=progress, scheduler=args.scheduler,
-                           credentials=args.tls if args.scheduler else None)
+                           credentials=args.tls if args.scheduler else None, max_minutes=args.max_minutes)
+    except cost.TooLarge as exc:  # over --max-minutes, or more memory than a worker that would run it may use
+        return _fail(2, str(exc))
     except DataError as exc:
         return _fail(1, str(exc))
     except ClusterLost as exc:  # mid-run: keep what finished

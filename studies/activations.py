@@ -44,6 +44,8 @@ SCHEMA = Schema([
     Param("width", "int", 30, "Units in every hidden layer.", "study", low=1, high=1000),
 ])
 
+QUICK = {"epochs": "2", "depth": "2", "repeats": "1"}
+
 PRESETS = {
     "Small weights at α 1: ReLU units die, tanh saturates (5.1.6)": {"init": "normal", "learning_rate": "1",
                                                                     "depth": "4", "repeats": "2"},

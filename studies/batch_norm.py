@@ -38,6 +38,8 @@ SCHEMA = Schema([
           "normalisation.", "study", low=1e-5, high=100.0, min_len=1, max_len=4),
 ])
 
+QUICK = {"epochs": "2", "depths": "1,3", "repeats": "1"}
+
 PRESETS = {
     "Higher rates (5.1.5: BN allows much higher learning rates)": {"learning_rates": "1,5,20", "depths": "2,4"},
     "He initialisation with ReLU: deep plain nets train too": {"activation": "relu", "init": "he_normal",

@@ -35,6 +35,8 @@ SCHEMA = Schema([
 ])
 
 
+QUICK = {"epochs": "2", "batch_sizes": "8,32,full"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Table 4: SGD, mini-batch and batch GD": {"batch_sizes": "1,32,full", "learning_rate": "0.1", "epochs": "20"},
     "Fig. 119: batch sizes on Fashion-MNIST": {

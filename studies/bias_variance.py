@@ -61,6 +61,8 @@ SCHEMA = Schema([
 
 
 
+QUICK = {"datasets": "20"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 70-75: m = 30, sigma = 0.1, degrees 1 to 25": {
         "samples": "30", "noise": "0.1", "max_degree": "25", "show_degree": "4", "design": "chebyshev"},

@@ -16,7 +16,7 @@ import altair as alt
 from studies.common import charts, cost
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
-from studies.common.sizes import task_sizes
+from studies.common.config import TrainingConfig
 from studies.common.takeaways import best_setting, listed
 from studies.common.training import StudyResult, assemble_training, sweep, train_trial, trial_detail  # noqa: F401
 
@@ -36,6 +36,8 @@ SCHEMA = Schema([
     Param("clip_norms", "floats", (0.0, 1.0, 10.0), "Largest gradient norms to compare; 0 is no clipping "
           "(lecture 5.1.7).", "study", low=0.0, high=1e6, min_len=1, max_len=8),
 ])
+
+QUICK = {"epochs": "2", "repeats": "1"}
 
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "A gentle rate (α 0.1): without a cliff, clipping does not help": {"learning_rate": "0.1"},
@@ -63,7 +65,7 @@ def look_fors(result: StudyResult) -> tuple[str, str]:
     if ok.empty:
         return "", ""
     final = ok.groupby("setting")["final_val_error"].mean()
-    classes = task_sizes(result.params)[3]
+    classes = TrainingConfig.of(result.params).task[3]
     stuck = [s for s, e in final.items() if e > CHANCE_SHARE * (1 - 1 / classes)]
     learned = [s for s in final.index if s not in stuck]
     curves = result.tidy[(result.tidy["split"] == "val") & result.tidy["trial"].isin(ok["trial"])]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from core.toy import TOY_CLASSES
 from studies.common import charts
+from studies.common.config import TrainingConfig
 from studies.common.params import TRAINING
 from studies.common.schema import Param, Schema, with_defaults, without
 from studies.common.takeaways import listed, tied
@@ -52,6 +53,8 @@ SCHEMA = Schema([
           low=1, high=5),
 ])
 
+QUICK = {"epochs": "3", "toy_samples": "80"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "XOR: no hidden layer against 8 units": {"dataset": "xor", "sweep": "hidden_units", "hidden_units": "0,8"},
     "Spiral: depth helps": {"dataset": "spiral", "sweep": "layers", "layers": "1,2,3", "width": "16",
@@ -80,7 +83,7 @@ def plan(values: dict) -> list[dict]:
 
 def assemble(values: dict, results: list) -> StudyResult:
     result = assemble_training(NAME, values, results, ["setting"])
-    split = load_split({**values, "classes": (), "max_train": 0})
+    split = load_split(TrainingConfig.of({**values, "classes": (), "max_train": 0}))
     grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
     order = [label for label, _ in settings(values)]
     rows = []

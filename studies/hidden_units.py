@@ -34,6 +34,8 @@ SCHEMA = Schema([
 ])
 
 
+QUICK = {"epochs": "3", "hidden_units": "2,10,300"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 120/123: Fashion-MNIST, 2 to 400 units": {
         "dataset": "fashion-mnist", "hidden_units": "2,5,10,20,50,100,200,400", "epochs": "15", "repeats": "1",

@@ -62,6 +62,8 @@ SCHEMA = Schema([
     Param("width", "int", 100, "Units per hidden layer of the probed network.", "study", low=2, high=1000),
 ])
 
+QUICK = {"epochs": "2", "depth": "2", "width": "8"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 121/122: sigma 0 against sigma 0.05": {"sigmas": "0,0.05", "epochs": "10", "repeats": "1"},
     "Fig. 122: sigma 0 for 50 epochs (the rounding may split the units)": {"sigmas": "0,0.05", "epochs": "50", "repeats": "1"},

@@ -96,6 +96,8 @@ def summarise(folds: pd.DataFrame, values: dict) -> pd.DataFrame:
     return summary
 
 
+QUICK = {"k": "3", "values": "1,5,20"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 79: perceptron, 5 folds over the epochs": {  # the lecture's 1-50 and on to 300: digits bottoms out later
         "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rate": "0.5", "k": "5", "tune": "epochs",

@@ -37,6 +37,8 @@ SCHEMA = Schema([
 ])
 
 
+QUICK = {"epochs": "3", "repeats": "2"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 55/56: generalised perceptron, rates 0.1, 0.5 and 2": {
         "classes": "1,7", "hidden": "", "output": "sigmoid", "loss": "mse", "learning_rates": "0.1,0.5,2",

@@ -38,6 +38,8 @@ SCHEMA = Schema([
           "the raw pixel values.", "study", choices=NORMALISATIONS, min_len=1, max_len=len(NORMALISATIONS)),
 ])
 
+QUICK = {"epochs": "2", "repeats": "1"}
+
 PRESETS = {}
 
 

@@ -52,6 +52,8 @@ SCHEMA = Schema([
           max_len=10),
 ])
 
+QUICK = {"epochs": "2", "rates": "0.1", "steps": "10"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "5.2.5: all six optimisers, 200 steps on the surfaces": {"steps": "200"},
     "Fig. 134: GD against AdaGrad and RMSProp": {"optimisers": "gd,adagrad,rmsprop"},

@@ -52,6 +52,8 @@ SCHEMA = Schema([
 ])
 
 
+QUICK = {"epochs": "3"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 65/67: T-shirt vs trouser on Fashion-MNIST": {"dataset": "fashion-mnist", "classes": "0,1"},
     "Fig. 61/62: confusion matrix of all ten classes": {

@@ -51,6 +51,8 @@ SCHEMA = Schema([
           low=0.0, high=0.9, max_len=4),
 ])
 
+QUICK = {"epochs": "3", "hidden": "20"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 138-145: 250-150 units on 100 samples": {"hidden": "250,150", "max_train": "100", "epochs": "300"},
     "Too strong: L2 0.01 and L1 0.001 underfit": {"l2_penalty": "0.01", "l1_penalty": "0.001", "dropout_rates": ""},

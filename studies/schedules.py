@@ -40,6 +40,8 @@ SCHEMA = Schema([
           "study", choices=SCHEDULES, min_len=1, max_len=len(SCHEDULES)),
 ])
 
+QUICK = {"epochs": "3"}
+
 PRESETS = {
     "5.2.6.1's table: a tenth every 100 epochs from 0.1": {
         "learning_rate": "0.1", "schedules": "constant,piecewise", "schedule_T": "100", "epochs": "300",

@@ -52,6 +52,9 @@ SCHEMA = Schema([
           high=10),
 ])
 
+QUICK = {"epochs": "2", "budget": "8", "wave": "4",
+         "space": "learning_rate=0.01..5 log; hidden_units=4,8; optimiser=gd,adam"}
+
 PRESETS = {  # the defaults (TPE) by the other samplers, so the takeaway compares all three
     "The defaults by grid (4 x 4 points)": {"sampler": "grid", "grid_points": "4"},
     "The defaults by random search (16 trials)": {"sampler": "random"},

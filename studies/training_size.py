@@ -41,6 +41,8 @@ SCHEMA = Schema([
           low=10, high=1_000_000, min_len=2, max_len=10),
 ])
 
+QUICK = {"epochs": "5", "repeats": "2", "sizes": "20,80"}
+
 PRESETS = {  # the lecture's settings for its figures: parameter texts, as a link carries them
     "Fig. 80, left: strong L2 (λ 0.01) underfits": {"l2": "0.01"},
 }

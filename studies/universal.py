@@ -47,6 +47,8 @@ SCHEMA = Schema([
     Param("seed", "int", 0, "Study seed: fixes every trial's seed.", "study", low=0, high=2**31 - 1),
 ])
 
+QUICK = {"epochs": "20", "hidden_units": "1,4"}
+
 PRESETS = {
     "Fig. 101-103: a step from sigmoids": {"function": "step", "hidden_units": "1,2,4,8"},
     "A bump: one unit cannot draw it, four can": {"function": "bump", "hidden_units": "1,2,3,4,8"},

@@ -14,14 +14,13 @@ import time
 import streamlit as st
 
 from core.data import DataError
-from studies.common import cost, execution
+from studies.common import cost, execution, launch
 from ui import exercise as exercises
 from ui.form import fill_form, form_error, link_texts, plain, preset_picker, sidebar_form, values_from_link
 from ui.results import draw_charts, show
 from service.engine import TooManyRuns
 from service.store import STALE_SECONDS
-from ui.server import (SERVER, claim, engine, engine_ready, max_run_minutes, max_runs_per_session, result_store,
-                       who)
+from ui.server import claims, engine, engine_ready, max_run_minutes, max_runs_per_session, result_store, who
 
 POLL_SECONDS = 0.7      # a running study's page looks at its run this often ...
 SLOW_AFTER_SECONDS = 10  # ... until it has run this long, then every SLOW_POLL_SECONDS: each look reruns
@@ -66,7 +65,7 @@ def study_page(study) -> None:
     elsewhere = not live and (stored is None or stored.state != "done") and _elsewhere(key)
     if submitted is not None and not live and not elsewhere and (stored is None or stored.state != "done"):
         run = _start(study, values, key)
-        elsewhere = run == ELSEWHERE
+        elsewhere = run == launch.ELSEWHERE
     if elsewhere:
         _follow_elsewhere(key)
         return
@@ -124,20 +123,16 @@ def _estimate(study, values: dict) -> str:
             f"{load} (up to {max_runs_per_session()} runs at once per browser tab)")
 
 
-ELSEWHERE = "elsewhere"  # _start's answer when another server process of this store computes the run
-
-
 def _elsewhere(key: str) -> bool:
-    found = result_store().in_flight(key)
-    return found is not None and found["server"] != SERVER
+    return claims().elsewhere(key) is not None
 
 
 @st.fragment(run_every=POLL_SECONDS)
 def _follow_elsewhere(key: str) -> None:
     """A run that another server process on this store computes: its progress from the store, and
     the page's stored results once it has saved them (never a second computation)."""
-    found = result_store().in_flight(key)
-    if found is None or found["server"] == SERVER:
+    found = claims().elsewhere(key)
+    if found is None:
         st.rerun()
     total = max(found["total"], 1)
     st.progress(min(1.0, found["done"] / total),
@@ -146,31 +141,20 @@ def _follow_elsewhere(key: str) -> None:
 
 
 def _start(study, values: dict, key: str):
-    """Submit the run (or attach to the same one under way); say so in the page when it cannot run.
-    ELSEWHERE when another server process on this store is computing it already."""
+    """Start the run (``launch.start``); say so in the page when it cannot run. None then."""
     try:
-        cost.check_limit(study, values, engine().pool.capacity(), max_run_minutes())
-        cost.check_memory(study, values, engine().pool.capacity())
-        job = execution.job(study, values, key, on_end=_storing(study, values, key), pool=engine().pool)
+        return launch.start(study, values, engine(), holder=who(), key=key, max_minutes=max_run_minutes(),
+                            per_session=max_runs_per_session(), on_end=_storing(study, values, key), claims=claims())
     except cost.TooLarge as exc:
         st.sidebar.error(plain(str(exc)), icon=":material/hourglass_disabled:")
         st.error(plain(str(exc)), icon=":material/hourglass_disabled:")
-        return None
     except DataError as exc:
         st.error(plain(str(exc)), icon=":material/folder_off:")
-        return None
+    except TooManyRuns as exc:
+        st.error(plain(str(exc)), icon=":material/group:")
     except ValueError as exc:
         st.error(f"These parameters cannot run together: {plain(str(exc))}")
-        return None
-    local = engine().get(key)
-    if (local is None or local.ended) and claim(key) is not None:
-        return ELSEWHERE
-    try:
-        return engine().submit(job, who(), limit=max_runs_per_session())
-    except TooManyRuns as exc:
-        result_store().release(key, SERVER)
-        st.error(plain(str(exc)), icon=":material/group:")
-        return None
+    return None
 
 
 def progress_text(run, total: int, done: float) -> str:
@@ -188,13 +172,13 @@ def progress_text(run, total: int, done: float) -> str:
 def _storing(study, values: dict, key: str):
     """Store the result, then free the key for other server processes (in the engine's thread: the
     store is captured here, in the page's)."""
-    store, save = result_store(), execution.storing(study, values, result_store())
+    mine, save = claims(), execution.storing(study, values, result_store())
 
     def end(run) -> None:
         try:
             save(run)
         finally:
-            store.release(key, SERVER)
+            mine.release(key)
 
     return end
 

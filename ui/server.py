@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 
 import streamlit as st
 
 from service import engine as engines
+from service.claims import ServerClaims, server_name
 from service.pools import ClusterProblem
 from service.store import ResultStore, default_folder
 from studies.common import cost
@@ -25,32 +23,17 @@ def result_store() -> ResultStore:
     return _store_at(str(default_folder()))
 
 
-SERVER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"  # this server process, in the store
-BEAT_SECONDS = 5  # how often this server tells the store its runs are alive (STALE_SECONDS: 20)
+SERVER = server_name()  # this server process, in the store
 
 
 @st.cache_resource
-def _beacon(folder: str) -> threading.Thread:
-    """A thread telling the shared store, every few seconds, how far this server's runs have got:
-    other server processes on the store show them and wait for them instead of computing them again."""
-    store = _store_at(folder)
-
-    def beat() -> None:
-        while True:
-            time.sleep(BEAT_SECONDS)
-            if engines.started():
-                going = engines.shared().active()
-                store.beat(SERVER, {run.key: (engines.shared().progress(run), run.total) for run in going})
-
-    thread = threading.Thread(target=beat, name="explorer-beacon", daemon=True)
-    thread.start()
-    return thread
+def _claims_at(folder: str) -> ServerClaims:
+    return ServerClaims(_store_at(folder), SERVER, lambda: engines.shared() if engines.started() else None)
 
 
-def claim(key: str) -> str | None:
-    """Mark the run ``key`` as this server's; another server's name when it is computing it already."""
-    _beacon(str(default_folder()))
-    return result_store().claim(key, SERVER)
+def claims() -> ServerClaims:
+    """This server's claims on runs in the store that other server processes may share."""
+    return _claims_at(str(default_folder()))
 
 
 def engine() -> engines.Engine:

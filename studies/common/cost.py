@@ -16,9 +16,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.mlp import MLP
+from core.mlp import MLP, Training
 from studies.common import memory
-from studies.common.sizes import batch_of, layer_sizes, task_sizes, training_sizes
+from studies.common.config import TrainingConfig
 from studies.common.training import stacks, train_trial, trial_seeds
 
 STARTUP_SECONDS = 0.002 # a run's fixed cost: dispatch, assembling the tables
@@ -42,7 +42,7 @@ def calibration() -> tuple[float, float]:
         best = math.inf
         for _ in range(5):  # the best of five: this VM's speed drifts, the fastest is the machine's own
             start = time.perf_counter()
-            net.fit(X, y, epochs=epochs, learning_rate=0.01, batch_size=batch)
+            net.fit(X, y, Training(epochs=epochs, learning_rate=0.01, batch_size=batch))
             best = min(best, time.perf_counter() - start)
         weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
         return best, 6.0 * weights * n * epochs, math.ceil(n / batch) * epochs
@@ -58,25 +58,24 @@ def calibration() -> tuple[float, float]:
 def training(p: dict, evaluate: bool = True, eval_factor: float = EVAL_FLOP_FACTOR) -> tuple[float, float]:
     """(FLOPs, batches) of one training trial with the schema's parameters; the evaluation's FLOPs
     count ``eval_factor`` times (1: the arithmetic itself, as a FLOP-based limit wants it)."""
-    _, n_test, n_in, n_classes = task_sizes(p)
-    sizes = layer_sizes(p, n_in, n_classes)
+    c = TrainingConfig.of(p)
+    n_test, sizes = c.task[1], c.layers
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    n_train, n_eval, splits = training_sizes(p)
-    batch = batch_of(p["batch_size"], n_train)
-    epochs = p["epochs"]
+    n_train, n_eval, splits = c.samples
+    batch = c.batch(n_train)
+    epochs = c.epochs
     epochs_evaluated = epochs + 1
     if not evaluate:  # trained silently, then the test split scored once
         n_eval, splits, epochs_evaluated = n_test, 1, 1
     flops = 6.0 * weights * n_train * epochs + eval_factor * 2.0 * weights * n_eval * epochs_evaluated
-    return flops, math.ceil(n_train / batch) * epochs * batch_overhead(p) + EVAL_CALLS * splits * epochs_evaluated
+    return flops, math.ceil(n_train / batch) * epochs * batch_overhead(c) + EVAL_CALLS * splits * epochs_evaluated
 
 
-def batch_overhead(p: dict) -> float:
+def batch_overhead(c: TrainingConfig) -> float:
     """A batch's fixed cost relative to plain GD's (an upper bound with patience: every epoch counted)."""
-    optimiser = p.get("optimiser", "gd")
-    factor = ADAPTIVE_CALLS if optimiser in ("adagrad", "rmsprop", "adam") else GENERAL_CALLS if (
-        optimiser != "gd" or p.get("l1") or p.get("dropout") or p.get("clip_value") or p.get("clip_norm")) else 1.0
-    return factor * (BATCH_NORM_CALLS if p.get("batch_norm") == "on" else 1.0)
+    factor = ADAPTIVE_CALLS if c.optimiser in ("adagrad", "rmsprop", "adam") else GENERAL_CALLS if (
+        c.optimiser != "gd" or c.l1 or c.dropout or c.clip_value or c.clip_norm) else 1.0
+    return factor * (BATCH_NORM_CALLS if c.batch_norm == "on" else 1.0)
 
 
 def scoring(p: dict) -> tuple[float, float]:
@@ -164,13 +163,13 @@ def task_peaks(study, param_list: list[dict]) -> list[float]:
             if "members" in task.params else memory.task_bytes(task.params) for task in tasks]
 
 
-def check_memory(study, values: dict, workers: int) -> float:
-    """The largest task's estimated peak bytes, or TooLarge when a worker may not hold that much."""
+def check_memory(study, values: dict, budget: float | None, workers: int) -> float:
+    """The largest task's estimated peak bytes, or TooLarge when it exceeds ``budget``, the bytes
+    each of the ``workers`` that will run it may use (None: their pool knows no limit)."""
     peak = max(task_peaks(study, planned(study, values)), default=0.0)
-    budget = memory.worker_budget(workers)
-    if peak > budget:
+    if budget is not None and peak > budget:
         raise TooLarge(f"One trial of this run would need about {memory.describe(peak)} of memory, more than the "
-                       f"{memory.describe(budget)} each of this server's {workers} workers may use. Use fewer or "
-                       "smaller hidden layers, a smaller batch size ('full' holds every sample's activations at "
-                       "once), or a smaller max_train.")
+                       f"{memory.describe(budget)} one worker may use ({workers} worker{'s' if workers != 1 else ''} "
+                       "would run it). Use fewer or smaller hidden layers, a smaller batch size ('full' holds "
+                       "every sample's activations at once), or a smaller max_train.")
     return peak

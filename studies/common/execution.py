@@ -1,5 +1,5 @@
-"""A study and its parameters as a run of the engine: the job, its end (assemble, store), and a
-blocking ``run_study`` for the CLI, the tests and the benches.
+"""A study and its parameters as a run of the engine: the job, its key, its end (assemble, store) and
+its stored result (``studies.common.launch`` starts it).
 
 Trials are seeded by the study seed, the repeat and the fold only (see ``training.trial_seeds``),
 so the same parameters give the same numbers whichever pool, worker count or order ran them.
@@ -241,35 +241,3 @@ def storing(study, values: dict, store: ResultStore) -> Callable:
             run.save_error = f"{type(exc).__name__}: {exc}"
 
     return end
-
-
-def run_study(study, values: dict, n_jobs: int = -1, progress: Callable | None = None,
-              scheduler: str | None = None, engine: engines.Engine | None = None, stack: bool = True,
-              credentials: str | None = None) -> StudyResult:
-    """Run a study to its end and return its result. ``progress(result, done, total)`` is called
-    as each trial finishes (collect the results there to keep them). KeyboardInterrupt cancels the
-    run and propagates once its running trials have stopped; so does ClusterLost once a run on a
-    Dask ``scheduler`` (a TLS one with its ``credentials`` file) has ended stopped because the
-    scheduler went away. ``stack=False`` trains every trial on its own (the one-trial-per-task path
-    the throughput bench compares with)."""
-    own = engine is None
-    engine = engine or engines.Engine(engines.make_pool(n_jobs, scheduler, credentials=credentials))
-    try:
-        run = engine.submit(job(study, values, key=f"{study.NAME}:{id(values)}:{stack}", stack=stack, pool=engine.pool),
-                            who="cli")
-        if progress:
-            run.listeners.append(progress)
-        try:
-            while not run.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            engine.cancel(run.key, "cli", force=True)
-            run.wait(30)
-            raise
-        results, state, total = run.snapshot()
-        if state == "cancelled":
-            engine.pool.ready()  # a cluster lost under the run: ClusterLost, for the caller to report
-        return result_of(study, values, results, total, state)
-    finally:
-        if own:
-            engine.shutdown()

@@ -14,16 +14,16 @@ A worker's peak is its resting size plus the larger of two phases, both in bytes
   layer's activations, and three layer-sized arrays of the backward pass) or one evaluated split's activations (all at once for one network, in
   blocks of ``core.stack.EVAL_ROWS`` rows for a stack).
 
-``tests/test_memory.py`` measures the peak resident size of fresh workers over a grid of sizes
+``tests/studies/test_memory.py`` measures the peak resident size of fresh workers over a grid of sizes
 against this estimate (within 30 %).
 """
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 
 from core.data import dataset_shape
 from core.stack import EVAL_ROWS
-from studies.common.sizes import batch_of, layer_sizes, task_sizes, training_sizes
+from studies.common.config import TrainingConfig
 
 WORKER_BASE = 215 * 2 ** 20  # measured: a warmed worker before its first trial (Python, NumPy, pandas, scikit-learn)
 PREP_BYTES = 14              # measured peak bytes per training pixel while a split is normalised
@@ -35,35 +35,28 @@ STACK_MAX_BYTES = 2 * 2 ** 30  # a fixed rule, never the machine's memory: a sta
 
 def data_bytes(p: dict) -> tuple[float, float]:
     """(peak while preparing, held while training) of a trial's data, beyond the worker's rest."""
-    pool, n_test, n_in, _ = task_sizes(p)
-    raw = sum(dataset_sizes(p)) * n_in
-    n_train, _, _ = training_sizes({**p, "fold": None})
-    val = round(pool * p["val_fraction"])
+    c = TrainingConfig.of(p)
+    pool, n_test, n_in, _ = c.task
+    raw = sum(dataset_shape(c.dataset, c.toy_samples)[:2]) * n_in  # the whole data set, whatever the task selects
+    n_train, _, _ = replace(c, fold=None).samples
+    val = round(pool * c.val_fraction)
     prepare = raw + pool * n_in + PREP_BYTES * n_train * n_in
     held = raw + 4.0 * (n_train + val + n_test) * n_in
-    if p.get("fold") is not None:  # the folds pool training and validation, and copy their part
+    if c.fold is not None:  # the folds pool training and validation, and copy their part
         held += 8.0 * (n_train + val) * n_in
     return prepare, held
-
-
-def dataset_sizes(p: dict) -> tuple[int, int]:
-    """(samples, test samples) of the whole data set on disk, whatever the task selects."""
-    n, n_test, _ = dataset_shape(p["dataset"], p.get("toy_samples", 0))
-    return n, n_test
 
 
 def network_bytes(p: dict, members: int = 1) -> float:
     """Weights, buffers and one batch's or one evaluation's activations of ``members`` networks of
     one shape trained together (a stack shares its batches and scores in blocks)."""
-    _, n_test, n_in, n_classes = task_sizes(p)
-    sizes = layer_sizes(p, n_in, n_classes)
+    c = TrainingConfig.of(p)
+    n_test, n_in, sizes = c.task[1], c.task[2], c.layers
     weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     units = sum(sizes[1:])
-    n_train, n_eval, _ = training_sizes(p)
-    batch = batch_of(p["batch_size"], n_train)
-    optimiser = p.get("optimiser", "gd")
-    general = optimiser != "gd" or p.get("l1") or p.get("dropout")
-    params = 4.0 * weights * (2 + SLOTS.get(optimiser, 2) + (1 if general else 0)) * members
+    n_train, n_eval, _ = c.samples
+    batch = c.batch(n_train)
+    params = 4.0 * weights * (2 + SLOTS.get(c.optimiser, 2) + (1 if c.general else 0)) * members
     one_batch = 4.0 * batch * (n_in + (units + 3 * max(sizes[1:])) * members)  # the batch, every layer's
     # activations, and a layer's error signal, the one below it and the activation's derivative
     largest_split = max(n_train, n_eval - n_train - n_test, n_test) if members == 1 else EVAL_ROWS
@@ -81,15 +74,6 @@ def task_bytes(p: dict, members: int = 1) -> float:
 def stack_fits(p: dict, members: int) -> bool:
     """Whether ``members`` trials of these parameters may train as one stack (the fixed rule)."""
     return task_bytes(p, members) - WORKER_BASE <= STACK_MAX_BYTES
-
-
-def worker_budget(workers: int) -> float:
-    """Bytes one worker may use: ``$EXPLORER_WORKER_MB``, else 80 % of the machine's memory shared
-    by its workers (all of them may run their largest task at once)."""
-    if os.environ.get("EXPLORER_WORKER_MB"):
-        return float(os.environ["EXPLORER_WORKER_MB"]) * 2 ** 20
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return 0.8 * total / max(1, workers)
 
 
 def describe(size: float) -> str:

@@ -25,6 +25,8 @@ class Study(Protocol):
                                                           # workers import it, and no charting with it
     COST: Callable[[dict], tuple[float, float]]           # (FLOPs, calls) of one trial, see studies.common.cost
     PRESETS: dict[str, dict[str, str]]                    # the lecture's figures as parameter texts
+    QUICK: dict[str, str]       # the tests' run: seconds, every chart drawn; its first value (a whole number)
+                                # differs from the default, so its link differs from the defaults' link
 
     def plan(self, values: dict) -> list[dict]: ...                                   # one dict per trial
     def assemble(self, values: dict, results: list[TrialResult]) -> StudyResult: ...  # also from a partial run
@@ -34,7 +36,7 @@ class Study(Protocol):
     def trial_detail(self, result: TrialResult) -> str: ...                           # for progress lines
 
 
-# Optional hooks, each declared once and tested like the contract above (tests/test_study_contract.py).
+# Optional hooks, each declared once and tested like the contract above (tests/studies/test_study_contract.py).
 @runtime_checkable
 class WaveStudy(Protocol):
     """A study whose later trials depend on the finished ones (k-fold's retraining, the search)."""

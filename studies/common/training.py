@@ -16,12 +16,11 @@ from sklearn.model_selection import StratifiedKFold
 
 from service import cancel
 from core.data import Split, prepare
-from core.mlp import MLP
-from core.schedules import Scheduler
+from core.mlp import MLP, Training
 from core.stack import NetworkStack, fused_groups
 from service.runner import Trial, TrialResult, make_trials
+from studies.common.config import TrainingConfig
 from studies.common.memory import stack_fits
-from studies.common.sizes import batch_of, layer_sizes
 
 TIDY_COLUMNS = ["study", "trial", "seed", "fold", "epoch", "split", "cost", "error", "seconds", "updates", "status"]
 SEED_KEYS = ("repeat", "fold")  # what makes two trials' initialisations differ; see trial_seeds()
@@ -51,7 +50,8 @@ def warm_up() -> None:
     split = prepare("digits")
     X, y = split.X_train[:256], split.y_train[:256]
     evals = {"val": (split.X_val, split.y_val)}
-    MLP([X.shape[1], 30, split.n_classes]).fit(X, y, epochs=1, learning_rate=0.1, batch_size=32, eval_sets=evals)
+    MLP([X.shape[1], 30, split.n_classes]).fit(X, y, Training(epochs=1, learning_rate=0.1, batch_size=32),
+                                               eval_sets=evals)
     nets = [MLP([X.shape[1], 30, split.n_classes]) for _ in range(2)]
     NetworkStack(nets).fit(X, y, epochs=1, learning_rates=[0.1, 0.2], batch_size=32, eval_sets=evals)
 
@@ -59,21 +59,21 @@ def warm_up() -> None:
 WORKER_PRELOAD = ("studies.common.training:warm_up",)  # run by every local worker as it starts
 
 
-def load_split(p: dict) -> Split:
-    return prepare(p["dataset"], tuple(p["classes"]), p["normalisation"], p["val_fraction"], p["max_train"],
-                   p["seed"], toy_samples=p.get("toy_samples", 400), toy_noise=p.get("toy_noise", 0.2))
+def load_split(c: TrainingConfig) -> Split:
+    return prepare(c.dataset, c.classes, c.normalisation, c.val_fraction, c.max_train, c.seed,
+                   toy_samples=c.toy_samples, toy_noise=c.toy_noise)
 
 
-def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+def trial_data(c: TrainingConfig) -> tuple[np.ndarray, np.ndarray, dict]:
     """Training arrays and the splits to evaluate for one trial.
 
     Outside k-fold: train on the training split; evaluate train, val and test. In k-fold
-    (``p["fold"]`` set) the training and validation splits are pooled and partitioned into ``k``
+    (``fold`` set) the training and validation splits are pooled and partitioned into ``k``
     stratified folds; fold ``i`` is validated, the others train, and the test split stays unseen.
     ``fold = -1`` retrains on the whole pool and reports the test split (the final model).
     """
-    s = load_split(p)
-    fold = p.get("fold")
+    s = load_split(c)
+    fold = c.fold
     if fold is None:
         return s.X_train, s.y_train, {"train": (s.X_train, s.y_train), "val": (s.X_val, s.y_val),
                                       "test": (s.X_test, s.y_test)}
@@ -81,42 +81,22 @@ def trial_data(p: dict) -> tuple[np.ndarray, np.ndarray, dict]:
     y = np.concatenate([s.y_train, s.y_val])
     if fold < 0:
         return X, y, {"train": (X, y), "test": (s.X_test, s.y_test)}
-    folds = StratifiedKFold(n_splits=p["k"], shuffle=True, random_state=p["seed"]).split(X, y)
+    folds = StratifiedKFold(n_splits=c.k, shuffle=True, random_state=c.seed).split(X, y)
     train_idx, val_idx = list(folds)[fold]
     return X[train_idx], y[train_idx], {"train": (X[train_idx], y[train_idx]), "val": (X[val_idx], y[val_idx])}
-
-
-def build_net(p: dict, n_in: int, n_classes: int, seed: int) -> MLP:
-    """The trial's network. ``alpha`` is Leaky ReLU's slope and reaches no other activation: ELU keeps
-    its own alpha of 1 (Table 6)."""
-    alpha = p.get("alpha") if p["activation"] == "leaky_relu" else None
-    return MLP(layer_sizes(p, n_in, n_classes), activation=p["activation"], output=p["output"], loss=p["loss"],
-               init_sigma=p["init_sigma"], seed=seed, init=p.get("init", "normal"), alpha=alpha,
-               batch_norm=p.get("batch_norm") == "on")
-
-
-def scheduler(p: dict) -> Scheduler:
-    return Scheduler(p.get("schedule", "constant"), T=p.get("schedule_T", 10.0), c=p.get("schedule_c", 1.0),
-                     factor=p.get("schedule_lambda", 0.5), wait=p.get("schedule_N", 3))
 
 
 def fit_trial(trial: Trial, evaluate: bool = True, on_epoch: Callable | None = None):
     """Train the network a trial describes. Returns it with its history, the prepared split, the
     batch size used, the number of training samples and the splits it was evaluated on.
     ``on_epoch(net, epoch, rows)`` is called after every evaluated epoch."""
-    p = trial.params
-    X, y, eval_sets = trial_data(p)
-    split = load_split(p)
-    net = build_net(p, X.shape[1], split.n_classes, trial.seed)
-    batch = batch_of(p["batch_size"], len(X))
-    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=batch, l2=p["l2"],
-                      l1=p.get("l1", 0.0), dropout=p.get("dropout", 0.0), optimiser=p.get("optimiser", "gd"),
-                      momentum=p.get("momentum", 0.9), beta2=p.get("beta2") or None,
-                      clip_value=p.get("clip_value", 0.0), clip_norm=p.get("clip_norm", 0.0), schedule=scheduler(p),
-                      patience=p.get("patience", 0) if evaluate else 0,
-                      eval_sets=eval_sets if evaluate else None, stop=cancel.stopper(p["epochs"] * -(-len(X) // batch)),
+    c = TrainingConfig.of(trial.params)
+    X, y, eval_sets = trial_data(c)
+    net, how = c.network(trial.seed), c.training(len(X), patience=evaluate)
+    history = net.fit(X, y, how, eval_sets=eval_sets if evaluate else None,
+                      stop=cancel.stopper(how.epochs * -(-len(X) // how.batch_size)),
                       on_epoch=(lambda epoch, rows: on_epoch(net, epoch, rows)) if on_epoch else None)
-    return net, history, split, batch, len(X), eval_sets
+    return net, history, load_split(c), how.batch_size, len(X), eval_sets
 
 
 def train_trial(trial: Trial) -> dict:
@@ -148,15 +128,15 @@ def params_key(p: dict):
 def train_stack(task: Trial) -> dict:
     """Train the member trials of a stack together; one payload per member, in their order."""
     members: list[Trial] = task.params["members"]
-    first = members[0].params
+    configs = [TrainingConfig.of(m.params) for m in members]
+    first = configs[0]
     X, y, eval_sets = trial_data(first)
     split = load_split(first)
-    nets = [build_net(m.params, X.shape[1], split.n_classes, m.seed) for m in members]
-    batch = batch_of(first["batch_size"], len(X))
-    histories = NetworkStack(nets).fit(X, y, epochs=first["epochs"], batch_size=batch, eval_sets=eval_sets,
-                                       learning_rates=[m.params["learning_rate"] for m in members],
-                                       l2s=[m.params["l2"] for m in members],
-                                       stop=cancel.stopper(first["epochs"] * -(-len(X) // batch)))
+    nets = [c.network(m.seed) for c, m in zip(configs, members)]
+    batch = first.batch(len(X))
+    histories = NetworkStack(nets).fit(X, y, epochs=first.epochs, batch_size=batch, eval_sets=eval_sets,
+                                       learning_rates=[c.learning_rate for c in configs], l2s=[c.l2 for c in configs],
+                                       stop=cancel.stopper(first.epochs * -(-len(X) // batch)))
     return {"members": [trial_payload(h, split, batch, len(X), eval_sets) for h in histories]}
 
 

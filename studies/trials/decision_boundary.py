@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from studies.common import cost
+from studies.common.config import TrainingConfig
 from studies.common.training import fit_trial, load_split, trial_payload
 
 
@@ -30,7 +31,7 @@ def run_trial(trial) -> dict:
     """Train one setting; keep its predicted class and that class's probability over the lattice at
     the snapshot epochs (``regions``)."""
     p = trial.params
-    split = load_split(p)
+    split = load_split(TrainingConfig.of(p))
     grid, _, _ = plane(np.concatenate([split.X_train, split.X_test]))
     keep = snapshot_epochs(p["epochs"])
     regions = []

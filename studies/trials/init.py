@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.mlp import Training
 from service import cancel
 from studies.common import cost
-from studies.common.sizes import batch_of, task_sizes
-from studies.common.training import build_net, fit_trial, load_split, trial_payload
+from studies.common.config import TrainingConfig
+from studies.common.training import fit_trial, load_split, trial_payload
 
 
 CLASSIC = "U(±1/√n), 2010"  # Eq. 11: the state of the art of 2010 that Fig. 125 and 128 were made with
@@ -56,11 +57,10 @@ def _histograms(net) -> list[dict]:
 
 def _deep_net(trial, activation: str):
     p = trial.params
-    split = load_split(p)
     init, sigma = SCHEMES[p["scheme"]]
-    net = build_net({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma,
-                     "activation": activation}, split.X_train.shape[1], split.n_classes, trial.seed)
-    return net, split
+    c = TrainingConfig.of({**p, "hidden": (p["width"],) * p["depth"], "init": init, "init_sigma": sigma,
+                           "activation": activation})
+    return c.network(trial.seed), load_split(c)
 
 
 def probe(trial) -> dict:
@@ -100,16 +100,16 @@ def dynamics(trial) -> dict:
         for layer, a in enumerate(net.forward(X)[1:-1], start=1):
             rows.append({"epoch": epoch, "layer": layer, "mean": float(a.mean()), "std": float(a.std()), "error": error})
 
-    history = net.fit(split.X_train, split.y_train, epochs=p["epochs"], learning_rate=p["learning_rate"],
-                      batch_size=batch_of(p["batch_size"], len(split.X_train)), on_epoch=record,
-                      eval_sets={"val": (split.X_val, split.y_val)}, stop=cancel.requested)
+    how = Training(epochs=p["epochs"], learning_rate=p["learning_rate"],
+                   batch_size=TrainingConfig.of(p).batch(len(split.X_train)))
+    history = net.fit(split.X_train, split.y_train, how, on_epoch=record, eval_sets={"val": (split.X_val, split.y_val)},
+                      stop=cancel.requested)
     return {"status": history.status, "activations": rows}
 
 
 def probe_cost(p: dict) -> tuple[float, float]:
     """(FLOPs, calls) of one probe: one forward and backward pass of the deep network on a batch."""
-    _, _, n_in, n_classes = task_sizes(p)
-    sizes = [n_in, *(p["width"],) * p["depth"], n_classes]
+    sizes = TrainingConfig.of({**p, "hidden": (p["width"],) * p["depth"]}).layers
     return 6.0 * PROBE_SAMPLES * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 10
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.mlp import MLP
-from core.schedules import Scheduler
+from core.mlp import MLP, Training
 from service import cancel
 
 GRID = 201  # points on [-1, 1] where the fit is drawn and the test MSE measured
@@ -36,8 +35,9 @@ def run_trial(trial) -> dict:
               init="normal", init_sigma=INPUT_SIGMA, seed=trial.seed, dtype=np.float64)
     centres = np.random.default_rng([trial.seed, 8]).uniform(-1, 1, p["hidden_units"])
     net.biases[0][:] = -net.weights[0][0] * centres  # each unit's step somewhere in [-1, 1], as in Fig. 101-103
-    history = net.fit(X, y, epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=p["batch_size"],
-                      optimiser="adam", schedule=Scheduler("exponential", T=p["epochs"] / 2), eval_sets={"train": (X, y), "test": (grid, FUNCTIONS[p["function"]](grid[:, 0]))},
+    how = Training(epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=p["batch_size"], optimiser="adam",
+                   schedule="exponential", schedule_T=p["epochs"] / 2)
+    history = net.fit(X, y, how, eval_sets={"train": (X, y), "test": (grid, FUNCTIONS[p["function"]](grid[:, 0]))},
                       stop=cancel.requested)
     return {"status": history.status, "rows": history.rows, "fit": net.predict_proba(grid)[:, 0].tolist()}
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.data import prepare
-from core.mlp import MLP
+from core.mlp import MLP, Training
 
 
 def perceptron(w, b, output="sigmoid", loss="mse"):
@@ -55,11 +55,11 @@ def test_zero_init_keeps_hidden_units_identical():
     """Lecture Fig. 121/122: with sigma = 0 every hidden unit gets the same update forever."""
     split = prepare("digits")
     net = MLP([64, 8, 10], init_sigma=0.0, seed=0)
-    net.fit(split.X_train, split.y_train, epochs=3, learning_rate=0.5, batch_size=32)
+    net.fit(split.X_train, split.y_train, Training(epochs=3, learning_rate=0.5, batch_size=32))
     W = net.weights[0]
     assert np.allclose(W, W[:, :1], atol=1e-6)
     trained = MLP([64, 8, 10], init_sigma=0.05, seed=0)
-    trained.fit(split.X_train, split.y_train, epochs=3, learning_rate=0.5, batch_size=32)
+    trained.fit(split.X_train, split.y_train, Training(epochs=3, learning_rate=0.5, batch_size=32))
     assert not np.allclose(trained.weights[0], trained.weights[0][:, :1], atol=1e-3)
 
 
@@ -68,7 +68,7 @@ def test_batch_size_sets_updates_per_epoch(batch_size, updates_per_epoch):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, size=40)
     net = MLP([3, 2], seed=0)
-    history = net.fit(X, y, epochs=2, learning_rate=0.1, batch_size=batch_size, eval_sets={"train": (X, y)})
+    history = net.fit(X, y, Training(epochs=2, learning_rate=0.1, batch_size=batch_size), eval_sets={"train": (X, y)})
     assert [r["updates"] for r in history.rows] == [0, updates_per_epoch, 2 * updates_per_epoch]
 
 
@@ -77,7 +77,7 @@ def test_full_batch_step_equals_one_gradient_step():
     X, y = rng.normal(size=(20, 3)), rng.integers(0, 3, size=20)
     net = MLP([3, 4, 3], seed=2, dtype=np.float64)
     expected = [W - 0.3 * dW for W, (dW, _) in zip(net.weights, net.gradients(X, net.targets(y), l2=0.01))]
-    net.fit(X, y, epochs=1, learning_rate=0.3, batch_size=20, l2=0.01)
+    net.fit(X, y, Training(epochs=1, learning_rate=0.3, batch_size=20, l2=0.01))
     for W, E in zip(net.weights, expected):
         np.testing.assert_allclose(W, E, rtol=1e-12)
 
@@ -87,7 +87,7 @@ def test_non_finite_cost_marks_diverged_without_raising():
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 2, size=30)
     net = MLP([4, 5, 2], seed=0)
     net.weights[1][0, 0] = np.inf
-    history = net.fit(X, y, epochs=5, learning_rate=0.1, batch_size=10, eval_sets={"train": (X, y)})
+    history = net.fit(X, y, Training(epochs=5, learning_rate=0.1, batch_size=10), eval_sets={"train": (X, y)})
     assert history.status == "diverged"
     assert history.rows == []
 
@@ -96,15 +96,14 @@ def test_float64_on_request_stays_float64():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 4)).astype(np.float32), rng.integers(0, 2, size=30)
     net = MLP([4, 5, 2], seed=0, dtype=np.float64)
-    net.fit(X, y, epochs=1, learning_rate=0.1, batch_size=10)
+    net.fit(X, y, Training(epochs=1, learning_rate=0.1, batch_size=10))
     assert all(W.dtype == np.float64 for W in net.weights)
 
 
 def test_one_hidden_layer_reaches_below_five_percent_on_digits():
     split = prepare("digits", normalisation="z")
     net = MLP([64, 30, 10], activation="sigmoid", output="softmax", loss="ce", seed=0)
-    history = net.fit(split.X_train, split.y_train, epochs=30, learning_rate=0.5, batch_size=32,
-                      eval_sets={"test": (split.X_test, split.y_test)})
+    history = net.fit(split.X_train, split.y_train, Training(epochs=30, learning_rate=0.5, batch_size=32), eval_sets={"test": (split.X_test, split.y_test)})
     assert history.status == "ok"
     assert history.rows[-1]["error"] < 0.05
     assert np.mean(net.predict(split.X_test) != split.y_test) == pytest.approx(history.rows[-1]["error"])
@@ -113,7 +112,7 @@ def test_one_hidden_layer_reaches_below_five_percent_on_digits():
 def test_generalised_perceptron_separates_one_from_seven():
     split = prepare("digits", classes=(1, 7), normalisation="z")
     net = MLP([64, 1], output="sigmoid", loss="mse", seed=0)
-    net.fit(split.X_train, split.y_train, epochs=30, learning_rate=0.5, batch_size=32)
+    net.fit(split.X_train, split.y_train, Training(epochs=30, learning_rate=0.5, batch_size=32))
     assert np.mean(net.predict(split.X_test) != split.y_test) < 0.02
 
 
@@ -122,7 +121,7 @@ def test_l2_penalty_shrinks_weights():
     norms = []
     for l2 in (0.0, 0.01):
         net = MLP([64, 20, 10], seed=0)
-        net.fit(split.X_train, split.y_train, epochs=5, learning_rate=0.5, batch_size=32, l2=l2)
+        net.fit(split.X_train, split.y_train, Training(epochs=5, learning_rate=0.5, batch_size=32, l2=l2))
         norms.append(sum(np.sum(W ** 2) for W in net.weights))
     assert norms[1] < 0.8 * norms[0]
 

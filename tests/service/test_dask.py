@@ -73,7 +73,7 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_both_runs_end_as_undisturb
     import signal
 
     from studies import learning_rate
-    from studies.common import execution
+    from studies.common import execution, launch
 
     values = {"a": learning_rate.SCHEMA.parse({"epochs": "60", "repeats": "2"}),
               "b": learning_rate.SCHEMA.parse({"epochs": "60", "repeats": "2", "seed": "1"})}
@@ -91,7 +91,7 @@ def test_a_dask_worker_killed_mid_run_is_replaced_and_both_runs_end_as_undisturb
             assert run.wait(180) and run.state == "done", name
             assert {r.status for r in run.results} == {"ok"}
             shared = execution.result_of(learning_rate, values[name], run.results, run.total, "done").tidy
-            alone = execution.run_study(learning_rate, values[name], n_jobs=1).tidy
+            alone = launch.run_study(learning_rate, values[name], n_jobs=1).tidy
             pd.testing.assert_frame_equal(shared[numbers], alone[numbers])
     finally:
         engine.shutdown()
@@ -102,7 +102,7 @@ def test_a_search_asks_the_same_trials_on_the_cluster_as_on_one_local_worker(clu
     """Issue 21: waves of a fixed size, so the sampler sees the same results in the same order
     whatever runs the trials."""
     from studies import search
-    from studies.common.execution import run_study
+    from studies.common.launch import run_study
 
     values = search.SCHEMA.parse({"epochs": "2", "max_train": "300", "budget": "6", "wave": "3",
                                   "space": "learning_rate=0.05..3 log; hidden_units=4,12"})
@@ -121,3 +121,43 @@ def test_a_training_trials_progress_reaches_the_engine_from_a_cluster_worker(clu
         progress_rises_before_the_trial_ends(engine)
     finally:
         engine.shutdown()
+
+
+def test_a_run_is_checked_against_the_memory_limit_each_cluster_worker_reports():
+    """Issue 30: the page and the CLI start a run the same way (``launch.start``), checking its largest
+    task against the workers that will run it: on Dask, the memory limit each worker reports to the
+    scheduler (here 500 MiB), not this machine's memory. A run over it is refused before anything
+    runs, by the engine the page uses and by the CLI; a run under it starts and finishes."""
+    from distributed import LocalCluster
+
+    from service.pools import worker_budget
+    from studies import learning_rate
+    from studies.common import cost, launch
+
+    texts = {"hidden": "2000,2000,2000,2000", "batch_size": "full", "epochs": "1", "repeats": "1",
+             "learning_rates": "0.1,0.2,0.3"}
+    large, small = learning_rate.SCHEMA.parse(texts), learning_rate.SCHEMA.parse({"epochs": "2", "repeats": "1"})
+    peak = max(cost.task_peaks(learning_rate, learning_rate.plan(large)))
+    assert 500 * 2 ** 20 < peak < worker_budget(1)  # the cluster's workers cannot hold it; this machine could
+    main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
+    try:
+        limited = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, memory_limit="500MiB")
+    finally:
+        sys.modules["__main__"] = main
+    with limited:
+        engine = Engine(make_pool(scheduler=limited.scheduler_address))
+        try:
+            assert engine.pool.worker_memory() == 500 * 2 ** 20
+            with pytest.raises(cost.TooLarge, match=r"more than the 500 MB one worker may use \(1 worker would run it\)"):
+                launch.start(learning_rate, large, engine, holder="ann")
+            assert not engine.active()
+            run = launch.start(learning_rate, small, engine, holder="ann")
+            assert run.wait(120) and run.state == "done" and {r.status for r in run.results} == {"ok"}
+        finally:
+            engine.shutdown()
+        proc = subprocess.run([sys.executable, "-m", "studies", "run", "learning_rate", "--scheduler",
+                               limited.scheduler_address, *[f"--set={k}={v}" for k, v in texts.items()]],
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "more than the 500 MB one worker may use" in proc.stderr, proc.stderr
+    assert "[1/" not in proc.stderr

@@ -10,28 +10,14 @@ from PIL import Image
 
 from studies import STUDIES
 from studies.common import charts
-from studies.common.execution import run_study
-
-QUICK = {"learning_rate": {"epochs": "3", "repeats": "2"}, "batch_size": {"epochs": "2", "batch_sizes": "8,32,full"},
-         "hidden_units": {"epochs": "3", "hidden_units": "2,10,300"}, "kfold": {"k": "3", "values": "1,5,20"},
-         "bias_variance": {"datasets": "20"}, "pr_roc": {"epochs": "3"},
-         "init": {"epochs": "2", "depth": "2", "width": "8"}, "optimisers": {"epochs": "2", "rates": "0.1", "steps": "10"},
-         "regularisation": {"epochs": "3", "hidden": "20"}, "decision_boundary": {"epochs": "3", "toy_samples": "80"},
-         "schedules": {"epochs": "3"}, "universal": {"epochs": "20", "hidden_units": "1,4"},
-         "batch_norm": {"epochs": "2", "depths": "1,3", "repeats": "1"},
-         "activations": {"epochs": "2", "depth": "2", "repeats": "1"},
-         "normalisation": {"epochs": "2", "repeats": "1"}, "clipping": {"epochs": "2", "repeats": "1"},
-         "training_size": {"epochs": "5", "repeats": "2", "sizes": "20,80"},
-         "search": {"epochs": "2", "budget": "8", "wave": "4",
-                    "space": "learning_rate=0.01..5 log; hidden_units=4,8; optimiser=gd,adam"}}
-
+from studies.common.launch import run_study
 
 @pytest.fixture(scope="module")
 def specs():
     """Every study's chart specifications, as drawn by the page, with means and with repeats."""
     found = {}
     for name, study in STUDIES.items():
-        result = run_study(study, study.SCHEMA.parse(QUICK[name]), n_jobs=1)
+        result = run_study(study, study.SCHEMA.parse(study.QUICK), n_jobs=1)
         found[name] = [charts.vega_lite(c) for flag in (False, True) for c in study.charts_for(result, repeats=flag)]
     return found
 
@@ -144,7 +130,7 @@ def test_log_axes_tick_at_the_tried_extremes(specs):
 
 def test_batch_gd_reads_full_with_its_size():
     study = STUDIES["batch_size"]
-    result = run_study(study, study.SCHEMA.parse(QUICK["batch_size"]), n_jobs=1)
+    result = run_study(study, study.SCHEMA.parse(study.QUICK), n_jobs=1)
     assert "full (1,077)" in set(result.summary["setting"]) and "full (1,077)" in set(result.tidy["setting"])
     spec = str([charts.vega_lite(c) for c in study.charts_for(result)])
     assert "full (1,077)" in spec

@@ -15,7 +15,8 @@ from service.pools import ProcessPool, ThreadPool, children_cpu
 from service.runner import derive_seed, make_trials
 from studies import STUDIES, learning_rate
 from studies.common import execution
-from studies.common.execution import run_study, trials_of
+from studies.common.execution import trials_of
+from studies.common.launch import run_study
 from studies.common.training import WORKER_PRELOAD
 from trial_functions import busy, die, echo_or_fail, worker_state
 
@@ -234,7 +235,7 @@ time.sleep(1)
 def test_a_process_that_exits_mid_run_stops_its_trials_and_leaves_no_cancel_folder(tmp_path):
     """A stopped server: its shared engine cancels the running trials (loky's exit alone waited for
     them) and removes its folder of cancel flags from the temp folder."""
-    tests = Path(__file__).parent
+    tests = Path(__file__).parents[1]
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", EXITS_MID_RUN], env=env, capture_output=True, text=True, timeout=110)
@@ -272,7 +273,7 @@ def test_workers_exit_within_seconds_when_their_server_is_killed(tmp_path):
     of cancel flags stayed in the temp folder. Each worker watches its parent and exits."""
     import json
 
-    tests = Path(__file__).parent
+    tests = Path(__file__).parents[1]
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
     server = subprocess.Popen([sys.executable, "-c", SERVES_FOREVER], env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -312,7 +313,7 @@ def test_workers_exit_when_their_server_is_killed_before_they_warm_up(tmp_path):
     its worker was still importing left it watching its adopter, alive for good."""
     import json
 
-    tests = Path(__file__).parent
+    tests = Path(__file__).parents[1]
     (tmp_path / "sitecustomize.py").write_text(SLOW_START)
     env = {**os.environ, "TMPDIR": str(tmp_path),
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(tests.parent), str(tests)])}

@@ -4,7 +4,7 @@ import pandas as pd
 
 from studies import learning_rate
 from studies.common import report
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 
 
 def test_report_is_self_contained_and_holds_every_chart():

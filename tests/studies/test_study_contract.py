@@ -11,29 +11,11 @@ from studies import CHAPTERS, STUDIES
 from studies.common import cost, execution
 from studies.common.protocol import Study, describes
 
-QUICK = {"learning_rate": {"epochs": "2", "repeats": "1", "learning_rates": "0.1,1"},
-         "batch_size": {"epochs": "2", "repeats": "1", "batch_sizes": "32,full"},
-         "hidden_units": {"epochs": "2", "repeats": "1", "hidden_units": "3,10"},
-         "kfold": {"k": "2", "values": "1,3"}, "bias_variance": {"datasets": "10", "max_degree": "3"},
-         "pr_roc": {"epochs": "2"}, "init": {"epochs": "2", "repeats": "1", "depth": "2", "width": "8"},
-         "optimisers": {"epochs": "2", "optimisers": "gd,adam", "rates": "0.1", "steps": "10"},
-         "regularisation": {"epochs": "3", "hidden": "20", "dropout_rates": "0.3"},
-         "decision_boundary": {"epochs": "3", "hidden_units": "0,4", "toy_samples": "80"},
-         "schedules": {"epochs": "3", "repeats": "1", "schedules": "constant,performance"},
-         "universal": {"epochs": "20", "repeats": "1", "hidden_units": "1,3"},
-         "batch_norm": {"epochs": "2", "repeats": "1", "depths": "1,2", "learning_rates": "0.5"},
-         "activations": {"epochs": "2", "repeats": "1", "depth": "2", "activations": "relu,tanh"},
-         "search": {"epochs": "2", "budget": "4", "max_train": "200"},
-         "normalisation": {"epochs": "2", "repeats": "1", "normalisations": "none,z"},
-         "clipping": {"epochs": "2", "repeats": "1", "clip_norms": "0,1"},
-         "training_size": {"epochs": "2", "repeats": "1", "sizes": "20,60"}}
-
-
 def test_every_study_is_in_one_chapter_and_has_a_page():
     from pathlib import Path
 
     from ui.home import page_file
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     listed = [name for names in CHAPTERS.values() for name in names]
     assert sorted(listed) == sorted(STUDIES) and len(set(listed)) == len(listed)
     for name in STUDIES:
@@ -50,11 +32,13 @@ def test_study_follows_the_protocol(name, tmp_path):
     assert study.SCHEMA.parse(study.SCHEMA.to_texts(defaults)) == defaults
     for preset in study.PRESETS.values():
         study.SCHEMA.parse(preset)
-    values = study.SCHEMA.parse(QUICK[name])
+    values = study.SCHEMA.parse(study.QUICK)
+    first = next(iter(study.QUICK))
+    assert study.SCHEMA.params[first].kind == "int" and values[first] != defaults[first]
     trials = execution.trials_of(study, values)
     assert trials and cost.estimate(study, [t.params for t in trials], 2) > 0
     results = [execute(study.TRIAL, t) for t in trials]
-    assert {r.status for r in results} == {"ok"}, [r.message for r in results]
+    assert {r.status for r in results} <= {"ok", "diverged"}, [r.message for r in results]
     result = execution.result_of(study, values, results, len(results), "done")
     assert len(result.tidy) and len(result.summary)
     assert study.charts_for(result) and len(study.takeaway(result)) == 2

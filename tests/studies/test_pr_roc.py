@@ -5,7 +5,8 @@ from sklearn.metrics import roc_auc_score
 from cli import run_cli_study
 from studies import pr_roc
 from service.runner import execute
-from studies.common.execution import run_study, trials_of
+from studies.common.execution import trials_of
+from studies.common.launch import run_study
 
 
 def test_equal_error_rate_hand_computed():

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from service.store import ResultStore
 from studies import STUDIES
-from studies.common import execution
+from studies.common import execution, launch
 from studies.common.runs import parallel_chart, selection_table
 
 RUNS = [("learning_rate", {"epochs": "3", "learning_rates": "0.1,1", "repeats": "1"}),
@@ -24,7 +24,7 @@ def stored(tmp_path, monkeypatch):
     for name, texts in RUNS:
         study = STUDIES[name]
         values = study.SCHEMA.parse(texts)
-        result = execution.run_study(study, values, n_jobs=1)
+        result = launch.run_study(study, values, n_jobs=1)
         execution.save_result(store, study, values, result)
         keys.append((execution.run_key(study, values), result))
     return tmp_path, keys
@@ -118,7 +118,7 @@ def test_a_run_without_a_validation_error_says_so_instead_of_none(tmp_path, monk
     monkeypatch.setenv("EXPLORER_STORE_DIR", str(tmp_path))
     study = STUDIES["universal"]
     values = study.SCHEMA.parse({"epochs": "3", "hidden_units": "1,2", "repeats": "1"})
-    execution.save_result(ResultStore(tmp_path), study, values, execution.run_study(study, values, n_jobs=1))
+    execution.save_result(ResultStore(tmp_path), study, values, launch.run_study(study, values, n_jobs=1))
     at = AppTest.from_function(runs_app, default_timeout=60).run()
     assert not at.exception
     [row] = at.dataframe[0].value.to_dict("records")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from studies import STUDIES
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 from studies.learning_rate import epochs_to_reach
 
 pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons

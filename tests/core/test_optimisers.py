@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.data import prepare
-from core.mlp import MLP
+from core.mlp import MLP, Training
 from core.optimisers import OPTIMISERS, Hyper, minimise
 
 ALPHA, BETA = 0.1, 0.9
@@ -73,12 +73,13 @@ def test_every_optimiser_trains_the_mlp_and_gd_matches_the_plain_path(name):
     split = prepare("digits")
     net = MLP([64, 20, 10], seed=1, dtype=np.float64)
     rate = {"gd": 0.5, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.005, "adam": 0.005}[name]
-    history = net.fit(split.X_train, split.y_train, epochs=4, learning_rate=rate, batch_size=32, optimiser=name,
-                      l1=1e-12 if name == "gd" else 0.0, eval_sets={"val": (split.X_val, split.y_val)})
+    history = net.fit(split.X_train, split.y_train,
+                      Training(epochs=4, learning_rate=rate, batch_size=32, optimiser=name, l1=1e-12 if name == "gd" else 0.0),
+                      eval_sets={"val": (split.X_val, split.y_val)})
     assert history.status == "ok" and history.rows[-1]["error"] < 0.2
     if name == "gd":  # the general path (forced by a negligible L1) agrees with the fused plain one
         plain = MLP([64, 20, 10], seed=1, dtype=np.float64)
-        plain.fit(split.X_train, split.y_train, epochs=4, learning_rate=rate, batch_size=32)
+        plain.fit(split.X_train, split.y_train, Training(epochs=4, learning_rate=rate, batch_size=32))
         for W, P in zip(net.weights, plain.weights):
             np.testing.assert_allclose(W, P, rtol=1e-6, atol=1e-9)
 
@@ -98,7 +99,7 @@ def test_the_saddle_caption_orders_the_optimisers_by_the_steps_their_paths_took_
     straight off the paths table."""
     from studies import optimisers
     from studies.common.charts import vega_lite
-    from studies.common.execution import run_study
+    from studies.common.launch import run_study
 
     values = optimisers.SCHEMA.parse({"epochs": "1", "rates": "0.1", "max_train": "100", "steps": "60"})
     result = run_study(optimisers, values, n_jobs=1)

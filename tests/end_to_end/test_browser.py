@@ -10,7 +10,8 @@ from playwright.sync_api import expect, sync_playwright
 from service.pools import cores
 from service.store import ResultStore
 from studies import STUDIES, learning_rate
-from studies.common.execution import load_result, run_study
+from studies.common.execution import load_result
+from studies.common.launch import run_study
 from studies.common.report import html_report
 from chart_audit import audit
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, charts_drawn, serve

@@ -15,7 +15,7 @@ import pytest
 
 from service import engine as engines
 from studies import search
-from studies.common import cost, execution, searching
+from studies.common import cost, execution, launch, searching
 from studies.common.schema import ParamError
 
 SMALL = {"epochs": "2", "max_train": "300", "budget": "6", "wave": "3",
@@ -115,7 +115,7 @@ def fingerprint(result):
 
 @pytest.fixture(scope="module")
 def one_worker_run():
-    return execution.run_study(search, values(), n_jobs=1)
+    return launch.run_study(search, values(), n_jobs=1)
 
 
 def test_a_search_runs_its_budget_in_waves_and_selects_on_validation(one_worker_run):
@@ -135,13 +135,13 @@ def test_a_search_runs_its_budget_in_waves_and_selects_on_validation(one_worker_
 
 @pytest.mark.slow
 def test_a_search_gives_the_same_trials_on_two_workers(one_worker_run):
-    pd.testing.assert_frame_equal(fingerprint(execution.run_study(search, values(), n_jobs=2)),
+    pd.testing.assert_frame_equal(fingerprint(launch.run_study(search, values(), n_jobs=2)),
                                   fingerprint(one_worker_run))
 
 
 def test_progress_counts_against_the_whole_budget_from_the_first_wave():
     totals = []
-    execution.run_study(search, values(budget=5, wave=2), n_jobs=1,
+    launch.run_study(search, values(budget=5, wave=2), n_jobs=1,
                         progress=lambda result, done, total: totals.append((done, total)))
     assert totals == [(n, 5) for n in range(1, 6)]
 
@@ -188,7 +188,7 @@ def test_the_limits_cover_the_whole_budget_at_the_costliest_configuration():
 
 
 def test_the_sampler_line_reports_each_samplers_best_against_the_grid_from_their_tables():
-    runs = {s: execution.run_study(search, values(sampler=s, budget=4, wave=2, grid_points=2), n_jobs=1)
+    runs = {s: launch.run_study(search, values(sampler=s, budget=4, wave=2, grid_points=2), n_jobs=1)
             for s in ("grid", "random", "tpe")}
     best = {s: r.summary.loc[r.summary["status"] == "ok", "final_val_error"].min() for s, r in runs.items()}
     line = search.against(runs["tpe"], [runs["grid"], runs["random"]])
@@ -206,7 +206,7 @@ def test_the_sampler_line_reports_each_samplers_best_against_the_grid_from_their
 
 @pytest.mark.slow
 def test_the_readmes_search_command_runs_as_written(tmp_path):
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     text = (root / "README.md").read_text()
     start = text.index(".venv/bin/python -m studies run search")
     command = text[start:text.index("\n", text.index("--out search.csv", start))].replace("\\\n", " ")
@@ -231,14 +231,14 @@ def test_tpe_within_its_startup_trials_equals_random_and_is_not_compared_as_a_sa
     assert searching.informed(values(sampler="tpe", budget=12, wave=4), told) == 0
     assert searching.informed(values(sampler="tpe", budget=16, wave=4), {n: 0.1 for n in range(16)}) == 4
     assert searching.informed(values(sampler="tpe", budget=16, wave=4), {n: None for n in range(16)}) == 0  # all failed
-    runs = {s: execution.run_study(search, values(sampler=s, budget=12, wave=4), n_jobs=1) for s in ("tpe", "random")}
+    runs = {s: launch.run_study(search, values(sampler=s, budget=12, wave=4), n_jobs=1) for s in ("tpe", "random")}
     assert "TPE chose 0 of its 12 trials from the results before them" in search.takeaway(runs["tpe"])[0]
     assert search.against(runs["random"], [runs["tpe"]]).startswith("TPE is left out")
     assert search.against(runs["tpe"], []) == ""  # nothing to compare with: nothing to say
 
 
 def test_tpe_past_its_startup_trials_reports_the_trials_it_chose():
-    result = execution.run_study(search, values(sampler="tpe", budget=14, wave=4), n_jobs=1)
+    result = launch.run_study(search, values(sampler="tpe", budget=14, wave=4), n_jobs=1)
     assert list(result.summary.loc[result.summary["informed"], "trial"]) == [12, 13]
     assert "TPE chose 2 of its 14 trials from the results before them" in search.takeaway(result)[0]
 

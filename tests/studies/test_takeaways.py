@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from studies import bias_variance, pr_roc
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 from studies.common.charts import title_text
 from studies.common.takeaways import best_setting, number
 

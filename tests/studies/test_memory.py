@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from service.pools import worker_budget
 from studies import kfold, learning_rate
 from studies.common import cost, memory
 from studies.common.training import stacks, trial_seeds
 
 pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MEASURE = """
 import pickle, sys
 from service.runner import execute
@@ -96,11 +97,11 @@ def test_a_run_a_worker_cannot_hold_is_refused_saying_what_to_reduce(monkeypatch
     values = learning_rate.SCHEMA.parse({"dataset": "fashion-mnist", "hidden": "2000,2000,2000,2000",
                                          "batch_size": "full", "epochs": "1", "repeats": "1"})
     monkeypatch.setenv("EXPLORER_WORKER_MB", "2000")
-    with pytest.raises(cost.TooLarge, match=r"about 3\.\d GB of memory, more than the 2\.0 GB each of this "
-                                            r"server's 2 workers may use\. Use fewer or smaller hidden layers"):
-        cost.check_memory(learning_rate, values, 2)
+    with pytest.raises(cost.TooLarge, match=r"about 3\.\d GB of memory, more than the 2\.0 GB one worker may use "
+                                            r"\(2 workers would run it\)\. Use fewer or smaller hidden layers"):
+        cost.check_memory(learning_rate, values, worker_budget(2), 2)
     monkeypatch.setenv("EXPLORER_WORKER_MB", "8000")
-    assert cost.check_memory(learning_rate, values, 2) == pytest.approx(estimate(first_task(learning_rate, {
+    assert cost.check_memory(learning_rate, values, worker_budget(2), 2) == pytest.approx(estimate(first_task(learning_rate, {
         "dataset": "fashion-mnist", "hidden": "2000,2000,2000,2000", "batch_size": "full", "learning_rates": "0.01"})))
 
 

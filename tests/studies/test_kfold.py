@@ -4,16 +4,17 @@ import pytest
 from cli import run_cli_study
 from studies import kfold
 from studies.common import execution
-from studies.common.execution import run_study
+from studies.common.launch import run_study
+from studies.common.config import TrainingConfig
 from studies.common.training import trial_data
 
 
 def test_folds_partition_the_training_pool():
     values = kfold.SCHEMA.parse({"k": "4"})
-    pool_X, _, _ = trial_data({**values, "fold": -1})
+    pool_X, _, _ = trial_data(TrainingConfig.of({**values, "fold": -1}))
     seen = []
     for fold in range(4):
-        X_train, _, eval_sets = trial_data({**values, "fold": fold})
+        X_train, _, eval_sets = trial_data(TrainingConfig.of({**values, "fold": fold}))
         X_val = eval_sets["val"][0]
         assert len(X_train) + len(X_val) == len(pool_X)
         seen += [row.tobytes() for row in X_val]

@@ -2,7 +2,7 @@ import pytest
 
 from cli import run_cli_study
 from studies import batch_size
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 
 
 @pytest.mark.slow

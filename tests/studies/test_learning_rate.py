@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from studies import learning_rate
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 from studies.common.schema import ParamError
 from studies.common.training import TIDY_COLUMNS
 
 CLI = [sys.executable, "-m", "studies"]
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run_cli(*args, env=None, cwd=None):

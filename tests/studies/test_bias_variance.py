@@ -5,7 +5,7 @@ from numpy.polynomial import legendre
 from cli import run_cli_study
 from studies import bias_variance
 from studies.common.charts import title_text
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 from studies.trials import bias_variance as trial_code
 
 

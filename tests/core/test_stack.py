@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from core.data import prepare
-from core.mlp import MLP
+from core.mlp import MLP, Training
 from core.stack import NetworkStack, cut, fused_groups
 from studies import learning_rate
 from studies.common import training
-from studies.common.execution import run_study, trials_of
+from studies.common.execution import trials_of
+from studies.common.launch import run_study
 
 CASES = [(act, out, loss) for act, out, loss in itertools.product(
     ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "identity"), ("softmax", "sigmoid"),
@@ -24,7 +25,7 @@ def train_both(dtype, activation, output, loss, seeds, rates, l2s, hidden=(12,),
                                    init_sigma=sigma, seed=seed, dtype=dtype, alpha=alpha)
     sigmas = sigmas or [0.05 + 0.05 * i for i in range(len(seeds))]
     evals = {"train": (split.X_train, split.y_train), "val": (split.X_val, split.y_val)}
-    alone = [make(s, g).fit(split.X_train, split.y_train, epochs=epochs, learning_rate=r, batch_size=32, l2=l2,
+    alone = [make(s, g).fit(split.X_train, split.y_train, Training(epochs=epochs, learning_rate=r, batch_size=32, l2=l2),
                             eval_sets=evals) for s, g, r, l2 in zip(seeds, sigmas, rates, l2s)]
     stack = NetworkStack([make(s, g) for s, g in zip(seeds, sigmas)])
     together = stack.fit(split.X_train, split.y_train, epochs=epochs, learning_rates=rates, batch_size=32, l2s=l2s,

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from service import store as store_module
 from service.store import DATABASE, ResultStore, StoreError, code_version
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRAMES = {"tidy": pd.DataFrame({"a": [1, 2], "b": [0.5, np.nan], "s": ["x", None]}),
           "summary": pd.DataFrame({"n": pd.array([1, None], dtype="Int64")})}
 
@@ -178,10 +178,10 @@ def test_eviction_keeps_the_store_under_its_cap_least_recently_opened_first(tmp_
 def stored_study_run(tmp_path):
     """A real stored bias-variance run: its store, study, values and key."""
     from studies import bias_variance
-    from studies.common import execution
+    from studies.common import execution, launch
 
     store, values = ResultStore(tmp_path), bias_variance.SCHEMA.parse({"datasets": "10", "max_degree": "3"})
-    execution.save_result(store, bias_variance, values, execution.run_study(bias_variance, values, n_jobs=1))
+    execution.save_result(store, bias_variance, values, launch.run_study(bias_variance, values, n_jobs=1))
     return store, bias_variance, values, execution.run_key(bias_variance, values)
 
 

@@ -11,7 +11,7 @@ from core.mlp import MLP
 
 from studies import decision_boundary, init, optimisers, regularisation
 from studies.common import charts
-from studies.common.execution import run_study
+from studies.common.launch import run_study
 from studies.common.params import TRAINING
 from studies.trials import decision_boundary as trial_code
 

@@ -18,7 +18,8 @@ from playwright.sync_api import sync_playwright
 
 from service.store import ResultStore
 from studies import learning_rate
-from studies.common.execution import load_result, run_study
+from studies.common.execution import load_result
+from studies.common.launch import run_study
 from ui.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, serve
 
 pytestmark = pytest.mark.slow  # real processes, servers or browsers, or studies run to their lessons

@@ -1,12 +1,14 @@
 """Chapter 5's network options against independent oracles: batch normalisation (5.1.5, 8.1), the
 activations of Table 6, gradient clipping (5.1.7), learning-rate schedules (5.2.6) and early
 stopping with patience (5.3.3)."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.data import prepare
-from core.mlp import MLP
+from core.mlp import MLP, Training
 from core.optimisers import clip
 from core.schedules import Scheduler, closed_form
 from test_mlp_gradients import central_differences, relative_error
@@ -110,7 +112,7 @@ def test_batch_norm_uses_running_averages_outside_training():
     batch: one sample alone gets the same output as inside a large batch."""
     split = prepare("digits")
     net = MLP([64, 20, 10], batch_norm=True, seed=1, dtype=np.float64, init_sigma=0.3)
-    net.fit(split.X_train, split.y_train, epochs=3, learning_rate=0.5, batch_size=32)
+    net.fit(split.X_train, split.y_train, Training(epochs=3, learning_rate=0.5, batch_size=32))
     one = net.predict_proba(split.X_val[:1])
     assert np.allclose(one, net.predict_proba(split.X_val)[:1], atol=1e-12)
     z = split.X_train @ net.weights[0] + net.biases[0]
@@ -148,8 +150,8 @@ def test_each_schedule_follows_the_lectures_formula():
     split = prepare("digits")
     for kind in ("constant", "piecewise", "exponential", "power"):
         net = MLP([64, 10, 10], seed=0)
-        history = net.fit(split.X_train[:200], split.y_train[:200], epochs=12, learning_rate=0.5, batch_size=50,
-                          schedule=Scheduler(kind, T=4, c=1.5))
+        history = net.fit(split.X_train[:200], split.y_train[:200],
+                          Training(epochs=12, learning_rate=0.5, batch_size=50, schedule=kind, schedule_T=4, schedule_c=1.5))
         assert history.rates == pytest.approx([closed_form(kind, 0.5, t, 4, 1.5) for t in range(12)]), kind
 
 
@@ -168,19 +170,19 @@ def test_patience_stops_at_the_right_epoch_and_keeps_the_best_weights():
     the best epoch, so the validation error after training is that minimum."""
     split = prepare("digits", max_train=150)
     evals = {"val": (split.X_val, split.y_val)}
-    kwargs = dict(epochs=120, learning_rate=2.0, batch_size=16, eval_sets=evals)
-    full = MLP([64, 40, 10], seed=3).fit(split.X_train, split.y_train, **kwargs)
+    how = Training(epochs=120, learning_rate=2.0, batch_size=16)
+    full = MLP([64, 40, 10], seed=3).fit(split.X_train, split.y_train, how, eval_sets=evals)
     val = [r["error"] for r in full.rows]
     patience = 5
     expected = next(e for e in range(len(val)) if e - int(np.argmin(val[:e + 1])) >= patience)
     net = MLP([64, 40, 10], seed=3)
-    history = net.fit(split.X_train, split.y_train, patience=patience, **kwargs)
+    history = net.fit(split.X_train, split.y_train, replace(how, patience=patience), eval_sets=evals)
     assert expected < 120, "the run must overfit for this test to mean anything"
     assert history.stopped_at == expected and history.restored == int(np.argmin(val[:expected + 1]))
     assert [r["error"] for r in history.rows] == val[:expected + 1]
     assert net.evaluate(split.X_val, split.y_val)[1] == min(val[:expected + 1])
     with pytest.raises(ValueError, match="validation"):
-        MLP([64, 10]).fit(split.X_train, split.y_train, epochs=2, learning_rate=0.1, batch_size=8, patience=2)
+        MLP([64, 10]).fit(split.X_train, split.y_train, Training(epochs=2, learning_rate=0.1, batch_size=8, patience=2))
 
 
 def test_a_study_trains_with_the_new_options_alone_and_reports_where_patience_stopped():
@@ -189,7 +191,8 @@ def test_a_study_trains_with_the_new_options_alone_and_reports_where_patience_st
     trial's final errors are those of the epoch whose weights it kept."""
     from studies import learning_rate
     from studies.common import cost
-    from studies.common.execution import run_study, trials_of
+    from studies.common.execution import trials_of
+    from studies.common.launch import run_study
     from studies.common.training import stacks
 
     values = learning_rate.SCHEMA.parse({"learning_rates": "0.5,4", "epochs": "60", "repeats": "1", "max_train": "200",
@@ -245,13 +248,13 @@ def test_patience_that_outlasts_the_epochs_still_returns_the_best_epochs_weights
     The oracle is the same run without patience: its validation curve, and its last epoch's error."""
     split = prepare("digits", max_train=150)
     evals = {"val": (split.X_val, split.y_val)}
-    kwargs = dict(epochs=40, learning_rate=2.0, batch_size=16, eval_sets=evals)
-    full = MLP([64, 40, 10], seed=3).fit(split.X_train, split.y_train, **kwargs)
+    how = Training(epochs=40, learning_rate=2.0, batch_size=16)
+    full = MLP([64, 40, 10], seed=3).fit(split.X_train, split.y_train, how, eval_sets=evals)
     val = [r["error"] for r in full.rows]
     best = int(np.argmin(val))
     assert val[-1] > min(val), "the last epoch must be worse than the best for this test to mean anything"
     net = MLP([64, 40, 10], seed=3)
-    history = net.fit(split.X_train, split.y_train, patience=1000, **kwargs)
+    history = net.fit(split.X_train, split.y_train, replace(how, patience=1000), eval_sets=evals)
     assert history.stopped_at is None and history.restored == best
     assert net.evaluate(split.X_val, split.y_val)[1] == min(val)
 
@@ -260,7 +263,7 @@ def test_a_study_whose_epochs_end_before_patience_reports_the_best_epoch_and_say
     """Through the learning-rate study: the summary's final errors are the best epoch's, and the takeaway
     says the epochs, not patience, ended those trials."""
     from studies import learning_rate
-    from studies.common.execution import run_study
+    from studies.common.launch import run_study
 
     values = learning_rate.SCHEMA.parse({"learning_rates": "4", "epochs": "60", "repeats": "1", "max_train": "150",
                                          "batch_size": "16", "patience": "1000", "dropout": "0.1"})
