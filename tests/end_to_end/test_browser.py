@@ -1,10 +1,12 @@
 """One real-browser smoke test: `streamlit run app.py` on loopback, driven by Playwright in Debian's
 chromium. Screenshots of the home page and of every study page after Run go to artifacts/."""
+import contextlib
 import os
 import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from service.pools import cores
@@ -52,8 +54,13 @@ VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, 
 
 
 def assert_charts_readable(page, label):
-    """Every chart tall and wide enough, every legend label drawn in full inside it, every series colour
-    at 3:1 contrast with the page's background (``chart_audit``)."""
+    """Every chart tall and wide enough (waited for while the layout settles, then asserted with the
+    sizes), every legend label drawn in full inside it, every series colour at 3:1 contrast with the
+    page's background (``chart_audit``)."""
+    with contextlib.suppress(PlaywrightTimeout):  # the assertions below say which chart is too small
+        page.wait_for_function(f"""() => {{ const sizes = ({CHART_SIZES})();
+            return sizes.length && sizes.every(s => s.height >= 200 && s.width >= 0.9 * s.column); }}""",
+                               timeout=30_000)
     sizes = page.evaluate(CHART_SIZES)
     assert sizes, label
     for size in sizes:
@@ -79,39 +86,40 @@ def test_every_page_runs_in_a_real_browser(app_url, browser):
     context = browser.new_context(viewport=VIEWPORTS["desktop"])
     page = context.new_page()
     page.goto(app_url)
-    page.get_by_text("Open the study").first.wait_for(timeout=30_000)
-    assert page.get_by_text("Open the study").count() == len(STUDIES)
-    assert page.get_by_text("Deploy", exact=True).count() == 0            # toolbarMode = viewer
+    expect(page.get_by_text("Open the study")).to_have_count(len(STUDIES), timeout=30_000)
+    expect(page.get_by_text("Deploy", exact=True)).to_have_count(0)      # toolbarMode = viewer
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
     links = {}
     for name in STUDIES:
         page.goto(f"{app_url}/{name}")
         run = page.get_by_role("button", name="Run")
-        assert run.bounding_box()["y"] + run.bounding_box()["height"] < VIEWPORTS["desktop"]["height"]
+        expect(run).to_be_in_viewport(ratio=1, timeout=30_000)             # on the first screen
         run.click()
-        page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+        expect(page.get_by_role("button", name="HTML report")).to_be_visible(timeout=60_000)
+        settled(page)
         charts_drawn(page, page.locator('[data-testid="stVegaLiteChart"]').count())
-        page.wait_for_timeout(500)
-        assert page.locator('[data-testid="stException"]').count() == 0
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         assert_charts_readable(page, f"{name} desktop")
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        links[name] = page.locator(".st-key-share code").inner_text().strip()
+        share = page.locator(".st-key-share code")
+        expect(share).to_contain_text(f"/{name}?")
+        links[name] = share.inner_text().strip()
     page.goto(app_url)
     page.get_by_text("Recent runs").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "home-after-runs.png"), full_page=True)
     last = list(STUDIES)[-1]
     page.get_by_text(re.compile(f"^{STUDIES[last].TITLE} · ")).first.click()          # a recent run reopens at once
     charts_drawn(page, 3)
-    assert page.get_by_text("not stored").count() == 0
+    expect(page.get_by_text("not stored")).to_have_count(0)
     context.close()
     for viewport, scheme in REOPENED:
         context = browser.new_context(viewport=VIEWPORTS[viewport], color_scheme=scheme)
         page = context.new_page()
         for name, link in links.items():
             page.goto(link)
-            page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
+            expect(page.get_by_role("button", name="HTML report")).to_be_visible(timeout=60_000)
+            settled(page)
             charts_drawn(page, page.locator('[data-testid="stVegaLiteChart"]').count())
-            page.wait_for_timeout(300)
             assert_charts_readable(page, f"{name} {viewport} {scheme}")
             page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport}-{scheme}.png"), full_page=True)
             for i, chart in enumerate(page.locator('[data-testid="stVegaLiteChart"]').all()):
@@ -136,9 +144,9 @@ def test_one_person_stopping_and_leaving_never_harms_another(app_url, browser):
     a_context.close()
     b.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
     charts_drawn(b, 3)
-    assert b.locator('[data-testid="stException"]').count() == 0
-    assert b.locator('[data-testid="stAlertContentError"]').count() == 0
-    assert b.get_by_text("Traceback").count() == 0 and b.get_by_text("has been shutdown").count() == 0
+    for unwanted in (b.locator('[data-testid="stException"]'), b.locator('[data-testid="stAlertContentError"]'),
+                     b.get_by_text("Traceback"), b.get_by_text("has been shutdown")):
+        expect(unwanted).to_have_count(0)
     b.screenshot(path=str(ARTIFACTS / "two-users-b-finished.png"), full_page=True)
     b_context.close()
     again = browser.new_page()
@@ -153,13 +161,13 @@ def test_share_link_shows_stored_results_in_the_browser(app_url, browser):
     page = browser.new_page()
     page.goto(f"{app_url}/bias_variance?datasets=30&max_degree=12")
     page.get_by_role("button", name="Run").click()
-    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
-    link = page.locator(".st-key-share code").inner_text().strip()
-    assert "datasets=30" in link and "max_degree=12" in link
+    share = page.locator(".st-key-share code")
+    expect(share).to_contain_text("datasets=30", timeout=60_000)
+    expect(share).to_contain_text("max_degree=12")
     fresh = browser.new_page()
-    fresh.goto(link)
+    fresh.goto(share.inner_text().strip())
     charts_drawn(fresh, 3)                      # drawn without pressing Run
-    assert fresh.get_by_text("not stored").count() == 0
+    expect(fresh.get_by_text("not stored")).to_have_count(0)
     page.close()
     fresh.close()
 
@@ -169,11 +177,11 @@ def test_link_opened_first_on_a_fresh_server_gets_the_apps_navigation(browser, t
     with serve(tmp_path) as url:
         page = browser.new_page()
         page.goto(f"{url}/kfold?k=3")
-        page.get_by_role("button", name="Run").wait_for(timeout=30_000)
+        expect(page.get_by_role("button", name="Run")).to_be_visible(timeout=30_000)
         nav = page.locator('[data-testid="stSidebarNav"]')
-        assert nav.get_by_text("Home", exact=True).count() == 1
-        assert nav.get_by_text(STUDIES["kfold"].TITLE, exact=True).count() == 1
-        assert page.title() == "MLP Study Explorer"         # app.py set_page_config ran
+        expect(nav.get_by_text("Home", exact=True)).to_have_count(1)
+        expect(nav.get_by_text(STUDIES["kfold"].TITLE, exact=True)).to_have_count(1)
+        expect(page).to_have_title("MLP Study Explorer")    # app.py set_page_config ran
         page.close()
 
 
@@ -197,11 +205,11 @@ def test_decision_boundaries_play_over_the_epochs_in_the_browser(app_url, browse
     page.get_by_role("button", name="Run").click()
     page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
     charts_drawn(page, 2)
-    assert page.locator('[data-testid="stVegaLiteChart"] svg.marks image').count() == 2
+    expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks image')).to_have_count(2)
     chart = page.locator('[data-testid="stVegaLiteChart"]').nth(1)
     chart.scroll_into_view_if_needed()
     shots = set()
-    for _ in range(8):
+    for _ in range(8):  # the one timed wait: an animated PNG changes pixels only, nothing a page can wait on
         shots.add(chart.screenshot())
         page.wait_for_timeout(450)
     assert len(shots) >= 3                                  # several distinct frames were on screen
@@ -225,9 +233,9 @@ def test_a_lecture_preset_fills_the_form_in_the_browser_and_run_runs_it(app_url,
     expect(field("learning_rates")).to_have_value("0.1,0.5,2")          # each field as its rerender lands
     expect(field("classes")).to_have_value("1,7")
     sidebar.get_by_role("button", name="Run", exact=True).click()
-    page.get_by_role("button", name="HTML report").wait_for(timeout=60_000)
-    link = page.locator(".st-key-share code").inner_text().strip()
-    assert "learning_rates=0.1%2C0.5%2C2" in link and "epochs=50" in link and "classes=1%2C7" in link
+    share = page.locator(".st-key-share code")
+    for part in ("learning_rates=0.1%2C0.5%2C2", "epochs=50", "classes=1%2C7"):
+        expect(share).to_contain_text(part, timeout=60_000)
     page.close()
 
 
@@ -269,22 +277,23 @@ def test_an_exercise_link_asks_holds_results_back_and_keeps_its_locks_in_the_bro
     for which, name in (("lock", "epochs"), ("hide", "dataset")):     # one form: no rerun between choices
         choose(teacher, teacher.locator(f".st-key-learning_rate-{which}"), name)
     teacher.get_by_role("button", name="Make the exercise link").click()
-    link = teacher.locator(".st-key-exercise code").inner_text().strip()
-    assert "exercise=" in link and "epochs=6" in link
+    made = teacher.locator(".st-key-exercise code")
+    expect(made).to_contain_text("exercise=", timeout=30_000)
+    expect(made).to_contain_text("epochs=6")
+    link = made.inner_text().strip()
     teacher.close()
 
     student = browser.new_page(viewport=VIEWPORTS["desktop"])
     student.goto(link)
     box = student.locator(".st-key-exercise-question")
-    box.wait_for(timeout=30_000)
-    assert question in box.inner_text()                                       # as written: no bold, no HTML
+    expect(box).to_contain_text(question, timeout=30_000)                     # as written: no bold, no HTML
     expect(box).to_contain_text("Locked by your teacher: epochs")
-    student.get_by_text("once you press Run").wait_for(timeout=30_000)
-    assert student.locator('[data-testid="stVegaLiteChart"]').count() == 0    # stored, but held back
+    expect(student.get_by_text("once you press Run")).to_be_visible(timeout=30_000)
+    expect(student.locator('[data-testid="stVegaLiteChart"]')).to_have_count(0)  # stored, but held back
     epochs = student.locator(".st-key-learning_rate-epochs input")
     expect(epochs).to_have_value("6")
     expect(epochs).to_be_disabled()
-    assert student.locator(".st-key-learning_rate-dataset").count() == 0
+    expect(student.locator(".st-key-learning_rate-dataset")).to_have_count(0)
     student.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
     charts_drawn(student, 3, timeout_ms=30_000)                              # the stored result, at once
     student.screenshot(path=str(ARTIFACTS / "exercise-student.png"))
@@ -293,7 +302,7 @@ def test_an_exercise_link_asks_holds_results_back_and_keeps_its_locks_in_the_bro
     settled(student)
     student.screenshot(path=str(ARTIFACTS / "exercise-edited-link.png"))
     expect(student.locator(".st-key-learning_rate-epochs input")).to_have_value("6")
-    assert "epochs=6" in student.url and "epochs=40" not in student.url
+    expect(student).to_have_url(re.compile(r"epochs=6(&|$)"))
     student.reload()
     student.locator(".st-key-exercise-question").wait_for(timeout=30_000)
     settled(student)
@@ -362,12 +371,13 @@ def test_pin_and_compare_in_the_browser(app_url, browser):
     page.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("button", name="Pin this run to compare").wait_for(timeout=60_000)
     page.get_by_role("button", name="Pin this run to compare").click()
-    page.wait_for_url(re.compile(r"pin=[0-9a-f]{32}"), timeout=30_000)
-    assert "epochs=3" in page.url and "hidden_units=" in page.url                     # not only ?pin=
+    expect(page).to_have_url(re.compile(r"pin=[0-9a-f]{32}"), timeout=30_000)
+    expect(page).to_have_url(re.compile(r"epochs=3(&|$)"))
+    expect(page).to_have_url(re.compile(r"hidden_units="))                            # not only ?pin=
     field.fill("6")
     page.locator("[data-testid='stSidebar']").get_by_role("button", name="Run", exact=True).click()
-    page.get_by_text("This run against the pinned one").wait_for(timeout=60_000)
-    assert "epochs=6" in page.url and "pin=" in page.url
+    expect(page.get_by_text("This run against the pinned one")).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"epochs=6(&|$).*pin=|pin=.*epochs=6(&|$)"))
     compare = page.locator('[data-testid="stVegaLiteChart"]').last
     compare.scroll_into_view_if_needed()
     page.wait_for_function("""() => {
@@ -389,7 +399,7 @@ def test_pin_and_compare_in_the_browser(app_url, browser):
     assert "this run" in legend and pinned and "epochs" in pinned[0]
     assert legend["this run"] in ("solid", "1,0") and legend[pinned[0]] == "7,4"
     compare.screenshot(path=str(ARTIFACTS / "compare-chart.png"))
-    assert page.locator(".st-key-compare-share code").inner_text().count("pin=") == 1
+    expect(page.locator(".st-key-compare-share code")).to_have_text(re.compile(r"^(?![\s\S]*pin=[\s\S]*pin=)[\s\S]*pin="))
     page.close()
 
 
@@ -412,12 +422,12 @@ def test_the_runs_page_selects_three_runs_and_draws_them_together(app_url, brows
         settled(page)
     page.get_by_text("3 runs selected").wait_for(timeout=30_000)
     charts_drawn(page, 2)
-    page.wait_for_timeout(500)
-    assert page.locator("[data-testid='stException']").count() == 0
-    assert page.evaluate("""() => {
+    settled(page)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    page.wait_for_function("""() => {
         const svg = document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')[1];
-        return svg.querySelectorAll('.mark-line.role-mark path').length; }""") >= 3
-    assert re.search(r"runs=[0-9a-f]{32}%2C[0-9a-f]{32}%2C[0-9a-f]{32}", page.url)
+        return svg && svg.querySelectorAll('.mark-line.role-mark path').length >= 3; }""", timeout=30_000)
+    expect(page).to_have_url(re.compile(r"runs=[0-9a-f]{32}%2C[0-9a-f]{32}%2C[0-9a-f]{32}"))
     problems, _ = audit(page)
     assert not problems, problems[:3]
     page.screenshot(path=str(ARTIFACTS / "runs-selected.png"), full_page=True)
@@ -440,13 +450,14 @@ def test_a_search_runs_from_the_form_draws_every_chart_and_compares_its_samplers
     sidebar.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("button", name="HTML report").wait_for(timeout=90_000)
     charts_drawn(page, 7)
-    titles = " ".join(page.locator("[data-testid='stVegaLiteChart'] .role-title-text").all_text_contents())
+    titles = page.locator("[data-testid='stVegaLiteChart'] .role-title-text")
     for title in ("Optimisation history", "Parallel coordinates", "against learning rate α", "against hidden units",
                   "against optimiser", "The two most important parameters", "Parameter importance"):
-        assert title in titles, (title, titles)
-    takeaway = page.locator("[data-testid='stAlert']").first.inner_text()
-    assert "Best of 8 finished trials, selected on validation" in takeaway and "Importance" in takeaway
-    assert "TPE chose 0 of its 8 trials from the results before them" in takeaway  # 8 < its 10 random startups
+        expect(titles.filter(has_text=title).first).to_be_attached()
+    takeaway = page.locator("[data-testid='stAlert']").first
+    for part in ("Best of 8 finished trials, selected on validation", "Importance",
+                 "TPE chose 0 of its 8 trials from the results before them"):  # 8 < its 10 random startups
+        expect(takeaway).to_contain_text(part)
     assert_charts_readable(page, "search desktop")
     page.screenshot(path=str(ARTIFACTS / "search-tpe.png"), full_page=True)
     field("sampler").click()
@@ -456,7 +467,7 @@ def test_a_search_runs_from_the_form_draws_every_chart_and_compares_its_samplers
     # the TPE run asked only random startup draws: it is named, and left out of the comparison
     expect(page.get_by_text("TPE is left out: it made no choice from results in its trials")).to_be_visible(
         timeout=90_000)
-    assert "sampler=grid" in page.url
+    expect(page).to_have_url(re.compile(r"sampler=grid"))
     page.close()
 
 
