@@ -112,17 +112,10 @@ def stack_key(trial: Trial):
     """Trials with equal keys (and seeds) can train as one stack (``core.stack``); None: this one
     trains alone (other optimisers, L1, dropout, batch normalisation and clipping take the general
     path, schedules and patience change a member's epochs: none of them is stacked)."""
-    return params_key(trial.params)
-
-
-ALONE = {"l1": 0.0, "dropout": 0.0, "batch_norm": "off", "clip_value": 0.0, "clip_norm": 0.0,
-         "schedule": "constant", "patience": 0}  # any other value trains alone
-
-
-def params_key(p: dict):
-    if p.get("optimiser", "gd") != "gd" or any(p.get(k, v) != v for k, v in ALONE.items()):
+    c = TrainingConfig.of(trial.params)
+    if c.general or c.schedule != "constant" or c.patience:
         return None
-    return repr(sorted((k, v) for k, v in p.items() if k not in STACKABLE))
+    return repr(sorted((k, v) for k, v in trial.params.items() if k not in STACKABLE))
 
 
 def train_stack(task: Trial) -> dict:
