@@ -169,7 +169,8 @@ class Training:
         wrong = [f"{name} {value!r}" for name, value, ok in (
             ("epochs", self.epochs, self.epochs >= 0), ("batch_size", self.batch_size, self.batch_size >= 1),
             ("learning_rate", self.learning_rate, 0 <= self.learning_rate < np.inf),
-            ("optimiser", self.optimiser, self.optimiser in OPTIMISERS), ("dropout", self.dropout, 0 <= self.dropout < 1),
+            ("optimiser", self.optimiser, self.optimiser in OPTIMISERS),
+            ("dropout", self.dropout, 0 <= self.dropout < 1),
             *((name, getattr(self, name), getattr(self, name) >= 0) for name in ("l2", "l1", "clip_value", "clip_norm",
                                                                                "patience")))
             if not ok]
@@ -177,6 +178,12 @@ class Training:
             raise ValueError(f"cannot train with {', '.join(wrong)}")
         Scheduler(self.schedule, T=self.schedule_T, c=self.schedule_c, factor=self.schedule_lambda,
                   wait=self.schedule_N)  # ValueError for a schedule that cannot run
+
+    @property
+    def plain(self) -> bool:
+        """Whether a batch may take plain GD's fused step: no other optimiser, L1, dropout or clipping
+        (a network with batch normalisation takes the general step all the same)."""
+        return self.optimiser == "gd" and not self.l1 and not self.dropout and not (self.clip_value or self.clip_norm)
 
 
 @dataclass
@@ -532,8 +539,9 @@ class MLP:
         masks_rng = np.random.default_rng([self.seed, 2])  # dropout masks: from the trial's seed too
         schedule = Scheduler(how.schedule, T=how.schedule_T, c=how.schedule_c, factor=how.schedule_lambda,
                              wait=how.schedule_N)
-        plain = optimiser == "gd" and not l1 and not dropout and not self.batch_norm and not (clip_value or clip_norm)
-        opt = None if plain else Optimiser(optimiser, self.parameters(), Hyper(learning_rate, how.momentum, how.beta2, how.eps))
+        plain = how.plain and not self.batch_norm
+        opt = None if plain else Optimiser(optimiser, self.parameters(),
+                                           Hyper(learning_rate, how.momentum, how.beta2, how.eps))
         history = History()
         watch = _Patience(patience, self)
         seconds, updates = 0.0, 0

@@ -132,6 +132,5 @@ class TrainingConfig:
     @property
     def general(self) -> bool:
         """Whether a batch leaves plain GD's fused path (``MLP.fit``): another optimiser, L1,
-        dropout, clipping or batch normalisation."""
-        return (self.optimiser != "gd" or bool(self.l1) or bool(self.dropout) or bool(self.clip_value)
-                or bool(self.clip_norm) or self.batch_norm == "on")
+        dropout, clipping (``Training.plain``) or batch normalisation."""
+        return not self.training(1).plain or self.batch_norm == "on"
